@@ -1,0 +1,148 @@
+import { expose, wrap, type Remote } from 'comlink';
+import { MessageChannel, Worker } from 'node:worker_threads';
+import { BackdoorError } from './errors.ts';
+import { Evaluator } from './evaluator.ts';
+import { resolveOptions, type BackdoorOptions, type ResolvedOptions } from './options.ts';
+import { portEndpoint, type BackdoorAddress, type WorkerApi, type WorkerConfig, type WorkerData } from './protocol.ts';
+
+/** The worker entry, compiled beside this file (`.ts` when run from source under a loader). */
+const workerUrl = new URL(`../workers/worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
+
+type State = 'starting' | 'running' | 'closing' | 'closed';
+
+/**
+ * A running backdoor: a worker thread that listens and runs the sessions, and the main-thread
+ * evaluator it sends complete inputs to. Made by `startBackdoor`.
+ */
+export class Backdoor {
+  #state: State = 'starting';
+  #address: BackdoorAddress | undefined;
+  #closing: Promise<void> | undefined;
+  readonly #worker: Worker;
+  readonly #control: Remote<WorkerApi>;
+  readonly #evaluator: Evaluator;
+  readonly #ports: { close(): void }[];
+  readonly #exited: Promise<void>;
+
+  /** @internal use `startBackdoor` */
+  constructor(options: ResolvedOptions) {
+    const evalChannel = new MessageChannel();
+    const controlChannel = new MessageChannel();
+    this.#ports = [evalChannel.port1, controlChannel.port1];
+    const config: WorkerConfig = {
+      host: options.host,
+      port: options.port,
+      path: options.path,
+      banner: options.banner,
+      locals: Object.keys(options.locals),
+    };
+    const workerData: WorkerData = { config, evalPort: evalChannel.port2, controlPort: controlChannel.port2 };
+    this.#worker = new Worker(workerUrl, {
+      workerData,
+      transferList: [evalChannel.port2, controlChannel.port2],
+      name: 'backdoor',
+    });
+    this.#exited = new Promise((resolve) => this.#worker.once('exit', () => resolve()));
+    this.#worker.on('error', (error) => this.#fail(error));
+    this.#worker.once('exit', (code) => {
+      if (this.#state === 'running' || this.#state === 'starting') {
+        this.#fail(new Error(`the worker thread exited with code ${code}`));
+      }
+    });
+
+    this.#control = wrap<WorkerApi>(portEndpoint(controlChannel.port1));
+    this.#evaluator = new Evaluator(options, {
+      settle: (id, out, outcome, cost) => void this.#control.settle(id, out, outcome, cost),
+      output: (context, text) => void this.#control.output(context, text),
+    });
+    expose(this.#evaluator, portEndpoint(evalChannel.port1));
+
+    // The backdoor never keeps the app alive on its own.
+    this.#worker.unref();
+    evalChannel.port1.unref();
+    controlChannel.port1.unref();
+  }
+
+  /** @internal */
+  async start(): Promise<this> {
+    // Held only while starting, so that `await startBackdoor()` completes in an idle process.
+    this.#worker.ref();
+    const reply = await Promise.race([
+      this.#control.listen(),
+      this.#exited.then(() => undefined),
+    ]).finally(() => this.#worker.unref());
+    if (reply === undefined) {
+      throw new BackdoorError('ERR_BACKDOOR_WORKER', 'The backdoor worker stopped before listening', { cause: this.#failure });
+    }
+    if (!reply.ok) {
+      await this.close();
+      const error = new BackdoorError(reply.code ?? 'ERR_BACKDOOR_WORKER', `The backdoor could not listen: ${reply.message}`);
+      if (reply.syscall) Object.assign(error, { syscall: reply.syscall });
+      throw error;
+    }
+    if (this.#state !== 'starting') {
+      throw new BackdoorError('ERR_BACKDOOR_CLOSED', 'The backdoor was closed while starting');
+    }
+    this.#address = reply.address;
+    this.#state = 'running';
+    return this;
+  }
+
+  /**
+   * Where the backdoor listens: `{ host, port }` (the actual port when 0 was asked) or
+   * `{ path }`. After `close()` it still tells where it listened.
+   */
+  address(): BackdoorAddress {
+    if (!this.#address) throw new BackdoorError('ERR_BACKDOOR_CLOSED', 'The backdoor is not listening');
+    return { ...this.#address };
+  }
+
+  /**
+   * Closes the listener, tells every session `backdoor closed` and disconnects it, and ends
+   * the worker. Commands still running on the main thread finish; their results are dropped.
+   * Safe to call more than once: every call returns the same promise.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    if (this.#state !== 'closed') {
+      this.#state = 'closing';
+      // A worker that has died never answers: don't wait for it.
+      this.#worker.ref();
+      await Promise.race([this.#control.close(), this.#exited]);
+    }
+    this.#release();
+    await this.#worker.terminate();
+  }
+
+  #failure: unknown;
+
+  #fail(error: unknown): void {
+    if (this.#state === 'closed') return;
+    const wasRunning = this.#state === 'running';
+    this.#failure = error;
+    this.#release();
+    if (wasRunning) {
+      process.stderr.write(`backdoor: worker failed, backdoor closed: ${String(error)}\n`);
+    }
+  }
+
+  #release(): void {
+    this.#state = 'closed';
+    this.#evaluator.close();
+    for (const port of this.#ports) port.close();
+  }
+}
+
+/**
+ * Starts a backdoor: a JavaScript REPL, served from a worker thread, that evaluates what
+ * people type against the app's live objects. Resolves once it listens; rejects with an error
+ * whose `code` is the system's (`EADDRINUSE`...) when it cannot.
+ */
+export async function startBackdoor(options?: BackdoorOptions): Promise<Backdoor> {
+  const backdoor = new Backdoor(resolveOptions(options));
+  return backdoor.start();
+}

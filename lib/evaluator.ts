@@ -1,0 +1,153 @@
+import { performance } from 'node:perf_hooks';
+import { types } from 'node:util';
+import vm from 'node:vm';
+import { formatThrown, formatValue } from './format.ts';
+import type { EvalOutcome, EvalReply, EvalRequest, MainApi } from './protocol.ts';
+import { watchRejections } from './rejections.ts';
+import { SessionContext } from './session-context.ts';
+
+/** What the evaluator tells the worker on its own initiative. */
+export interface EvaluatorEvents {
+  settle(id: number, out: string, outcome: EvalOutcome, cost: number): void;
+  output(context: number, text: string): void;
+}
+
+export interface EvaluatorOptions {
+  locals: Record<string, unknown>;
+  evalTimeoutMs: number;
+}
+
+/**
+ * The main thread's whole share of the work: run one complete input in its session's context
+ * and format the outcome. It is called once per command, from a message, so the app's own
+ * callbacks run between any two commands.
+ */
+export class Evaluator implements MainApi {
+  readonly #contexts = new Map<number, SessionContext>();
+  readonly #options: EvaluatorOptions;
+  readonly #events: EvaluatorEvents;
+  readonly #runOptions: vm.RunningScriptOptions;
+  #closed = false;
+
+  constructor(options: EvaluatorOptions, events: EvaluatorEvents) {
+    this.#options = options;
+    this.#events = events;
+    this.#runOptions = options.evalTimeoutMs > 0 ? { timeout: options.evalTimeoutMs, displayErrors: false } : { displayErrors: false };
+  }
+
+  evaluate(request: EvalRequest): EvalReply {
+    const start = performance.now();
+    try {
+      return this.#evaluate(request, start);
+    } catch (error) {
+      // A fault of ours (or of a session that sabotaged its own context's Promise): report it
+      // as the command's outcome rather than across the port.
+      const text = `Internal error: ${formatThrown(error, '').trim()}`;
+      return { out: '', outcome: { ok: false, text }, cost: performance.now() - start };
+    }
+  }
+
+  #evaluate(request: EvalRequest, start: number): EvalReply {
+    const session = this.#context(request.context);
+    const earlier = this.#takeOutput(request.context);
+    session.beginCommand();
+    let value: unknown;
+    let threw = false;
+    try {
+      value = vm.runInContext(request.code, session.context, { ...this.#runOptions, filename: request.filename });
+    } catch (error) {
+      threw = true;
+      value = error;
+    }
+    const out = earlier + session.endCommand();
+    if (request.awaited && !threw) {
+      this.#settleLater(request.id, request.context, session, value as Promise<{ value: unknown } | undefined>);
+      return { out, outcome: undefined, cost: performance.now() - start };
+    }
+    const outcome = this.#outcome(session, value, threw);
+    return { out, outcome, cost: performance.now() - start };
+  }
+
+  dropContext(context: number): void {
+    this.#contexts.delete(context);
+  }
+
+  /** Stop sending events; contexts are released. */
+  close(): void {
+    this.#closed = true;
+    this.#contexts.clear();
+  }
+
+  #settleLater(id: number, contextId: number, session: SessionContext, promise: Promise<{ value: unknown } | undefined>): void {
+    const settle = (value: unknown, threw: boolean) => {
+      if (this.#closed) return;
+      const start = performance.now();
+      const outcome = this.#outcome(session, value, threw);
+      this.#events.settle(id, this.#takeOutput(contextId), outcome, performance.now() - start);
+    };
+    promise.then(
+      (result) => settle(result?.value, false),
+      (error: unknown) => settle(error, true),
+    );
+  }
+
+  #outcome(session: SessionContext, value: unknown, threw: boolean): EvalOutcome {
+    session.remember(value, threw);
+    if (!threw) return { ok: true, text: formatValue(value) };
+    if (this.#isTimeout(value)) {
+      return { ok: false, text: `Uncaught Error: ${(value as Error).message} (the evalTimeoutMs option)` };
+    }
+    return { ok: false, text: formatThrown(value) };
+  }
+
+  // Only vm's own error: a thrown proxy or getter must not run here.
+  #isTimeout(value: unknown): boolean {
+    if (!types.isNativeError(value)) return false;
+    try {
+      return (value as { code?: unknown }).code === 'ERR_SCRIPT_EXECUTION_TIMEOUT';
+    } catch {
+      return false;
+    }
+  }
+
+  #context(id: number): SessionContext {
+    let session = this.#contexts.get(id);
+    if (!session) {
+      session = new SessionContext(this.#options.locals, (text) => this.#asyncOutput(id, text));
+      this.#contexts.set(id, session);
+      watchRejections(session.Promise.prototype, (reason) => {
+        // A session that has ended (or a closed backdoor) drops it: it must not crash the app.
+        if (this.#contexts.has(id)) this.#asyncOutput(id, `${formatThrown(reason, 'Uncaught (in promise)')}\n`);
+      });
+    }
+    return session;
+  }
+
+  readonly #pendingOutput = new Map<number, string>();
+
+  // Output printed outside a command (timers, promise callbacks) is batched per turn of the
+  // event loop, so a loop of console.log calls costs one message, not one per call. A command
+  // or settlement of the same context takes the batch with it, which keeps the order.
+  #asyncOutput(context: number, text: string): void {
+    if (this.#closed) return;
+    const pending = this.#pendingOutput.get(context);
+    if (pending !== undefined) {
+      this.#pendingOutput.set(context, pending + text);
+      return;
+    }
+    this.#pendingOutput.set(context, text);
+    setImmediate(() => {
+      const all = this.#pendingOutput.get(context) ?? '';
+      this.#pendingOutput.delete(context);
+      if (all !== '' && !this.#closed) this.#events.output(context, all);
+    });
+  }
+
+  // Leaves an empty batch behind: the flush already scheduled for it still owns the entry.
+  #takeOutput(context: number): string {
+    const pending = this.#pendingOutput.get(context);
+    if (pending === undefined) return '';
+    this.#pendingOutput.set(context, '');
+    return pending;
+  }
+}

@@ -1,0 +1,134 @@
+/**
+ * The messages between the main thread and the backdoor's worker thread.
+ *
+ * This is the one file that both `lib/` (main thread) and `workers/` (worker thread) import.
+ * Two comlink channels cross the thread boundary:
+ *
+ * - `MainApi`, exposed by the main thread: the worker sends one complete input per call and
+ *   gets one reply back. This is the only traffic an ordinary command causes on the main thread.
+ * - `WorkerApi`, exposed by the worker: lifecycle (listen, close) and the events that start on
+ *   the main thread (an awaited command settling, console output after a command returned).
+ */
+import type { Endpoint } from 'comlink';
+import type { MessagePort } from 'node:worker_threads';
+
+/**
+ * `import()` in session code is rewritten by the worker to a call of this function, which the
+ * main thread defines in every session. Node 20 can only give `vm` scripts an `import()` of
+ * their own through an experimental option that prints a warning on the app's stderr.
+ */
+export const importFunctionName = '__backdoorImport';
+
+/** What the worker needs to know to listen and greet; plain data, built from the options. */
+export interface WorkerConfig {
+  /** TCP host, or undefined with `path`. */
+  host: string | undefined;
+  /** TCP port, or undefined with `path`. */
+  port: number | undefined;
+  /** Unix socket path. */
+  path: string | undefined;
+  /** Extra text shown after the standard banner, or ''. */
+  banner: string;
+  /** Names of the app's locals, for `.help`. */
+  locals: string[];
+}
+
+/** What the worker is started with. */
+export interface WorkerData {
+  config: WorkerConfig;
+  /** The worker's end of the channel on which the main thread exposes `MainApi`. */
+  evalPort: MessagePort;
+  /** The worker's end of the channel on which it exposes `WorkerApi`. */
+  controlPort: MessagePort;
+}
+
+/** One complete input, ready to run. */
+export interface EvalRequest {
+  /** Command id, unique for the life of the worker; echoed in `WorkerApi.settle`. */
+  id: number;
+  /** Main-side context id: commands with the same one share declarations and `_`. */
+  context: number;
+  /** JavaScript to run. When `awaited`, it evaluates to a promise of `{ value }` or undefined. */
+  code: string;
+  /** The code was rewritten for top-level `await` (see workers/await-transform.ts). */
+  awaited: boolean;
+  /** Script name shown in stack traces, like Node's `REPL1`. */
+  filename: string;
+}
+
+/** How a command ended, formatted for the session. */
+export interface EvalOutcome {
+  /** false when the command threw or rejected. */
+  ok: boolean;
+  /** The value as the REPL prints it (`util.inspect` with REPL limits), or the `Uncaught ...` text. */
+  text: string;
+}
+
+/** The main thread's answer to `evaluate`, sent when the synchronous part of the command is over. */
+export interface EvalReply {
+  /** Console output the command printed while it ran synchronously. */
+  out: string;
+  /** The outcome, or undefined while an awaited command is still pending (it ends in `settle`). */
+  outcome: EvalOutcome | undefined;
+  /** Main-thread milliseconds this call used (compile, run, format). */
+  cost: number;
+}
+
+/** Exposed by the main thread. */
+export interface MainApi {
+  /** Run one complete input in its session's context. Never throws: failures are outcomes. */
+  evaluate(request: EvalRequest): EvalReply;
+  /** Forget a context (its session ended or ran `.clear`). Pending commands still settle. */
+  dropContext(context: number): void;
+}
+
+/** A listening address, as `Backdoor.address()` returns it. */
+export type BackdoorAddress = { host: string; port: number } | { path: string };
+
+/** The worker's answer to `listen`: an address, or the error to rethrow on the main thread. */
+export type ListenReply =
+  | { ok: true; address: BackdoorAddress }
+  | { ok: false; message: string; code: string | undefined; syscall: string | undefined };
+
+/** Exposed by the worker. */
+export interface WorkerApi {
+  /** Start listening; resolves once the listener is bound, or with why it could not be. */
+  listen(): Promise<ListenReply>;
+  /** Tell sessions `backdoor closed`, disconnect them and stop listening. */
+  close(): Promise<void>;
+  /** An awaited command has settled: console output not yet sent, and its outcome. */
+  settle(id: number, out: string, outcome: EvalOutcome, cost: number): void;
+  /** Console output a context printed after its command had returned (timers, promises). */
+  output(context: number, text: string): void;
+}
+
+/**
+ * Adapts a `worker_threads` MessagePort to comlink's Endpoint: comlink listens with
+ * `addEventListener` and expects `event.data`, Node ports emit the data itself. comlink ships
+ * such an adapter, but without types that resolve under NodeNext.
+ */
+export function portEndpoint(port: MessagePort): Endpoint {
+  type Listener = Parameters<Endpoint['addEventListener']>[1];
+  const wrappers = new WeakMap<Listener, (data: unknown) => void>();
+  return {
+    postMessage: (message: unknown) => port.postMessage(message),
+    addEventListener(_type: string, listener: Listener) {
+      const wrapper = (data: unknown) => {
+        const event = { data } as MessageEventLike;
+        if (typeof listener === 'function') listener(event as never);
+        else listener.handleEvent(event as never);
+      };
+      wrappers.set(listener, wrapper);
+      port.on('message', wrapper);
+    },
+    removeEventListener(_type: string, listener: Listener) {
+      const wrapper = wrappers.get(listener);
+      if (wrapper) port.off('message', wrapper);
+      wrappers.delete(listener);
+    },
+  };
+}
+
+interface MessageEventLike {
+  data: unknown;
+}

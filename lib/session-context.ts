@@ -1,0 +1,130 @@
+import { Console } from 'node:console';
+import { createRequire } from 'node:module';
+import { Writable } from 'node:stream';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import vm from 'node:vm';
+import { replInspectOptions } from './format.ts';
+import { importFunctionName } from './protocol.ts';
+
+/**
+ * The global scope of one session: a `vm` context in which declarations (`let x`, functions,
+ * classes) persist between commands, with the app's `locals`, Node's globals, `require`, `_`,
+ * `_error`, and a `console` whose output goes to the session instead of the app's stdout.
+ */
+export class SessionContext {
+  /** The contextified global object. */
+  readonly context: vm.Context;
+  /** The context's own `Promise`: rejections of promises made by session code are instances of it. */
+  readonly Promise: PromiseConstructor;
+  #output = '';
+  #capturing = false;
+  #onAsyncOutput: (text: string) => void;
+  #last: unknown;
+  #lastError: unknown;
+  #autoLast: boolean;
+  #autoLastError: boolean;
+
+  /**
+   * @param locals names to define as globals of the context (shared objects, not copies)
+   * @param onAsyncOutput receives console output printed while no command of this context runs
+   */
+  constructor(locals: Record<string, unknown>, onAsyncOutput: (text: string) => void) {
+    this.#onAsyncOutput = onAsyncOutput;
+    this.context = vm.createContext({}, { name: 'backdoor session' });
+    this.Promise = vm.runInContext('Promise', this.context) as PromiseConstructor;
+    forwardNodeGlobals(this.context);
+
+    const sink = new Writable({
+      decodeStrings: false,
+      write: (chunk: string, _encoding, callback) => {
+        this.#write(chunk);
+        callback();
+      },
+    });
+    const define = (name: string, value: unknown) =>
+      Object.defineProperty(this.context, name, { value, writable: true, configurable: true, enumerable: false });
+    const { colors: _colors, ...inspectOptions } = replInspectOptions;
+    define('console', new Console({ stdout: sink, stderr: sink, colorMode: false, inspectOptions }));
+    define('global', globalThis);
+    define('require', createRequire(pathToFileURL(`${process.cwd()}/`)));
+    define(importFunctionName, importFromApp);
+
+    // `_` and `_error` follow the last result until the session assigns them itself, as in Node.
+    this.#autoLast = !Object.hasOwn(locals, '_');
+    this.#autoLastError = !Object.hasOwn(locals, '_error');
+    this.#defineLast('_', () => this.#last, (value) => {
+      this.#autoLast = false;
+      this.#last = value;
+    });
+    this.#defineLast('_error', () => this.#lastError, (value) => {
+      this.#autoLastError = false;
+      this.#lastError = value;
+    });
+
+    for (const [name, value] of Object.entries(locals)) {
+      Object.defineProperty(this.context, name, { value, writable: true, configurable: true, enumerable: true });
+    }
+  }
+
+  /** Start collecting console output for the command about to run. */
+  beginCommand(): void {
+    this.#capturing = true;
+  }
+
+  /** Stop collecting and return what the command printed. */
+  endCommand(): string {
+    this.#capturing = false;
+    const output = this.#output;
+    this.#output = '';
+    return output;
+  }
+
+  /** Record a command's result as `_`, or what it threw as `_error`. */
+  remember(value: unknown, threw: boolean): void {
+    if (threw) {
+      if (this.#autoLastError) this.#lastError = value;
+    } else if (this.#autoLast) {
+      this.#last = value;
+    }
+  }
+
+  #write(text: string): void {
+    if (this.#capturing) this.#output += text;
+    else this.#onAsyncOutput(text);
+  }
+
+  #defineLast(name: string, get: () => unknown, set: (value: unknown) => void): void {
+    Object.defineProperty(this.context, name, { get, set, configurable: true, enumerable: false });
+  }
+}
+
+/**
+ * A fresh context has only the language's globals. Give it Node's (process, Buffer, timers,
+ * URL, fetch...) as accessors to the app's own, so that it sees them as the app does, and an
+ * assignment replaces the name for this session only.
+ */
+function forwardNodeGlobals(context: vm.Context): void {
+  const own = new Set(Object.getOwnPropertyNames(vm.runInContext('globalThis', context)));
+  const appGlobal = globalThis as Record<string, unknown>;
+  for (const name of Object.getOwnPropertyNames(globalThis)) {
+    if (own.has(name) || name === 'console' || name === 'global') continue;
+    Object.defineProperty(context, name, {
+      get: () => appGlobal[name],
+      set: (value: unknown) =>
+        Object.defineProperty(context, name, { value, writable: true, configurable: true, enumerable: false }),
+      configurable: true,
+      enumerable: false,
+    });
+  }
+}
+
+/**
+ * `import()` for session code: relative paths from the app's working directory, as `require`
+ * does; packages and builtins as the app itself would import them.
+ */
+function importFromApp(specifier: unknown, options?: ImportCallOptions): Promise<unknown> {
+  const text = String(specifier);
+  const target = /^\.{0,2}\//.test(text) ? pathToFileURL(resolve(process.cwd(), text)).href : text;
+  return import(target, options);
+}

@@ -1,0 +1,50 @@
+import t from 'tap';
+import { classifyInput } from '../workers/input.ts';
+
+t.test('complete inputs go through unchanged', async (t) => {
+  for (const code of ['1+1', 'let x = 5', 'function f() {\n  return 1\n}', 'class A { static { this.x = 1 } }', 'x?.y ?? 2', '1 // trailing comment']) {
+    t.same(classifyInput(code), { kind: 'complete', code, awaited: false }, code);
+  }
+});
+
+t.test('unfinished inputs wait for more lines', async (t) => {
+  for (const code of ['function f() {', 'foo(', '[1,\n2,', 'if (a) {} else', '`template', '/* comment', '1 +', 'class A {', 'const x =\n']) {
+    t.same(classifyInput(code), { kind: 'incomplete' }, JSON.stringify(code));
+  }
+});
+
+t.test('hopeless inputs are syntax errors at once, worded by V8', async (t) => {
+  t.same(classifyInput('let let'), { kind: 'error', message: 'SyntaxError: let is disallowed as a lexically bound name' });
+  t.same(classifyInput(')'), { kind: 'error', message: "SyntaxError: Unexpected token ')'" });
+  t.same(classifyInput("'unterminated"), { kind: 'error', message: 'SyntaxError: Invalid or unexpected token' });
+  t.match(classifyInput('function f() { return }}'), { kind: 'error', message: /^SyntaxError: / });
+});
+
+t.test('white space and comments are empty', async (t) => {
+  for (const code of ['', '   ', '// just a comment', '/* a */']) t.same(classifyInput(code), { kind: 'empty' });
+});
+
+t.test('an input starting with { is an object, as in Node', async (t) => {
+  t.same(classifyInput('{ a: 1 }'), { kind: 'complete', code: '({ a: 1 }\n)', awaited: false });
+  // ...unless it ends with a semicolon or cannot be an expression: then it is a block.
+  t.same(classifyInput('{ a: 1 };'), { kind: 'complete', code: '{ a: 1 };', awaited: false });
+  t.same(classifyInput('{ let a = 1; a }'), { kind: 'complete', code: '{ let a = 1; a }', awaited: false });
+});
+
+t.test('V8 decides where acorn is stricter than a script', async (t) => {
+  t.same(classifyInput('var await = 1'), { kind: 'complete', code: 'var await = 1', awaited: false });
+});
+
+t.test('top-level await is rewritten; await inside functions is not', async (t) => {
+  t.match(classifyInput('await 1'), { kind: 'complete', awaited: true, code: /^\(async \(\) => \{/ });
+  t.same(classifyInput('async () => await 1'), { kind: 'complete', code: 'async () => await 1', awaited: false });
+});
+
+t.test('import() becomes a call the main thread provides', async (t) => {
+  t.same(classifyInput('import("node:os")'), { kind: 'complete', code: '__backdoorImport("node:os")', awaited: false });
+  t.match(classifyInput('const { sep } = await import("node:path")'), {
+    kind: 'complete',
+    awaited: true,
+    code: /let sep; \(async \(\) => \{ void \(\{ sep \} = await __backdoorImport\("node:path"\)\)/,
+  });
+});

@@ -1,0 +1,38 @@
+import t from 'tap';
+import { resolveOptions } from '../lib/options.ts';
+
+t.test('defaults: loopback port 3000, a 2 s guard, no locals, no banner', async (t) => {
+  t.same(resolveOptions(), { port: 3000, host: '127.0.0.1', path: undefined, locals: {}, banner: '', evalTimeoutMs: 2000 });
+  t.same(resolveOptions({ path: '/tmp/x.sock' }), { port: undefined, host: undefined, path: '/tmp/x.sock', locals: {}, banner: '', evalTimeoutMs: 2000 });
+});
+
+t.test('given options win', async (t) => {
+  const locals = { a: 1 };
+  t.same(resolveOptions({ port: 0, host: '::1', locals, banner: 'hi', evalTimeoutMs: 0 }), {
+    port: 0, host: '::1', path: undefined, locals, banner: 'hi', evalTimeoutMs: 0,
+  });
+});
+
+t.test('bad options throw errors that name the option', async (t) => {
+  const cases: [unknown, ErrorConstructor, string][] = [
+    [null, TypeError, 'The options must be an object. Received null'],
+    [{ prot: 1 }, TypeError, 'Unknown option "prot"'],
+    [{ port: '3000' }, TypeError, "The \"port\" option must be a number. Received '3000'"],
+    [{ port: 70000 }, RangeError, 'The "port" option must be an integer from 0 to 65535. Received 70000'],
+    [{ port: 1.5 }, RangeError, 'The "port" option must be an integer from 0 to 65535. Received 1.5'],
+    [{ port: -1 }, RangeError, 'The "port" option must be an integer from 0 to 65535. Received -1'],
+    [{ host: '' }, TypeError, "The \"host\" option must be a non-empty string. Received ''"],
+    [{ host: 1 }, TypeError, 'The "host" option must be a non-empty string. Received number 1'],
+    [{ path: 5 }, TypeError, 'The "path" option must be a non-empty string. Received number 5'],
+    [{ path: '/x', port: 1 }, TypeError, 'The "path" option cannot be combined with "port" or "host"'],
+    [{ locals: [] }, TypeError, 'The "locals" option must be an object. Received an array'],
+    [{ locals: null }, TypeError, 'The "locals" option must be an object. Received null'],
+    [{ banner: 1 }, TypeError, 'The "banner" option must be a string. Received number 1'],
+    [{ evalTimeoutMs: '1' }, TypeError, "The \"evalTimeoutMs\" option must be a number. Received '1'"],
+    [{ evalTimeoutMs: -5 }, RangeError, 'The "evalTimeoutMs" option must be an integer from 0 to 2147483647. Received -5'],
+    [{ evalTimeoutMs: Infinity }, RangeError, 'The "evalTimeoutMs" option must be an integer from 0 to 2147483647. Received Infinity'],
+  ];
+  for (const [options, type, message] of cases) {
+    t.throws(() => resolveOptions(options as never), { constructor: type, message }, message);
+  }
+});

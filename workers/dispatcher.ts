@@ -1,0 +1,100 @@
+import type { Remote } from 'comlink';
+import type { EvalOutcome, EvalReply, EvalRequest, MainApi } from '../lib/protocol.ts';
+
+/** What a session hears about one of its commands. */
+export interface CommandListener {
+  /** Console output the command printed, as it arrives. */
+  output(text: string): void;
+  /** The command ended (returned, threw, or its promise settled). */
+  done(outcome: EvalOutcome): void;
+}
+
+/** A command handed to the dispatcher; `abandon` it to drop its result. */
+export interface Command {
+  readonly request: EvalRequest;
+  readonly listener: CommandListener;
+  abandoned: boolean;
+}
+
+/**
+ * Sends complete inputs to the main thread one at a time.
+ *
+ * Only one call is in flight: the next command leaves only after the main thread has answered
+ * the previous one, so each command runs in its own turn of the main thread's event loop and
+ * the app's I/O runs between any two. A session has at most one command queued here (it waits
+ * for its command to end before it submits the next), so first come, first served is also
+ * round robin between sessions. A command that awaits is answered at once as pending; other
+ * sessions go on while it waits, and its end arrives later through `settle`.
+ */
+export class Dispatcher {
+  readonly #main: Remote<MainApi>;
+  readonly #queue: Command[] = [];
+  readonly #awaiting = new Map<number, Command>();
+  #inFlight = false;
+  #closed = false;
+  #lastId = 0;
+
+  constructor(main: Remote<MainApi>) {
+    this.#main = main;
+  }
+
+  /** Queue a command; its listener hears from it unless it is abandoned first. */
+  submit(input: Omit<EvalRequest, 'id'>, listener: CommandListener): Command {
+    const command: Command = { request: { ...input, id: ++this.#lastId }, listener, abandoned: false };
+    this.#queue.push(command);
+    this.#pump();
+    return command;
+  }
+
+  /** Drop a command's result; one still queued never runs. */
+  abandon(command: Command): void {
+    command.abandoned = true;
+    const queued = this.#queue.indexOf(command);
+    if (queued !== -1) this.#queue.splice(queued, 1);
+    this.#awaiting.delete(command.request.id);
+  }
+
+  /** An awaited command ended on the main thread. */
+  settle(id: number, out: string, outcome: EvalOutcome): void {
+    const command = this.#awaiting.get(id);
+    if (!command) return; // abandoned
+    this.#awaiting.delete(id);
+    if (out !== '') command.listener.output(out);
+    command.listener.done(outcome);
+  }
+
+  /** Tell the main thread that a context is no longer used. */
+  dropContext(context: number): void {
+    if (!this.#closed) void this.#main.dropContext(context);
+  }
+
+  /** Abandon everything; nothing more is sent. */
+  close(): void {
+    this.#closed = true;
+    for (const command of [...this.#queue, ...this.#awaiting.values()]) command.abandoned = true;
+    this.#queue.length = 0;
+    this.#awaiting.clear();
+  }
+
+  #pump(): void {
+    if (this.#inFlight || this.#closed) return;
+    const command = this.#queue.shift();
+    if (!command) return;
+    this.#inFlight = true;
+    this.#main.evaluate(command.request).then(
+      (reply) => this.#answered(command, reply),
+      (error: unknown) =>
+        this.#answered(command, { out: '', outcome: { ok: false, text: `Internal error: ${String(error)}` }, cost: 0 }),
+    );
+  }
+
+  #answered(command: Command, reply: EvalReply): void {
+    this.#inFlight = false;
+    if (!command.abandoned) {
+      if (reply.out !== '') command.listener.output(reply.out);
+      if (reply.outcome) command.listener.done(reply.outcome);
+      else this.#awaiting.set(command.request.id, command);
+    }
+    this.#pump();
+  }
+}

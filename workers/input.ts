@@ -1,0 +1,102 @@
+/**
+ * Decides, without running anything, whether what a person typed so far is a complete input,
+ * needs more lines, or cannot be valid; and prepares complete inputs for the main thread.
+ */
+import { Parser, type Options, type Program } from 'acorn';
+import * as walk from 'acorn-walk';
+import vm from 'node:vm';
+import { importFunctionName } from '../lib/protocol.ts';
+import { applyEdits, rewriteTopLevelAwait, type Edit } from './await-transform.ts';
+
+export type InputVerdict =
+  /** Ready to run: `code` is what the main thread should evaluate. */
+  | { kind: 'complete'; code: string; awaited: boolean }
+  /** Valid so far but unfinished: wait for another line. */
+  | { kind: 'incomplete' }
+  /** Never valid, whatever follows: `message` is the error as V8 words it. */
+  | { kind: 'error'; message: string }
+  /** Only white space and comments. */
+  | { kind: 'empty' };
+
+const parseOptions: Options = {
+  ecmaVersion: 'latest',
+  sourceType: 'script',
+  allowAwaitOutsideFunction: true,
+  allowHashBang: false,
+};
+
+/** Classifies `source`, which may span several lines. */
+export function classifyInput(source: string): InputVerdict {
+  if (source.trim() === '') return { kind: 'empty' };
+
+  // As in Node's REPL, `{ a: 1 }` is an object, not a block with a label.
+  if (/^\s*\{/.test(source) && !/;\s*$/.test(source)) {
+    const wrapped = `(${source}\n)`;
+    const program = tryParse(wrapped);
+    if (program) return complete(wrapped, program);
+  }
+
+  let program: Program;
+  try {
+    program = Parser.parse(source, parseOptions);
+  } catch (error) {
+    if (isRecoverable(error as AcornError, source)) return { kind: 'incomplete' };
+    return syntaxError(source);
+  }
+  if (program.body.length === 0) return { kind: 'empty' };
+  return complete(source, program);
+}
+
+function complete(source: string, program: Program): InputVerdict {
+  const imports = dynamicImports(program);
+  const rewritten = rewriteTopLevelAwait(source, program, imports);
+  return {
+    kind: 'complete',
+    code: rewritten ?? (imports.length > 0 ? applyEdits(source, imports) : source),
+    awaited: rewritten !== undefined,
+  };
+}
+
+function tryParse(source: string): Program | undefined {
+  try {
+    return Parser.parse(source, parseOptions);
+  } catch {
+    return undefined;
+  }
+}
+
+interface AcornError extends SyntaxError {
+  pos: number;
+  raisedAt: number;
+}
+
+/** An error at the very end of the input, or an unterminated template or comment, can still be completed. */
+function isRecoverable(error: AcornError, source: string): boolean {
+  if (typeof error.pos !== 'number') return false;
+  if (/^Unterminated (template|comment)/.test(error.message)) return true;
+  return error.pos >= source.trimEnd().length;
+}
+
+/**
+ * The error V8 gives for the input, compiled in this thread (never run). acorn is stricter than
+ * V8 here and there (`var await = 1` in a script, newer syntax): if V8 compiles it, it runs.
+ */
+function syntaxError(source: string): InputVerdict {
+  try {
+    new vm.Script(source, { filename: 'REPL' });
+  } catch (error) {
+    return { kind: 'error', message: `${(error as Error).name}: ${(error as Error).message}` };
+  }
+  return { kind: 'complete', code: source, awaited: false };
+}
+
+/** Edits that turn every `import(...)` into a call of `importFunctionName` (see lib/protocol.ts). */
+function dynamicImports(program: Program): Edit[] {
+  const edits: Edit[] = [];
+  walk.simple(program, {
+    ImportExpression(node) {
+      edits.push({ at: node.start, remove: 'import'.length, text: importFunctionName });
+    },
+  });
+  return edits;
+}

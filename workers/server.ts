@@ -1,0 +1,96 @@
+import type { Remote } from 'comlink';
+import net from 'node:net';
+import type { EvalOutcome, ListenReply, MainApi, WorkerConfig } from '../lib/protocol.ts';
+import { Dispatcher } from './dispatcher.ts';
+import { Session, type SessionHost } from './session.ts';
+import { banner, closedNotice } from './texts.ts';
+
+/** How long closing waits for clients to take their last output before cutting them off. */
+const CLOSE_GRACE_MS = 1000;
+
+/** The listener and its sessions; lives in the worker thread. */
+export class BackdoorServer implements SessionHost {
+  readonly dispatcher: Dispatcher;
+  readonly locals: readonly string[];
+  readonly banner: string;
+  readonly #config: WorkerConfig;
+  readonly #server: net.Server;
+  readonly #sessions = new Map<Session, net.Socket>();
+  readonly #contexts = new Map<number, Session>();
+  #lastContext = 0;
+  #closing = false;
+
+  constructor(config: WorkerConfig, main: Remote<MainApi>) {
+    this.#config = config;
+    this.dispatcher = new Dispatcher(main);
+    this.locals = config.locals;
+    this.banner = banner(config.banner);
+    // allowHalfOpen: a client that half-closes (`printf ... | nc`) still gets every pending result.
+    this.#server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.#accept(socket));
+  }
+
+  listen(): Promise<ListenReply> {
+    const { host, port, path } = this.#config;
+    return new Promise((resolve) => {
+      const onError = (error: NodeJS.ErrnoException) =>
+        resolve({ ok: false, message: error.message, code: error.code, syscall: error.syscall });
+      this.#server.once('error', onError);
+      this.#server.listen(path !== undefined ? { path } : { host, port }, () => {
+        this.#server.off('error', onError);
+        // Accept errors (EMFILE...) must not kill the worker; the listener goes on.
+        this.#server.on('error', () => {});
+        const address = this.#server.address();
+        resolve({
+          ok: true,
+          address: typeof address === 'string' || address === null
+            ? { path: path ?? String(address) }
+            : { host: address.address, port: address.port },
+        });
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.#closing) return;
+    this.#closing = true;
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    this.dispatcher.close();
+    for (const session of this.#sessions.keys()) session.shutdown(closedNotice);
+    const grace = setTimeout(() => {
+      for (const socket of this.#sessions.values()) socket.destroy();
+    }, CLOSE_GRACE_MS);
+    await closed;
+    clearTimeout(grace);
+  }
+
+  newContext(session: Session): number {
+    const id = ++this.#lastContext;
+    this.#contexts.set(id, session);
+    return id;
+  }
+
+  ended(session: Session): void {
+    this.#sessions.delete(session);
+    for (const [id, owner] of this.#contexts) {
+      if (owner === session) this.#contexts.delete(id);
+    }
+  }
+
+  settle(id: number, out: string, outcome: EvalOutcome): void {
+    this.dispatcher.settle(id, out, outcome);
+  }
+
+  output(context: number, text: string): void {
+    this.#contexts.get(context)?.asyncOutput(text);
+  }
+
+  #accept(socket: net.Socket): void {
+    if (this.#closing) {
+      socket.destroy();
+      return;
+    }
+    // Once our side is done and flushed, the connection is over whatever the client does.
+    socket.once('finish', () => socket.destroy());
+    this.#sessions.set(new Session(socket, this), socket);
+  }
+}

@@ -1,0 +1,152 @@
+/**
+ * Telnet on the wire (RFC 854/855): separates a client's bytes into data and telnet commands,
+ * so that commands never reach the line editor or the parser. Pure: no sockets, no timers.
+ */
+
+export const IAC = 255;
+export const DONT = 254;
+export const DO = 253;
+export const WONT = 252;
+export const WILL = 251;
+export const SB = 250;
+export const SE = 240;
+/** Interrupt Process: what a telnet client sends for Ctrl-C. */
+export const IP = 244;
+/** Abort Output, Break, Abort: treated like Ctrl-C. */
+export const AO = 245;
+export const BRK = 243;
+export const ABORT = 238;
+/** End of file (RFC 1184), sent by some clients for Ctrl-D. */
+export const XEOF = 236;
+
+export const Option = {
+  ECHO: 1,
+  SUPPRESS_GO_AHEAD: 3,
+  TIMING_MARK: 6,
+  TERMINAL_TYPE: 24,
+  NAWS: 31,
+} as const;
+
+export type NegotiationVerb = typeof DO | typeof DONT | typeof WILL | typeof WONT;
+
+/** What a chunk from the client holds, in order. */
+export type TelnetPart =
+  | { type: 'data'; data: Buffer }
+  | { type: 'interrupt' }
+  | { type: 'eof' }
+  | { type: 'negotiate'; verb: NegotiationVerb; option: number }
+  | { type: 'subnegotiation'; option: number; data: Buffer }
+  | { type: 'command'; code: number };
+
+/** Subnegotiations longer than this are cut: only window sizes and terminal types are expected. */
+const MAX_SUBNEGOTIATION = 256;
+
+const enum State {
+  Data,
+  Iac,
+  Verb,
+  Sub,
+  SubIac,
+}
+
+/**
+ * Incremental parser: feed it chunks as they arrive, sequences may be split anywhere.
+ * Line ends are folded to `\n` (CR LF, CR NUL and a lone CR all end one line), and `IAC IAC`
+ * becomes one 0xFF data byte.
+ */
+export class TelnetParser {
+  #state = State.Data;
+  #verb: NegotiationVerb = DO;
+  #sub: number[] = [];
+  #afterCr = false;
+
+  push(chunk: Buffer): TelnetPart[] {
+    // The usual chunk has no IAC and no CR: hand it on as it is.
+    if (this.#state === State.Data && !this.#afterCr && chunk.indexOf(IAC) === -1 && chunk.indexOf(13) === -1) {
+      return chunk.length > 0 ? [{ type: 'data', data: chunk }] : [];
+    }
+    const parts: TelnetPart[] = [];
+    let data: number[] = [];
+    const flush = () => {
+      if (data.length > 0) parts.push({ type: 'data', data: Buffer.from(data) });
+      data = [];
+    };
+    for (const byte of chunk) {
+      switch (this.#state) {
+        case State.Data:
+          if (byte === IAC) {
+            this.#state = State.Iac;
+            break;
+          }
+          if (this.#afterCr) {
+            this.#afterCr = false;
+            if (byte === 10 || byte === 0) break; // second half of CR LF / CR NUL
+          }
+          if (byte === 13) {
+            this.#afterCr = true;
+            data.push(10);
+          } else {
+            data.push(byte);
+          }
+          break;
+        case State.Iac:
+          this.#state = State.Data;
+          if (byte === IAC) {
+            data.push(IAC);
+          } else if (byte === DO || byte === DONT || byte === WILL || byte === WONT) {
+            this.#verb = byte;
+            this.#state = State.Verb;
+          } else if (byte === SB) {
+            this.#sub = [];
+            this.#state = State.Sub;
+          } else {
+            flush();
+            parts.push(commandPart(byte));
+          }
+          break;
+        case State.Verb:
+          flush();
+          parts.push({ type: 'negotiate', verb: this.#verb, option: byte });
+          this.#state = State.Data;
+          break;
+        case State.Sub:
+          if (byte === IAC) this.#state = State.SubIac;
+          else if (this.#sub.length < MAX_SUBNEGOTIATION) this.#sub.push(byte);
+          break;
+        case State.SubIac:
+          if (byte === SE) {
+            flush();
+            const [option = 0, ...rest] = this.#sub;
+            parts.push({ type: 'subnegotiation', option, data: Buffer.from(rest) });
+            this.#sub = [];
+            this.#state = State.Data;
+          } else {
+            // IAC IAC inside a subnegotiation is a 255 byte; anything else is a broken sequence.
+            if (byte === IAC && this.#sub.length < MAX_SUBNEGOTIATION) this.#sub.push(IAC);
+            this.#state = State.Sub;
+          }
+          break;
+      }
+    }
+    flush();
+    return parts;
+  }
+}
+
+function commandPart(code: number): TelnetPart {
+  if (code === IP || code === BRK || code === ABORT || code === AO) return { type: 'interrupt' };
+  if (code === XEOF) return { type: 'eof' };
+  return { type: 'command', code };
+}
+
+/**
+ * The answer of a server that supports no options to a client's negotiation: refuse what it
+ * offers or asks (RFC 854's default), never answer a refusal (which is what keeps two peers
+ * from looping). The one exception is TIMING-MARK: a client that sent Ctrl-C discards our
+ * output until we answer its `DO TIMING-MARK`, so it is always answered.
+ */
+export function refuseNegotiation(verb: NegotiationVerb, option: number): Buffer | undefined {
+  if (verb === DO) return Buffer.from([IAC, option === Option.TIMING_MARK ? WILL : WONT, option]);
+  if (verb === WILL) return Buffer.from([IAC, DONT, option]);
+  return undefined;
+}
