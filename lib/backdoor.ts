@@ -1,12 +1,20 @@
 import { expose, wrap, type Remote } from 'comlink';
-import { MessageChannel, Worker } from 'node:worker_threads';
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { BackdoorError } from './errors.ts';
 import { Evaluator } from './evaluator.ts';
 import { resolveOptions, type BackdoorOptions, type ResolvedOptions } from './options.ts';
 import { portEndpoint, type BackdoorAddress, type WorkerApi, type WorkerConfig, type WorkerData } from './protocol.ts';
 
+const fromSource = import.meta.url.endsWith('.ts');
 /** The worker entry, compiled beside this file (`.ts` when run from source under a loader). */
-const workerUrl = new URL(`../workers/worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
+const workerUrl = new URL(`../workers/worker${fromSource ? '.ts' : '.js'}`, import.meta.url);
+/**
+ * The compiled worker needs none of the app's flags, and must not inherit its preloads
+ * (`--import`, `--require`, loaders): they would run again in the worker, costing start-up
+ * time and, for `backdoor/register`, starting a backdoor inside the backdoor. Run from source,
+ * it needs the TypeScript loader it was started with.
+ */
+const workerExecArgv = fromSource ? process.execArgv : [];
 
 type State = 'starting' | 'running' | 'closing' | 'closed';
 
@@ -21,14 +29,13 @@ export class Backdoor {
   readonly #worker: Worker;
   readonly #control: Remote<WorkerApi>;
   readonly #evaluator: Evaluator;
-  readonly #ports: { close(): void }[];
+  readonly #port: MessagePort;
   readonly #exited: Promise<void>;
 
   /** @internal use `startBackdoor` */
   constructor(options: ResolvedOptions) {
-    const evalChannel = new MessageChannel();
-    const controlChannel = new MessageChannel();
-    this.#ports = [evalChannel.port1, controlChannel.port1];
+    const { port1, port2 } = new MessageChannel();
+    this.#port = port1;
     const config: WorkerConfig = {
       host: options.host,
       port: options.port,
@@ -36,10 +43,11 @@ export class Backdoor {
       banner: options.banner,
       locals: Object.keys(options.locals),
     };
-    const workerData: WorkerData = { config, evalPort: evalChannel.port2, controlPort: controlChannel.port2 };
+    const workerData: WorkerData = { config, port: port2 };
     this.#worker = new Worker(workerUrl, {
       workerData,
-      transferList: [evalChannel.port2, controlChannel.port2],
+      execArgv: workerExecArgv,
+      transferList: [port2],
       name: 'backdoor',
     });
     this.#exited = new Promise((resolve) => this.#worker.once('exit', () => resolve()));
@@ -50,17 +58,16 @@ export class Backdoor {
       }
     });
 
-    this.#control = wrap<WorkerApi>(portEndpoint(controlChannel.port1));
+    this.#control = wrap<WorkerApi>(portEndpoint(port1));
     this.#evaluator = new Evaluator(options, {
       settle: (id, out, outcome, cost) => void this.#control.settle(id, out, outcome, cost),
       output: (context, text) => void this.#control.output(context, text),
     });
-    expose(this.#evaluator, portEndpoint(evalChannel.port1));
+    expose(this.#evaluator, portEndpoint(port1));
 
     // The backdoor never keeps the app alive on its own.
     this.#worker.unref();
-    evalChannel.port1.unref();
-    controlChannel.port1.unref();
+    port1.unref();
   }
 
   /** @internal */
@@ -133,7 +140,7 @@ export class Backdoor {
   #release(): void {
     this.#state = 'closed';
     this.#evaluator.close();
-    for (const port of this.#ports) port.close();
+    this.#port.close();
   }
 }
 

@@ -2,12 +2,16 @@
  * The messages between the main thread and the backdoor's worker thread.
  *
  * This is the one file that both `lib/` (main thread) and `workers/` (worker thread) import.
- * Two comlink channels cross the thread boundary:
+ * One MessageChannel joins the threads, with a comlink API exposed at each end:
  *
  * - `MainApi`, exposed by the main thread: the worker sends one complete input per call and
  *   gets one reply back. This is the only traffic an ordinary command causes on the main thread.
  * - `WorkerApi`, exposed by the worker: lifecycle (listen, close) and the events that start on
  *   the main thread (an awaited command settling, console output after a command returned).
+ *
+ * Both directions share the one port so that what the main thread sends arrives in the order
+ * it was sent: a command's reply before the output its timers print later. (comlink's `expose`
+ * ignores responses and `wrap` ignores requests, so the two coexist on a port.)
  */
 import type { Endpoint } from 'comlink';
 import type { MessagePort } from 'node:worker_threads';
@@ -36,10 +40,8 @@ export interface WorkerConfig {
 /** What the worker is started with. */
 export interface WorkerData {
   config: WorkerConfig;
-  /** The worker's end of the channel on which the main thread exposes `MainApi`. */
-  evalPort: MessagePort;
-  /** The worker's end of the channel on which it exposes `WorkerApi`. */
-  controlPort: MessagePort;
+  /** The worker's end of the channel: it wraps `MainApi` and exposes `WorkerApi` on it. */
+  port: MessagePort;
 }
 
 /** One complete input, ready to run. */
@@ -76,8 +78,8 @@ export interface EvalReply {
 
 /** Exposed by the main thread. */
 export interface MainApi {
-  /** Run one complete input in its session's context. Never throws: failures are outcomes. */
-  evaluate(request: EvalRequest): EvalReply;
+  /** Run one complete input in its session's context. Never rejects: failures are outcomes. */
+  evaluate(request: EvalRequest): Promise<EvalReply>;
   /** Forget a context (its session ended or ran `.clear`). Pending commands still settle. */
   dropContext(context: number): void;
 }

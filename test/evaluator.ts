@@ -17,7 +17,7 @@ function setup(locals: Record<string, unknown> = {}, evalTimeoutMs = 2000) {
   const run = (input: string, context = 1): EvalReply => {
     const verdict = classifyInput(input);
     if (verdict.kind !== 'complete') throw new Error(`not complete: ${input}`);
-    return evaluator.evaluate({ id: ++id, context, code: verdict.code, awaited: verdict.awaited, filename: `REPL${id}` });
+    return evaluator.evaluateNow({ id: ++id, context, code: verdict.code, awaited: verdict.awaited, filename: `REPL${id}` });
   };
   const text = (input: string, context = 1) => run(input, context).outcome?.text;
   const next = () => new Promise<void>((resolve) => { wake = resolve; });
@@ -150,4 +150,18 @@ t.test('a dropped context is forgotten: its next command starts fresh', async (t
   text('let gone = 1');
   evaluator.dropContext(1);
   t.equal(text('typeof gone'), "'undefined'");
+});
+
+t.test('evaluate() runs each command in a turn of the event loop of its own', async (t) => {
+  let turns = 0;
+  let ticking = true;
+  const tick = () => { turns++; if (ticking) setImmediate(tick); };
+  tick();
+  t.teardown(() => { ticking = false; });
+  const { evaluator } = setup({ turn: () => turns });
+  const request = (id: number) => ({ id, context: 1, code: 'turn()', awaited: false, filename: 'REPL' });
+  // As fast as a worker could ever be: the next request in the same microtask as the reply.
+  const first = await evaluator.evaluate(request(1));
+  const second = await evaluator.evaluate(request(2));
+  t.ok(Number(second.outcome?.text) > Number(first.outcome?.text), `${first.outcome?.text} then ${second.outcome?.text}`);
 });

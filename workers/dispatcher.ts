@@ -30,7 +30,9 @@ export class Dispatcher {
   readonly #main: Remote<MainApi>;
   readonly #queue: Command[] = [];
   readonly #awaiting = new Map<number, Command>();
-  #inFlight = false;
+  /** Settlements that overtook the reply of their own `evaluate` call. */
+  readonly #early = new Map<number, { out: string; outcome: EvalOutcome }>();
+  #current: Command | undefined;
   #closed = false;
   #lastId = 0;
 
@@ -56,11 +58,16 @@ export class Dispatcher {
 
   /** An awaited command ended on the main thread. */
   settle(id: number, out: string, outcome: EvalOutcome): void {
+    // A promise that settles within microtasks can be reported before comlink has sent the
+    // reply of the call that started it.
+    if (this.#current?.request.id === id) {
+      this.#early.set(id, { out, outcome });
+      return;
+    }
     const command = this.#awaiting.get(id);
     if (!command) return; // abandoned
     this.#awaiting.delete(id);
-    if (out !== '') command.listener.output(out);
-    command.listener.done(outcome);
+    this.#settled(command, out, outcome);
   }
 
   /** Tell the main thread that a context is no longer used. */
@@ -71,16 +78,17 @@ export class Dispatcher {
   /** Abandon everything; nothing more is sent. */
   close(): void {
     this.#closed = true;
+    if (this.#current) this.#current.abandoned = true;
     for (const command of [...this.#queue, ...this.#awaiting.values()]) command.abandoned = true;
     this.#queue.length = 0;
     this.#awaiting.clear();
   }
 
   #pump(): void {
-    if (this.#inFlight || this.#closed) return;
+    if (this.#current || this.#closed) return;
     const command = this.#queue.shift();
     if (!command) return;
-    this.#inFlight = true;
+    this.#current = command;
     this.#main.evaluate(command.request).then(
       (reply) => this.#answered(command, reply),
       (error: unknown) =>
@@ -89,12 +97,20 @@ export class Dispatcher {
   }
 
   #answered(command: Command, reply: EvalReply): void {
-    this.#inFlight = false;
+    this.#current = undefined;
+    const early = this.#early.get(command.request.id);
+    this.#early.delete(command.request.id);
     if (!command.abandoned) {
       if (reply.out !== '') command.listener.output(reply.out);
       if (reply.outcome) command.listener.done(reply.outcome);
+      else if (early) this.#settled(command, early.out, early.outcome);
       else this.#awaiting.set(command.request.id, command);
     }
     this.#pump();
+  }
+
+  #settled(command: Command, out: string, outcome: EvalOutcome): void {
+    if (out !== '') command.listener.output(out);
+    command.listener.done(outcome);
   }
 }

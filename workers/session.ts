@@ -76,7 +76,7 @@ export class Session {
   /** The backdoor is closing: say so and disconnect. */
   shutdown(notice: string): void {
     if (this.#closed) return;
-    this.#write(`${this.#buffer || this.#command ? '\n' : ''}${notice}`);
+    this.#write(`\n${notice}`); // on a line of its own, after a prompt or a half-typed line
     this.#end();
   }
 

@@ -1,14 +1,14 @@
 /**
- * The worker thread's entry: connects the two channels to the main thread and starts nothing
- * else until the main thread asks it to listen.
+ * The worker thread's entry: joins the channel to the main thread and starts nothing else
+ * until the main thread asks it to listen.
  */
 import { expose, wrap } from 'comlink';
 import { workerData } from 'node:worker_threads';
 import { portEndpoint, type MainApi, type WorkerApi, type WorkerData } from '../lib/protocol.ts';
 import { BackdoorServer } from './server.ts';
 
-const { config, evalPort, controlPort } = workerData as WorkerData;
-const server = new BackdoorServer(config, wrap<MainApi>(portEndpoint(evalPort)));
+const { config, port } = workerData as WorkerData;
+const server = new BackdoorServer(config, wrap<MainApi>(portEndpoint(port)));
 
 const api: WorkerApi = {
   listen: () => server.listen(),
@@ -16,4 +16,4 @@ const api: WorkerApi = {
   settle: (id, out, outcome) => server.settle(id, out, outcome),
   output: (context, text) => server.output(context, text),
 };
-expose(api, portEndpoint(controlPort));
+expose(api, portEndpoint(port));

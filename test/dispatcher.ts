@@ -1,0 +1,132 @@
+import type { Remote } from 'comlink';
+import t from 'tap';
+import type { EvalOutcome, EvalReply, EvalRequest, MainApi } from '../lib/protocol.ts';
+import { Dispatcher } from '../workers/dispatcher.ts';
+
+/** A main thread whose answers the test releases by hand. */
+function fakeMain() {
+  const calls: { request: EvalRequest; answer: (reply: EvalReply) => void }[] = [];
+  const dropped: number[] = [];
+  const main = {
+    evaluate: (request: EvalRequest) => new Promise<EvalReply>((answer) => calls.push({ request, answer })),
+    dropContext: async (context: number) => { dropped.push(context); },
+  } as unknown as Remote<MainApi>;
+  return { main, calls, dropped };
+}
+
+const done = (text: string): EvalReply => ({ out: '', outcome: { ok: true, text }, cost: 0 });
+const pending: EvalReply = { out: '', outcome: undefined, cost: 0 };
+const tick = () => new Promise((r) => setImmediate(r));
+
+function listener(log: string[], name: string) {
+  return {
+    output: (text: string) => log.push(`${name} out ${text}`),
+    done: (outcome: EvalOutcome) => log.push(`${name} done ${outcome.text}`),
+  };
+}
+
+const input = (context: number, code = '1') => ({ context, code, awaited: false, filename: 'REPL1' });
+
+t.test('one call in flight; the next leaves when the previous is answered', async (t) => {
+  const { main, calls } = fakeMain();
+  const dispatcher = new Dispatcher(main);
+  const log: string[] = [];
+  dispatcher.submit(input(1), listener(log, 'a'));
+  dispatcher.submit(input(2), listener(log, 'b'));
+  await tick();
+  t.equal(calls.length, 1);
+  calls[0].answer({ out: 'printed\n', outcome: { ok: true, text: '1' }, cost: 0 });
+  await tick();
+  t.equal(calls.length, 2);
+  t.same(log, ['a out printed\n', 'a done 1']);
+  t.not(calls[0].request.id, calls[1].request.id);
+});
+
+t.test('first come, first served: sessions alternate', async (t) => {
+  const { main, calls } = fakeMain();
+  const dispatcher = new Dispatcher(main);
+  const order: number[] = [];
+  // Each session resubmits when its command is done, as sessions do with queued lines.
+  const session = (context: number, left: number) => {
+    const go = () => dispatcher.submit(input(context), { output() {}, done: () => { order.push(context); if (--left > 0) go(); } });
+    go();
+  };
+  session(1, 4);
+  session(2, 4);
+  for (let i = 0; i < 8; i++) {
+    await tick();
+    calls[i].answer(done('x'));
+  }
+  await tick();
+  t.same(order, [1, 2, 1, 2, 1, 2, 1, 2]);
+});
+
+t.test('an awaiting command frees the main thread for others, and ends on settle', async (t) => {
+  const { main, calls } = fakeMain();
+  const dispatcher = new Dispatcher(main);
+  const log: string[] = [];
+  dispatcher.submit(input(1), listener(log, 'a'));
+  dispatcher.submit(input(2), listener(log, 'b'));
+  await tick();
+  calls[0].answer(pending);
+  await tick();
+  t.equal(calls.length, 2);
+  calls[1].answer(done('2'));
+  await tick();
+  dispatcher.settle(calls[0].request.id, 'late output\n', { ok: true, text: '7' });
+  t.same(log, ['b done 2', 'a out late output\n', 'a done 7']);
+});
+
+t.test('a settlement that overtakes its reply is kept until the reply arrives', async (t) => {
+  const { main, calls } = fakeMain();
+  const dispatcher = new Dispatcher(main);
+  const log: string[] = [];
+  dispatcher.submit(input(1), listener(log, 'a'));
+  await tick();
+  dispatcher.settle(calls[0].request.id, '', { ok: true, text: '3' });
+  t.same(log, []);
+  calls[0].answer(pending);
+  await tick();
+  t.same(log, ['a done 3']);
+});
+
+t.test('abandoned commands: a queued one never runs, a running one is never heard from', async (t) => {
+  const { main, calls } = fakeMain();
+  const dispatcher = new Dispatcher(main);
+  const log: string[] = [];
+  const running = dispatcher.submit(input(1), listener(log, 'a'));
+  const queued = dispatcher.submit(input(2), listener(log, 'b'));
+  dispatcher.abandon(queued);
+  await tick();
+  dispatcher.abandon(running);
+  calls[0].answer(pending);
+  await tick();
+  dispatcher.settle(calls[0].request.id, 'x', { ok: true, text: '1' });
+  t.equal(calls.length, 1);
+  t.same(log, []);
+});
+
+t.test('a failed call becomes an error outcome', async (t) => {
+  const main = { evaluate: async () => { throw new Error('port gone'); } } as unknown as Remote<MainApi>;
+  const log: string[] = [];
+  new Dispatcher(main).submit(input(1), listener(log, 'a'));
+  await tick();
+  t.same(log, ['a done Internal error: Error: port gone']);
+});
+
+t.test('close abandons everything and sends nothing more', async (t) => {
+  const { main, calls, dropped } = fakeMain();
+  const dispatcher = new Dispatcher(main);
+  const log: string[] = [];
+  dispatcher.submit(input(1), listener(log, 'a'));
+  dispatcher.submit(input(2), listener(log, 'b'));
+  dispatcher.dropContext(9);
+  dispatcher.close();
+  dispatcher.dropContext(10);
+  await tick();
+  calls[0]?.answer(done('1'));
+  await tick();
+  t.same(log, []);
+  t.same(dropped, [9]);
+  t.equal(calls.length, 1);
+});

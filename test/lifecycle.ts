@@ -1,0 +1,107 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import t from 'tap';
+import { TestClient } from './fixtures/client.ts';
+import { BackdoorError, start, startBackdoor } from './fixtures/backdoor.ts';
+
+const run = promisify(execFile);
+const app = (name: string) => new URL(`./fixtures/apps/${name}`, import.meta.url).pathname;
+
+t.test('invalid options reject with the option\'s name', async (t) => {
+  await t.rejects(startBackdoor({ port: 99999 }), { name: 'RangeError', message: /"port"/ });
+  await t.rejects(startBackdoor({ evalTimeout: 5 } as never), { name: 'TypeError', message: 'Unknown option "evalTimeout"' });
+});
+
+t.test('a port in use rejects with code EADDRINUSE, and the backdoor can start elsewhere', async (t) => {
+  const blocker = net.createServer();
+  await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => blocker.close());
+  const { port } = blocker.address() as net.AddressInfo;
+  const error = await startBackdoor({ port }).catch((e: unknown) => e);
+  t.ok(error instanceof BackdoorError);
+  t.match(error, { code: 'EADDRINUSE', message: /could not listen.*EADDRINUSE/ });
+  const backdoor = await start(t);
+  t.not((backdoor.address() as { port: number }).port, port);
+});
+
+t.test('address(): host and the actual port; IPv6 loopback works too', async (t) => {
+  const v4 = await start(t);
+  t.match(v4.address(), { host: '127.0.0.1', port: Number });
+  const v6 = await start(t, { host: '::1' });
+  const address = v6.address() as { host: string; port: number };
+  t.equal(address.host, '::1');
+  const client = await TestClient.connect({ host: '::1', port: address.port });
+  t.teardown(() => client.destroy());
+  await client.ready();
+  t.equal(await client.eval('1+1'), '2');
+});
+
+t.test('a unix socket path', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'backdoor-test-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const path = join(dir, 'repl.sock');
+  const backdoor = await start(t, { path });
+  t.same(backdoor.address(), { path });
+  const client = await TestClient.connect({ path });
+  t.teardown(() => client.destroy());
+  await client.ready();
+  t.equal(await client.eval('6*7'), '42');
+});
+
+t.test('close(): sessions are told and disconnected, the port is freed, twice is safe', async (t) => {
+  const backdoor = await startBackdoor({ port: 0 });
+  const { port } = backdoor.address() as { port: number };
+  const client = await TestClient.connect({ port });
+  t.teardown(() => client.destroy());
+  await client.ready();
+  client.send('function unfinished() {\n');
+  await client.expect('... ');
+  const first = backdoor.close();
+  t.equal(backdoor.close(), first);
+  await first;
+  t.equal(await client.waitClosed(), '\nbackdoor closed\n');
+  await t.rejects(TestClient.connect({ port }), { code: 'ECONNREFUSED' });
+  t.same(backdoor.address(), { host: '127.0.0.1', port });
+});
+
+t.test('close() while one command awaits and another runs on the main thread', async (t) => {
+  const backdoor = await startBackdoor({ port: 0, evalTimeoutMs: 0 });
+  const target = backdoor.address() as { port: number };
+  const a = await TestClient.connect(target);
+  const b = await TestClient.connect(target);
+  t.teardown(() => { a.destroy(); b.destroy(); });
+  await a.ready();
+  await b.ready();
+  a.send('await new Promise(r => setTimeout(r, 200))\n');
+  b.send('const end = Date.now() + 100; while (Date.now() < end) {}\n');
+  await new Promise((r) => setTimeout(r, 20));
+  await backdoor.close();
+  // The awaiting one is abandoned...
+  t.equal(await a.waitClosed(), '\nbackdoor closed\n');
+  // ...the running one held the main thread, so it had finished by the time close() ran.
+  t.equal(await b.waitClosed(), 'undefined\n> \nbackdoor closed\n');
+});
+
+t.test('the app is never kept alive by the backdoor, and close() leaves no handles', async (t) => {
+  // A process whose only work was starting a backdoor exits by itself.
+  const open = await run(process.execPath, [app('exits-by-itself.mjs')], { timeout: 20_000 });
+  const kept = JSON.parse(open.stdout);
+  t.equal(kept.answered, true);
+  const closed = JSON.parse((await run(process.execPath, [app('exits-by-itself.mjs'), 'close'], { timeout: 20_000 })).stdout);
+  t.same(closed.afterClose, closed.before, 'no handles left after close()');
+  // While idle, the main thread has no timers or immediates of the backdoor's.
+  t.notMatch(closed.idle, ['Timeout']);
+  t.notMatch(closed.idle, ['Immediate']);
+});
+
+t.test('unhandled rejections: a session\'s are reported to it; the app\'s keep Node\'s behaviour', async (t) => {
+  const crashed = await run(process.execPath, [app('rejections.mjs'), 'app-default'], { timeout: 10_000 }).catch((e: { code: number; stdout: string; stderr: string }) => e);
+  t.match(crashed, { code: 1, stdout: /session saw: true/, stderr: /Error: app-made/ });
+  const handled = await run(process.execPath, [app('rejections.mjs'), 'app-handler'], { timeout: 10_000 });
+  t.match(handled.stdout, /session saw: true\n[^]*app handler saw Error: app-made/);
+  t.notMatch(handled.stdout, /app handler saw session-made/);
+});

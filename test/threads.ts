@@ -1,0 +1,59 @@
+import t, { type Test } from 'tap';
+import { Evaluator } from '../dist/lib/evaluator.js';
+import { connect, start } from './fixtures/backdoor.ts';
+
+/** Counts the calls the main thread receives, by wrapping the evaluator the backdoor exposes. */
+function countEvaluations(t: Test) {
+  const original = Evaluator.prototype.evaluateNow;
+  const seen: string[] = [];
+  Evaluator.prototype.evaluateNow = function (this: Evaluator, request) {
+    seen.push(request.code);
+    return original.call(this, request);
+  };
+  t.teardown(() => { Evaluator.prototype.evaluateNow = original; });
+  return seen;
+}
+
+t.test('only complete inputs reach the main thread, one call each', async (t) => {
+  const seen = countEvaluations(t);
+  const client = await connect(t, await start(t));
+  // A 40-line function typed line by line, blank lines, comments, a syntax error, .help.
+  const body = Array.from({ length: 38 }, (_, i) => `  total += ${i};`).join('\n');
+  client.send(`function sum() {\n  let total = 0;\n${body}\n  return total }\n\n\n// a comment\n/* another */\nlet let\n.help\n`);
+  await client.expect('to end the session.\n> ');
+  t.equal(await client.eval('sum()'), String((37 * 38) / 2));
+  t.equal(seen.length, 2);
+  t.match(seen[0], /^function sum\(\) \{\n/);
+  t.equal(seen[1], 'sum()');
+});
+
+t.test('each command runs in its own turn of the event loop: the app runs between any two', async (t) => {
+  let turns = 0;
+  let ticking = true;
+  const tick = () => { turns++; if (ticking) setImmediate(tick); };
+  tick();
+  t.teardown(() => { ticking = false; });
+  const seen: number[] = [];
+  const client = await connect(t, await start(t, { locals: { record: () => seen.push(turns) } }));
+  client.send('record()\n'.repeat(50));
+  await client.expect(/(> 50\n> )$/);
+  t.equal(seen.length, 50);
+  t.ok(seen.every((turn, i) => i === 0 || turn > seen[i - 1]), `turns seen: ${seen.join(',')}`);
+});
+
+t.test('sessions are served round robin, whatever one of them queues', async (t) => {
+  const order: string[] = [];
+  const backdoor = await start(t, { locals: { mark: (name: string) => order.push(name) } });
+  const a = await connect(t, backdoor);
+  const b = await connect(t, backdoor);
+  // Each command holds the main thread for 2 ms, so that a cannot be done before b arrives.
+  const busy = 'const until = Date.now() + 2; while (Date.now() < until) {}';
+  a.send(`{ ${busy} }; mark("a")\n`.repeat(30));
+  b.send(`{ ${busy} }; mark("b")\n`.repeat(10));
+  await b.expect(/> 10\n> $/);
+  await a.expect(/> 30\n> $/);
+  // Once b has started, a never runs twice in a row until b is done.
+  const firstB = order.indexOf('b');
+  const whileBoth = order.slice(firstB, order.lastIndexOf('b') + 1).join('');
+  t.match(whileBoth, /^(ba?)+$/, `order: ${order.join('')}`);
+});
