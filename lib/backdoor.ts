@@ -1,5 +1,6 @@
 import { expose, wrap, type Remote } from 'comlink';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import { announce, withdraw } from './discovery.ts';
 import { BackdoorError } from './errors.ts';
 import { Evaluator } from './evaluator.ts';
 import { resolveOptions, type BackdoorOptions, type ResolvedOptions } from './options.ts';
@@ -17,6 +18,14 @@ const workerUrl = new URL(`../workers/worker${fromSource ? '.ts' : '.js'}`, impo
 const workerExecArgv = fromSource ? process.execArgv : [];
 
 type State = 'starting' | 'running' | 'closing' | 'closed';
+
+/** See `Backdoor.stats()`. */
+export interface BackdoorStats {
+  /** Commands run on the main thread. */
+  commands: number;
+  /** Main-thread time they used, in ms. */
+  mainThreadMs: number;
+}
 
 /**
  * A running backdoor: a worker thread that listens and runs the sessions, and the main-thread
@@ -42,6 +51,7 @@ export class Backdoor {
       path: options.path,
       banner: options.banner,
       locals: Object.keys(options.locals),
+      mainThreadBudget: options.mainThreadBudget,
     };
     const workerData: WorkerData = { config, port: port2 };
     this.#worker = new Worker(workerUrl, {
@@ -92,6 +102,7 @@ export class Backdoor {
     }
     this.#address = reply.address;
     this.#state = 'running';
+    announce(this, reply.address);
     return this;
   }
 
@@ -102,6 +113,19 @@ export class Backdoor {
   address(): BackdoorAddress {
     if (!this.#address) throw new BackdoorError('ERR_BACKDOOR_CLOSED', 'The backdoor is not listening');
     return { ...this.#address };
+  }
+
+  /** Whether the backdoor listens: false before `startBackdoor` resolves, after `close()`, and after its worker died. */
+  get listening(): boolean {
+    return this.#state === 'running';
+  }
+
+  /**
+   * What the backdoor has cost the app so far: the commands it ran and the main-thread
+   * milliseconds they used (compiling, running, formatting). Cheap: counters, no message.
+   */
+  stats(): BackdoorStats {
+    return this.#evaluator.stats();
   }
 
   /**
@@ -138,6 +162,7 @@ export class Backdoor {
   }
 
   #release(): void {
+    withdraw(this);
     this.#state = 'closed';
     this.#evaluator.close();
     this.#port.close();

@@ -6,6 +6,9 @@ import type { EvalOutcome, EvalReply, EvalRequest, MainApi } from './protocol.ts
 import { watchRejections } from './rejections.ts';
 import { SessionContext } from './session-context.ts';
 
+/** Compiled scripts kept for commands that are typed again. */
+const MAX_CACHED_SCRIPTS = 64;
+
 /** What the evaluator tells the worker on its own initiative. */
 export interface EvaluatorEvents {
   settle(id: number, out: string, outcome: EvalOutcome, cost: number): void;
@@ -24,10 +27,13 @@ export interface EvaluatorOptions {
  */
 export class Evaluator implements MainApi {
   readonly #contexts = new Map<number, SessionContext>();
+  readonly #scripts = new Map<string, vm.Script>();
   readonly #options: EvaluatorOptions;
   readonly #events: EvaluatorEvents;
   readonly #runOptions: vm.RunningScriptOptions;
   #closed = false;
+  #commands = 0;
+  #mainThreadMs = 0;
 
   constructor(options: EvaluatorOptions, events: EvaluatorEvents) {
     this.#options = options;
@@ -48,14 +54,23 @@ export class Evaluator implements MainApi {
   /** Runs the command now; `evaluate` is what the worker calls. */
   evaluateNow(request: EvalRequest): EvalReply {
     const start = performance.now();
+    let reply: EvalReply;
     try {
-      return this.#evaluate(request, start);
+      reply = this.#evaluate(request, start);
     } catch (error) {
       // A fault of ours (or of a session that sabotaged its own context's Promise): report it
       // as the command's outcome rather than across the port.
       const text = `Internal error: ${formatThrown(error, '').trim()}`;
-      return { out: '', outcome: { ok: false, text }, cost: performance.now() - start };
+      reply = { out: '', outcome: { ok: false, text }, cost: performance.now() - start };
     }
+    this.#commands++;
+    this.#mainThreadMs += reply.cost;
+    return reply;
+  }
+
+  /** Commands run so far, and the main-thread time they used (running and formatting). */
+  stats(): { commands: number; mainThreadMs: number } {
+    return { commands: this.#commands, mainThreadMs: this.#mainThreadMs };
   }
 
   #evaluate(request: EvalRequest, start: number): EvalReply {
@@ -65,7 +80,7 @@ export class Evaluator implements MainApi {
     let value: unknown;
     let threw = false;
     try {
-      value = vm.runInContext(request.code, session.context, { ...this.#runOptions, filename: request.filename });
+      value = this.#script(request).runInContext(session.context, this.#runOptions);
     } catch (error) {
       threw = true;
       value = error;
@@ -77,6 +92,21 @@ export class Evaluator implements MainApi {
     }
     const outcome = this.#outcome(session, value, threw);
     return { out, outcome, cost: performance.now() - start };
+  }
+
+  // A command typed again (the worker gives it its first name back) reuses its compiled
+  // script: no new vm.Script at all. Scripts are context-independent, so all sessions share.
+  #script({ code, filename }: EvalRequest): vm.Script {
+    const key = `${filename}\0${code}`;
+    let script = this.#scripts.get(key);
+    if (script) {
+      this.#scripts.delete(key); // most recently used last
+    } else {
+      script = new vm.Script(code, { filename });
+      if (this.#scripts.size >= MAX_CACHED_SCRIPTS) this.#scripts.delete(this.#scripts.keys().next().value!);
+    }
+    this.#scripts.set(key, script);
+    return script;
   }
 
   dropContext(context: number): void {
@@ -94,7 +124,9 @@ export class Evaluator implements MainApi {
       if (this.#closed) return;
       const start = performance.now();
       const outcome = this.#outcome(session, value, threw);
-      this.#events.settle(id, this.#takeOutput(contextId), outcome, performance.now() - start);
+      const cost = performance.now() - start;
+      this.#mainThreadMs += cost;
+      this.#events.settle(id, this.#takeOutput(contextId), outcome, cost);
     };
     promise.then(
       (result) => settle(result?.value, false),

@@ -2,7 +2,7 @@
  * backdoor: an interactive JavaScript REPL inside a running Node.js process, served over a
  * socket from a worker thread, so that the app it lives in keeps serving.
  */
-export { Backdoor, startBackdoor } from './backdoor.ts';
+export { Backdoor, startBackdoor, type BackdoorStats } from './backdoor.ts';
 export { BackdoorError, type BackdoorErrorCode } from './errors.ts';
 export type { BackdoorOptions } from './options.ts';
 export type { BackdoorAddress } from './protocol.ts';

@@ -12,6 +12,8 @@ export interface BackdoorOptions {
   banner?: string;
   /** Synchronous code running longer than this many ms is stopped; 0 turns the guard off. Default 2000. */
   evalTimeoutMs?: number;
+  /** Share of the main thread's time the backdoor's commands may use, in (0, 1]; 1 turns pacing off. Default 0.1. */
+  mainThreadBudget?: number;
 }
 
 /** Options after defaults and validation. */
@@ -22,15 +24,17 @@ export interface ResolvedOptions {
   locals: Record<string, unknown>;
   banner: string;
   evalTimeoutMs: number;
+  mainThreadBudget: number;
 }
 
 export const defaults = {
   port: 3000,
   host: '127.0.0.1',
   evalTimeoutMs: 2000,
+  mainThreadBudget: 0.1,
 } as const;
 
-const known = new Set(['port', 'host', 'path', 'locals', 'banner', 'evalTimeoutMs']);
+const known = new Set(['port', 'host', 'path', 'locals', 'banner', 'evalTimeoutMs', 'mainThreadBudget']);
 
 /**
  * Merges options over the defaults and checks them. Throws a TypeError (wrong type, unknown
@@ -43,7 +47,15 @@ export function resolveOptions(options: BackdoorOptions = {}): ResolvedOptions {
   for (const name of Object.keys(options)) {
     if (!known.has(name)) throw new TypeError(`Unknown option "${name}"`);
   }
-  const { port, host, path, locals = {}, banner = '', evalTimeoutMs = defaults.evalTimeoutMs } = options;
+  const {
+    port,
+    host,
+    path,
+    locals = {},
+    banner = '',
+    evalTimeoutMs = defaults.evalTimeoutMs,
+    mainThreadBudget = defaults.mainThreadBudget,
+  } = options;
 
   if (path !== undefined) {
     if (typeof path !== 'string' || path === '') {
@@ -79,6 +91,13 @@ export function resolveOptions(options: BackdoorOptions = {}): ResolvedOptions {
     );
   }
 
+  if (typeof mainThreadBudget !== 'number') {
+    throw new TypeError(`The "mainThreadBudget" option must be a number. Received ${describe(mainThreadBudget)}`);
+  }
+  if (!(mainThreadBudget > 0 && mainThreadBudget <= 1)) {
+    throw new RangeError(`The "mainThreadBudget" option must be more than 0 and at most 1. Received ${mainThreadBudget}`);
+  }
+
   const onPath = path !== undefined;
   return {
     port: onPath ? undefined : (port ?? defaults.port),
@@ -87,6 +106,7 @@ export function resolveOptions(options: BackdoorOptions = {}): ResolvedOptions {
     locals,
     banner,
     evalTimeoutMs,
+    mainThreadBudget,
   };
 }
 

@@ -35,6 +35,8 @@ export interface WorkerConfig {
   banner: string;
   /** Names of the app's locals, for `.help`. */
   locals: string[];
+  /** Share of the main thread the commands may use (see workers/budget.ts). */
+  mainThreadBudget: number;
 }
 
 /** What the worker is started with. */

@@ -130,3 +130,25 @@ t.test('close abandons everything and sends nothing more', async (t) => {
   t.same(dropped, [9]);
   t.equal(calls.length, 1);
 });
+
+t.test('the budget holds the next command back and is charged what each one cost', async (t) => {
+  const { main, calls } = fakeMain();
+  const charges: number[] = [];
+  let wait = 0;
+  const budget = { delay: () => wait, charge: (cost: number) => { charges.push(cost); } };
+  const dispatcher = new Dispatcher(main, budget as never);
+  const log: string[] = [];
+  dispatcher.submit(input(1), listener(log, 'a'));
+  await tick();
+  wait = 30;
+  calls[0].answer({ out: '', outcome: undefined, cost: 4 });
+  dispatcher.submit(input(2), listener(log, 'b'));
+  await tick();
+  t.equal(calls.length, 1, 'held back');
+  wait = 0;
+  await new Promise((r) => setTimeout(r, 60));
+  t.equal(calls.length, 2, 'sent once the wait is over');
+  dispatcher.settle(calls[0].request.id, '', { ok: true, text: '1' }, 2);
+  t.same(charges, [4.1, 2], 'a reply is charged its cost and the messaging around it');
+  dispatcher.close();
+});

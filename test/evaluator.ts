@@ -165,3 +165,14 @@ t.test('evaluate() runs each command in a turn of the event loop of its own', as
   const second = await evaluator.evaluate(request(2));
   t.ok(Number(second.outcome?.text) > Number(first.outcome?.text), `${first.outcome?.text} then ${second.outcome?.text}`);
 });
+
+t.test('stats(): commands run and the main-thread time they used', async (t) => {
+  const { evaluator, run, next } = setup();
+  t.same(evaluator.stats(), { commands: 0, mainThreadMs: 0 });
+  run('1+1');
+  run('await 1');
+  await next();
+  const { commands, mainThreadMs } = evaluator.stats();
+  t.equal(commands, 2);
+  t.ok(mainThreadMs > 0);
+});

@@ -2,14 +2,15 @@ import t from 'tap';
 import { resolveOptions } from '../lib/options.ts';
 
 t.test('defaults: loopback port 3000, a 2 s guard, no locals, no banner', async (t) => {
-  t.same(resolveOptions(), { port: 3000, host: '127.0.0.1', path: undefined, locals: {}, banner: '', evalTimeoutMs: 2000 });
-  t.same(resolveOptions({ path: '/tmp/x.sock' }), { port: undefined, host: undefined, path: '/tmp/x.sock', locals: {}, banner: '', evalTimeoutMs: 2000 });
+  const rest = { locals: {}, banner: '', evalTimeoutMs: 2000, mainThreadBudget: 0.1 };
+  t.same(resolveOptions(), { port: 3000, host: '127.0.0.1', path: undefined, ...rest });
+  t.same(resolveOptions({ path: '/tmp/x.sock' }), { port: undefined, host: undefined, path: '/tmp/x.sock', ...rest });
 });
 
 t.test('given options win', async (t) => {
   const locals = { a: 1 };
-  t.same(resolveOptions({ port: 0, host: '::1', locals, banner: 'hi', evalTimeoutMs: 0 }), {
-    port: 0, host: '::1', path: undefined, locals, banner: 'hi', evalTimeoutMs: 0,
+  t.same(resolveOptions({ port: 0, host: '::1', locals, banner: 'hi', evalTimeoutMs: 0, mainThreadBudget: 1 }), {
+    port: 0, host: '::1', path: undefined, locals, banner: 'hi', evalTimeoutMs: 0, mainThreadBudget: 1,
   });
 });
 
@@ -31,6 +32,10 @@ t.test('bad options throw errors that name the option', async (t) => {
     [{ evalTimeoutMs: '1' }, TypeError, "The \"evalTimeoutMs\" option must be a number. Received '1'"],
     [{ evalTimeoutMs: -5 }, RangeError, 'The "evalTimeoutMs" option must be an integer from 0 to 2147483647. Received -5'],
     [{ evalTimeoutMs: Infinity }, RangeError, 'The "evalTimeoutMs" option must be an integer from 0 to 2147483647. Received Infinity'],
+    [{ mainThreadBudget: '0.5' }, TypeError, "The \"mainThreadBudget\" option must be a number. Received '0.5'"],
+    [{ mainThreadBudget: 0 }, RangeError, 'The "mainThreadBudget" option must be more than 0 and at most 1. Received 0'],
+    [{ mainThreadBudget: 1.5 }, RangeError, 'The "mainThreadBudget" option must be more than 0 and at most 1. Received 1.5'],
+    [{ mainThreadBudget: NaN }, RangeError, 'The "mainThreadBudget" option must be more than 0 and at most 1. Received NaN'],
   ];
   for (const [options, type, message] of cases) {
     t.throws(() => resolveOptions(options as never), { constructor: type, message }, message);

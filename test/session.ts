@@ -237,3 +237,14 @@ t.test('clients that vanish harm nothing: the next client is served', async (t) 
   await new Promise((r) => setTimeout(r, 150));
   t.equal(await client.eval('2+2'), '4');
 });
+
+t.test('mainThreadBudget paces a flood: after a costly command the next one waits', async (t) => {
+  const client = await connect(t, await start(t, { mainThreadBudget: 0.1 }));
+  const busy = '{ const until = Date.now() + 40; while (Date.now() < until) {} }; Date.now()';
+  client.send(`${busy}\n${busy}\n`);
+  const out = await client.expect(/^(\d+)\n> (\d+)\n> $/);
+  const [first, second] = out.match(/\d+/g)!.map(Number);
+  // 40 ms against a 10 ms burst leaves 30 ms owed: 300 ms at 0.1 (never less: a timer
+  // never fires early, so this cannot flake on a slow machine).
+  t.ok(second - first >= 300 + 40 - 5, `gap ${second - first} ms`);
+});

@@ -1,5 +1,14 @@
 import type { Remote } from 'comlink';
+import { performance } from 'node:perf_hooks';
 import type { EvalOutcome, EvalReply, EvalRequest, MainApi } from '../lib/protocol.ts';
+import type { MainThreadBudget } from './budget.ts';
+
+/**
+ * What a command costs the main thread beyond what the evaluator can time: the two messages
+ * and the wake-up around it (about 60 us on an idle 2-core machine, twice that under load;
+ * see bench/). Charged to the budget as a flat amount with each command.
+ */
+const MESSAGING_COST_MS = 0.1;
 
 /** What a session hears about one of its commands. */
 export interface CommandListener {
@@ -24,7 +33,9 @@ export interface Command {
  * the app's I/O runs between any two. A session has at most one command queued here (it waits
  * for its command to end before it submits the next), so first come, first served is also
  * round robin between sessions. A command that awaits is answered at once as pending; other
- * sessions go on while it waits, and its end arrives later through `settle`.
+ * sessions go on while it waits, and its end arrives later through `settle`. Before each
+ * command leaves, the budget may hold it back so that the commands' share of the main thread
+ * stays within `mainThreadBudget`.
  */
 export class Dispatcher {
   readonly #main: Remote<MainApi>;
@@ -35,9 +46,12 @@ export class Dispatcher {
   #current: Command | undefined;
   #closed = false;
   #lastId = 0;
+  readonly #budget: MainThreadBudget | undefined;
+  #paced: NodeJS.Timeout | undefined;
 
-  constructor(main: Remote<MainApi>) {
+  constructor(main: Remote<MainApi>, budget?: MainThreadBudget) {
     this.#main = main;
+    this.#budget = budget;
   }
 
   /** Queue a command; its listener hears from it unless it is abandoned first. */
@@ -56,8 +70,9 @@ export class Dispatcher {
     this.#awaiting.delete(command.request.id);
   }
 
-  /** An awaited command ended on the main thread. */
-  settle(id: number, out: string, outcome: EvalOutcome): void {
+  /** An awaited command ended on the main thread; formatting its value cost `cost` ms there. */
+  settle(id: number, out: string, outcome: EvalOutcome, cost = 0): void {
+    this.#budget?.charge(cost, performance.now());
     // A promise that settles within microtasks can be reported before comlink has sent the
     // reply of the call that started it.
     if (this.#current?.request.id === id) {
@@ -78,6 +93,7 @@ export class Dispatcher {
   /** Abandon everything; nothing more is sent. */
   close(): void {
     this.#closed = true;
+    clearTimeout(this.#paced);
     if (this.#current) this.#current.abandoned = true;
     for (const command of [...this.#queue, ...this.#awaiting.values()]) command.abandoned = true;
     this.#queue.length = 0;
@@ -85,9 +101,16 @@ export class Dispatcher {
   }
 
   #pump(): void {
-    if (this.#current || this.#closed) return;
-    const command = this.#queue.shift();
-    if (!command) return;
+    if (this.#current || this.#closed || this.#paced || this.#queue.length === 0) return;
+    const wait = this.#budget?.delay(performance.now()) ?? 0;
+    if (wait > 0) {
+      this.#paced = setTimeout(() => {
+        this.#paced = undefined;
+        this.#pump();
+      }, wait);
+      return;
+    }
+    const command = this.#queue.shift()!;
     this.#current = command;
     this.#main.evaluate(command.request).then(
       (reply) => this.#answered(command, reply),
@@ -98,6 +121,7 @@ export class Dispatcher {
 
   #answered(command: Command, reply: EvalReply): void {
     this.#current = undefined;
+    this.#budget?.charge(reply.cost + MESSAGING_COST_MS, performance.now());
     const early = this.#early.get(command.request.id);
     this.#early.delete(command.request.id);
     if (!command.abandoned) {

@@ -1,9 +1,11 @@
 import type { Remote } from 'comlink';
 import net from 'node:net';
 import type { EvalOutcome, ListenReply, MainApi, WorkerConfig } from '../lib/protocol.ts';
+import { MainThreadBudget } from './budget.ts';
 import { Dispatcher } from './dispatcher.ts';
 import { Session, type SessionHost } from './session.ts';
 import { banner, closedNotice } from './texts.ts';
+import { listenPrivately, removeSocketFile } from './unix-socket.ts';
 
 /** How long closing waits for clients to take their last output before cutting them off. */
 const CLOSE_GRACE_MS = 1000;
@@ -19,35 +21,44 @@ export class BackdoorServer implements SessionHost {
   readonly #contexts = new Map<number, Session>();
   #lastContext = 0;
   #closing = false;
+  #socketFile: { path: string; ino: number } | undefined;
 
   constructor(config: WorkerConfig, main: Remote<MainApi>) {
     this.#config = config;
-    this.dispatcher = new Dispatcher(main);
+    this.dispatcher = new Dispatcher(main, new MainThreadBudget(config.mainThreadBudget, performance.now()));
     this.locals = config.locals;
     this.banner = banner(config.banner);
     // allowHalfOpen: a client that half-closes (`printf ... | nc`) still gets every pending result.
     this.#server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.#accept(socket));
   }
 
-  listen(): Promise<ListenReply> {
+  async listen(): Promise<ListenReply> {
     const { host, port, path } = this.#config;
-    return new Promise((resolve) => {
-      const onError = (error: NodeJS.ErrnoException) =>
-        resolve({ ok: false, message: error.message, code: error.code, syscall: error.syscall });
-      this.#server.once('error', onError);
-      this.#server.listen(path !== undefined ? { path } : { host, port }, () => {
-        this.#server.off('error', onError);
-        // Accept errors (EMFILE...) must not kill the worker; the listener goes on.
-        this.#server.on('error', () => {});
-        const address = this.#server.address();
-        resolve({
-          ok: true,
-          address: typeof address === 'string' || address === null
-            ? { path: path ?? String(address) }
-            : { host: address.address, port: address.port },
+    try {
+      if (path !== undefined) {
+        this.#socketFile = { path, ino: await listenPrivately(this.#server, path) };
+      } else {
+        await new Promise<void>((resolve, reject) => {
+          this.#server.once('error', reject);
+          this.#server.listen({ host, port }, () => {
+            this.#server.off('error', reject);
+            resolve();
+          });
         });
-      });
-    });
+      }
+    } catch (error) {
+      const { message, code, syscall } = error as NodeJS.ErrnoException;
+      return { ok: false, message, code, syscall };
+    }
+    // Accept errors (EMFILE...) must not kill the worker; the listener goes on.
+    this.#server.on('error', () => {});
+    const address = this.#server.address();
+    return {
+      ok: true,
+      address: path !== undefined || typeof address === 'string' || address === null
+        ? { path: path ?? String(address) }
+        : { host: address.address, port: address.port },
+    };
   }
 
   async close(): Promise<void> {
@@ -61,6 +72,7 @@ export class BackdoorServer implements SessionHost {
     }, CLOSE_GRACE_MS);
     await closed;
     clearTimeout(grace);
+    if (this.#socketFile) removeSocketFile(this.#socketFile.path, this.#socketFile.ino);
   }
 
   newContext(session: Session): number {
@@ -76,8 +88,8 @@ export class BackdoorServer implements SessionHost {
     }
   }
 
-  settle(id: number, out: string, outcome: EvalOutcome): void {
-    this.dispatcher.settle(id, out, outcome);
+  settle(id: number, out: string, outcome: EvalOutcome, cost: number): void {
+    this.dispatcher.settle(id, out, outcome, cost);
   }
 
   output(context: number, text: string): void {

@@ -13,7 +13,7 @@ const server = new BackdoorServer(config, wrap<MainApi>(portEndpoint(port)));
 const api: WorkerApi = {
   listen: () => server.listen(),
   close: () => server.close(),
-  settle: (id, out, outcome) => server.settle(id, out, outcome),
+  settle: (id, out, outcome, cost) => server.settle(id, out, outcome, cost),
   output: (context, text) => server.output(context, text),
 };
 expose(api, portEndpoint(port));

@@ -1,0 +1,102 @@
+// The app under test, in its own process (forked by bench/run.js, driven over IPC): a small
+// HTTP server, with, depending on argv[2],
+//   none      nothing else (the baseline)
+//   backdoor  a backdoor (options from argv[3] as JSON)
+//   repl      the peer: Node's own `repl` served over `net` on the main thread
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import repl from 'node:repl';
+import { startBackdoor } from '../dist/lib/index.js';
+
+const mode = process.argv[2] ?? 'none';
+const options = JSON.parse(process.argv[3] ?? '{}');
+
+// Each request does some work, as a real handler would (~150 us here: filter and serialise a
+// list). Without it the app's capacity is so high that, at 45% of it, the load generator and
+// the REPL clients need more CPU than a 2-core machine has left, and what gets measured is
+// the machine's scheduler, not the backdoor.
+const items = Array.from({ length: 150 }, (_, i) => ({ id: i, name: `item ${i}`, price: i * 1.5, tags: ['a', 'b'] }));
+let served = 0;
+const server = http.createServer((request, response) => {
+  const body = JSON.stringify({ served: ++served, items: items.filter((item) => (item.id + served) % 3 !== 0) });
+  response.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  response.end(body);
+});
+await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+
+const rssBefore = process.memoryUsage.rss();
+let backdoor;
+let replServer;
+let startMs = 0;
+if (mode === 'backdoor') {
+  const start = performance.now();
+  backdoor = await startBackdoor({ port: 0, ...options });
+  startMs = performance.now() - start;
+} else if (mode === 'worker') {
+  // An idle worker thread and nothing else: what a thread costs by merely existing.
+  const { Worker } = await import('node:worker_threads');
+  new Worker('setInterval(() => {}, 1 << 30)', { eval: true }).unref();
+} else if (mode === 'repl') {
+  replServer = net.createServer((socket) => {
+    socket.setNoDelay(true);
+    const session = repl.start({ input: socket, output: socket, prompt: '> ', terminal: false, useGlobal: false });
+    session.on('exit', () => socket.end());
+    socket.on('error', () => {});
+  });
+  await new Promise((resolve) => replServer.listen(0, '127.0.0.1', resolve));
+}
+await new Promise((resolve) => setTimeout(resolve, 200));
+const rssAfter = process.memoryUsage.rss();
+
+/**
+ * CPU time of this process's main thread alone, in ms (Linux: /proc; 10 ms resolution).
+ * Node 20 has no per-thread CPU clock, and event-loop utilisation counts wall time, which on a
+ * busy 2-core machine includes the time the thread waits for a core.
+ */
+function mainThreadCpuMs() {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime + stime, in 1/100 s
+  } catch {
+    return NaN;
+  }
+}
+
+let measuring;
+process.on('message', (message) => {
+  if (message.cmd === 'measure-start') {
+    const delay = message.delayHistogram ? monitorEventLoopDelay({ resolution: 1 }) : undefined;
+    delay?.enable();
+    measuring = { elu: performance.eventLoopUtilization(), delay, at: performance.now(), cpu: mainThreadCpuMs(), processCpu: process.cpuUsage(), backdoor: backdoor?.stats() };
+    process.send({ cmd: 'measure-started' });
+  } else if (message.cmd === 'measure-stop') {
+    const elu = performance.eventLoopUtilization(measuring.elu);
+    measuring.delay?.disable();
+    const stats = backdoor?.stats();
+    process.send({
+      cmd: 'measured',
+      wallMs: performance.now() - measuring.at,
+      elu: elu.utilization,
+      activeMs: elu.active,
+      mainCpuMs: mainThreadCpuMs() - measuring.cpu,
+      processCpuMs: ((usage) => (usage.user + usage.system) / 1000)(process.cpuUsage(measuring.processCpu)),
+      delayP99Ms: measuring.delay ? measuring.delay.percentile(99) / 1e6 : undefined,
+      backdoorCommands: stats ? stats.commands - measuring.backdoor.commands : undefined,
+      backdoorMainMs: stats ? stats.mainThreadMs - measuring.backdoor.mainThreadMs : undefined,
+      resources: process.getActiveResourcesInfo(),
+    });
+  } else if (message.cmd === 'exit') {
+    process.exit(0);
+  }
+});
+
+process.send({
+  cmd: 'ready',
+  httpPort: server.address().port,
+  replPort: backdoor ? backdoor.address().port : replServer?.address().port,
+  startMs,
+  rssAddedMb: (rssAfter - rssBefore) / 2 ** 20,
+});

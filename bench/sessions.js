@@ -1,0 +1,88 @@
+// REPL clients in their own process (forked by bench/run.js, driven over IPC): `count`
+// sessions that each send `command` back to back (the next as soon as the prompt is back),
+// or stay connected and idle when there is no command.
+import net from 'node:net';
+import { createHistogram } from 'node:perf_hooks';
+
+let sessions = [];
+let histogram;
+let commands = 0;
+let running = false;
+
+function open(port) {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.setNoDelay(true);
+    socket.setEncoding('utf8');
+    const session = { socket, buffer: '', onPrompt: undefined };
+    socket.on('data', (chunk) => {
+      session.buffer += chunk;
+      if (session.buffer.endsWith('> ') && session.onPrompt) {
+        session.buffer = '';
+        const wake = session.onPrompt;
+        session.onPrompt = undefined;
+        wake();
+      }
+    });
+    socket.on('error', reject);
+    session.onPrompt = () => resolve(session);
+  });
+}
+
+async function flood(session, command, gapMs) {
+  while (running) {
+    const start = process.hrtime.bigint();
+    await new Promise((resolve) => {
+      session.onPrompt = resolve;
+      session.socket.write(`${command}\n`);
+    });
+    if (!running) break;
+    histogram.record(Math.max(1, Number(process.hrtime.bigint() - start)));
+    commands++;
+    if (gapMs > 0) await new Promise((resolve) => setTimeout(resolve, gapMs));
+  }
+}
+
+process.on('message', async (message) => {
+  if (message.cmd === 'start') {
+    histogram = createHistogram();
+    commands = 0;
+    sessions = await Promise.all(Array.from({ length: message.count }, () => open(message.port)));
+    running = message.command !== null;
+    process.send({ cmd: 'started', at: Date.now() });
+    if (running) sessions.forEach((s) => flood(s, message.command, message.gapMs ?? 0));
+  } else if (message.cmd === 'reset') {
+    histogram.reset();
+    commands = 0;
+    process.send({ cmd: 'reset-done' });
+  } else if (message.cmd === 'stop') {
+    running = false;
+    const result = {
+      commands,
+      rttP50Us: commands ? histogram.percentile(50) / 1000 : undefined,
+      rttP99Us: commands ? histogram.percentile(99) / 1000 : undefined,
+    };
+    sessions.forEach((s) => s.socket.destroy());
+    sessions = [];
+    process.send({ cmd: 'stopped', result });
+  } else if (message.cmd === 'count') {
+    // Run exactly `n` commands on one fresh session (micro figures), then report.
+    histogram = createHistogram();
+    commands = 0;
+    const session = await open(message.port);
+    running = true;
+    const target = message.n;
+    await new Promise((resolve) => {
+      const check = setInterval(() => {
+        if (commands >= target) {
+          running = false;
+          clearInterval(check);
+          resolve();
+        }
+      }, 5);
+      flood(session, message.command, message.gapMs ?? 0);
+    });
+    session.socket.destroy();
+    process.send({ cmd: 'counted', result: { commands, rttP50Us: histogram.percentile(50) / 1000, rttP99Us: histogram.percentile(99) / 1000 } });
+  }
+});

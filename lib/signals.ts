@@ -1,0 +1,149 @@
+import { constants } from 'node:os';
+import { startBackdoor, type Backdoor } from './backdoor.ts';
+import { BackdoorError } from './errors.ts';
+import { setReady } from './discovery.ts';
+import { resolveOptions, type BackdoorOptions } from './options.ts';
+import type { BackdoorAddress } from './protocol.ts';
+
+/** Options of `installSignalHandlers`: any `startBackdoor` option, and the two signals. */
+export interface SignalOptions extends BackdoorOptions {
+  /** Starts the backdoor. Default 'SIGUSR1' (which takes it from Node's inspector). */
+  startSignal?: NodeJS.Signals;
+  /** Closes it. Default 'SIGUSR2'. */
+  stopSignal?: NodeJS.Signals;
+}
+
+/** Signals a process cannot catch, or that mean something else to a terminal or to Node. */
+const unusable = new Set(['SIGKILL', 'SIGSTOP', 'SIGINT', 'SIGTERM', 'SIGQUIT', 'SIGTSTP', 'SIGCHLD', 'SIGSEGV', 'SIGBUS', 'SIGFPE', 'SIGILL', 'SIGPIPE']);
+
+/** What the listeners currently do: nothing, until an installation is active. */
+let active: Installation | undefined;
+/** Signals that have our listener. It stays for the life of the process (see README). */
+const listened = new Set<string>();
+
+class Installation {
+  readonly #options: BackdoorOptions;
+  #backdoor: Backdoor | undefined;
+  #want: 'open' | 'closed' = 'closed';
+  #busy: Promise<void> | undefined;
+
+  constructor(options: BackdoorOptions) {
+    this.#options = options;
+  }
+
+  /** The start signal arrived: open the backdoor if it is not open. */
+  open(): Promise<void> {
+    this.#want = 'open';
+    return this.#reconcile();
+  }
+
+  /** The stop signal arrived: close it if it is open. */
+  close(): Promise<void> {
+    this.#want = 'closed';
+    return this.#reconcile();
+  }
+
+  // Signals can come in bursts and while a start or a close is under way: the last one wins,
+  // one transition at a time.
+  #reconcile(): Promise<void> {
+    this.#busy ??= this.#transitions().finally(() => {
+      this.#busy = undefined;
+    });
+    return this.#busy;
+  }
+
+  async #transitions(): Promise<void> {
+    for (;;) {
+      const open = this.#backdoor?.listening === true;
+      if (this.#want === 'open' && !open) {
+        try {
+          this.#backdoor = await startBackdoor(this.#options);
+          say(`listening on ${describe(this.#backdoor.address())}`);
+        } catch (error) {
+          this.#want = 'closed';
+          say(`could not start: ${(error as Error).message}`);
+        }
+      } else if (this.#want === 'closed' && this.#backdoor) {
+        const backdoor = this.#backdoor;
+        this.#backdoor = undefined;
+        await backdoor.close();
+        say('closed');
+      } else {
+        return;
+      }
+    }
+  }
+}
+
+function say(text: string): void {
+  process.stderr.write(`backdoor: ${text} (pid ${process.pid})\n`);
+}
+
+function describe(address: BackdoorAddress): string {
+  return 'path' in address ? address.path : `${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}`;
+}
+
+function checkSignal(name: 'startSignal' | 'stopSignal', value: unknown): NodeJS.Signals {
+  if (typeof value !== 'string' || !(value in constants.signals)) {
+    throw new TypeError(`The "${name}" option must be a signal name such as 'SIGUSR2'. Received ${String(value)}`);
+  }
+  if (unusable.has(value)) throw new TypeError(`The "${name}" option cannot be ${value}`);
+  return value as NodeJS.Signals;
+}
+
+/**
+ * Lets a running process be given a backdoor, and have it taken away, by signal:
+ * `kill -USR1 <pid>` starts one with `options` (and prints its address on stderr),
+ * `kill -USR2 <pid>` closes it; the process keeps running either way. Repeated signals are
+ * harmless. Returns `uninstall`, which closes a backdoor the signals started and makes the
+ * listeners do nothing.
+ *
+ * The listeners themselves stay for the life of the process: on Node 20, removing a SIGUSR1
+ * listener makes the next SIGUSR1 kill the process. And while a JS listener for SIGUSR1 is
+ * installed, `kill -USR1` no longer starts Node's inspector: pick other signals (e.g.
+ * `startSignal: 'SIGUSR2', stopSignal: 'SIGHUP'`) to keep that.
+ *
+ * Only one installation at a time: a second call throws `ERR_BACKDOOR_SIGNALS_INSTALLED`.
+ */
+export function installSignalHandlers(options: SignalOptions = {}): () => Promise<void> {
+  const { startSignal: start = 'SIGUSR1', stopSignal: stop = 'SIGUSR2', ...backdoorOptions } = options;
+  const startSignal = checkSignal('startSignal', start);
+  const stopSignal = checkSignal('stopSignal', stop);
+  if (startSignal === stopSignal) throw new TypeError('The "startSignal" and "stopSignal" options must differ');
+  resolveOptions(backdoorOptions); // bad options fail now, not at the first signal
+  if (active) {
+    throw new BackdoorError('ERR_BACKDOOR_SIGNALS_INSTALLED', 'Signal handlers are already installed; call the uninstall function first');
+  }
+
+  const installation = new Installation(backdoorOptions);
+  active = installation;
+  listen(startSignal, () => installation.open());
+  listen(stopSignal, () => installation.close());
+  setReady({ startSignal, stopSignal });
+
+  return async () => {
+    if (active !== installation) return;
+    active = undefined;
+    setReady(undefined);
+    await installation.close();
+  };
+
+  function listen(signal: NodeJS.Signals, action: () => Promise<void>): void {
+    // The listener runs the action bound to its signal, if that binding is the current one.
+    handlers.set(signal, { installation, action });
+    if (listened.has(signal)) return;
+    listened.add(signal);
+    process.on(signal, () => {
+      const handler = handlers.get(signal);
+      if (handler && handler.installation === active) void handler.action();
+    });
+  }
+}
+
+const handlers = new Map<string, { installation: Installation; action: () => Promise<void> }>();
+
+/** Starts the backdoor of the current installation, as its start signal would (for the preload). */
+export function startNow(): Promise<void> {
+  if (!active) throw new BackdoorError('ERR_BACKDOOR_SIGNALS_INSTALLED', 'No signal handlers are installed');
+  return active.open();
+}
