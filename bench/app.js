@@ -8,7 +8,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import repl from 'node:repl';
-import { startBackdoor } from '../dist/lib/index.js';
+import { installSignalHandlers, startBackdoor } from '../dist/lib/index.js';
 
 const mode = process.argv[2] ?? 'none';
 const options = JSON.parse(process.argv[3] ?? '{}');
@@ -34,6 +34,8 @@ if (mode === 'backdoor') {
   const start = performance.now();
   backdoor = await startBackdoor({ port: 0, ...options });
   startMs = performance.now() - start;
+} else if (mode === 'signals') {
+  installSignalHandlers({ port: 0, ...options });
 } else if (mode === 'worker') {
   // An idle worker thread and nothing else: what a thread costs by merely existing.
   const { Worker } = await import('node:worker_threads');

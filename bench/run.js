@@ -5,6 +5,8 @@
 // at ~45% of its measured capacity, while REPL clients (bench/sessions.js) use it. Scenarios
 // are interleaved in rounds, and each is compared with the baseline of its own round.
 import { fork } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import net from 'node:net';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
@@ -28,8 +30,8 @@ const { values: args } = parseArgs({
 const jsonArg = process.argv.includes('--json') ? (args.json || join(here, 'results', 'latest.json')) : undefined;
 
 const settings = args.quick
-  ? { rounds: 1, durationMs: 800, warmMs: 200, capacityMs: 800, rttCommands: 300, cpuCommands: 500, idleMs: 500 }
-  : { rounds: 5, durationMs: 8000, warmMs: 1000, capacityMs: 3000, rttCommands: 10_000, cpuCommands: 5000, idleMs: 3000 };
+  ? { rounds: 1, durationMs: 800, warmMs: 200, capacityMs: 800, rttCommands: 300, cpuCommands: 500, idleMs: 500, signalRuns: 3 }
+  : { rounds: 5, durationMs: 8000, warmMs: 1000, capacityMs: 3000, rttCommands: 10_000, cpuCommands: 5000, idleMs: 3000, signalRuns: 20 };
 if (args.rounds) settings.rounds = Number(args.rounds);
 if (args.duration) settings.durationMs = Number(args.duration);
 Object.assign(settings, { loadShare: 0.45, connections: 10, mainThreadBudget: 0.1, evalTimeoutMs: 2000 });
@@ -173,7 +175,44 @@ async function micro(clients) {
     if (mode === 'backdoor') await clients.ask({ cmd: 'stop' }, 'stopped');
     await app.stop();
   }
+  // From `kill -USR1 <pid>` to a session's first prompt, through the discovery file (what
+  // `backdoor <pid>` does), in a running app.
+  {
+    const app = await startApp('signals');
+    const discovery = join(os.tmpdir(), `backdoor-${app.process.pid}.json`);
+    const times = [];
+    for (let i = 0; i < settings.signalRuns; i++) {
+      const start = performance.now();
+      process.kill(app.process.pid, 'SIGUSR1');
+      let address;
+      while (!(address = readJsonFile(discovery)?.address)) await sleep(1);
+      await new Promise((resolve, reject) => {
+        const socket = net.connect(address.port, address.host);
+        socket.on('data', (chunk) => {
+          if (String(chunk).endsWith('> ')) {
+            socket.destroy();
+            resolve();
+          }
+        });
+        socket.on('error', reject);
+      });
+      times.push(performance.now() - start);
+      process.kill(app.process.pid, 'SIGUSR2');
+      while (readJsonFile(discovery)) await sleep(1);
+      await sleep(50);
+    }
+    figures.signalToPrompt = { runs: times.length, medianMs: median(times), maxMs: Math.max(...times) };
+    await app.stop();
+  }
   return figures;
+}
+
+function readJsonFile(path) {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch {
+    return undefined;
+  }
 }
 
 /** A small deterministic random generator (mulberry32). */
@@ -336,6 +375,7 @@ function print(report) {
   console.log(`| main-thread CPU per 1+1, timeout guard on (${m.cpuGuardOn.evalTimeoutMs} ms) | ${f(m.cpuGuardOn.cpuUsPerCommand, 0)} us (of which evaluating ${f(m.cpuGuardOn.evaluatorUsPerCommand, 0)} us) |`);
   console.log(`| main-thread CPU per 1+1, timeout guard off | ${f(m.cpuGuardOff.cpuUsPerCommand, 0)} us (of which evaluating ${f(m.cpuGuardOff.evaluatorUsPerCommand, 0)} us) |`);
   console.log(`| startBackdoor() resolves in (median) | ${f(m.startMs, 1)} ms |`);
+  console.log(`| from kill -USR1 to a session's first prompt (median of ${m.signalToPrompt.runs}) | ${f(m.signalToPrompt.medianMs, 1)} ms (max ${f(m.signalToPrompt.maxMs, 1)} ms) |`);
   console.log(`| RSS the started backdoor adds (median) | ${f(m.rssAddedMb, 1)} MB |`);
   console.log(`| main thread while idle, backdoor + idle session / app alone | CPU ${f(m.idleBackdoor.cpuMsPerSecond, 2)} / ${f(m.idleAppAlone.cpuMsPerSecond, 2)} ms per s; event loop active ${f(m.idleBackdoor.activeMsPerSecond, 3)} / ${f(m.idleAppAlone.activeMsPerSecond, 3)} ms per s; timers or immediates of the backdoor: ${m.idleBackdoor.timers} |`);
 }

@@ -6,3 +6,4 @@ export { Backdoor, startBackdoor, type BackdoorStats } from './backdoor.ts';
 export { BackdoorError, type BackdoorErrorCode } from './errors.ts';
 export type { BackdoorOptions } from './options.ts';
 export type { BackdoorAddress } from './protocol.ts';
+export { installSignalHandlers, type SignalOptions } from './signals.ts';

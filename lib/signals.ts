@@ -3,7 +3,7 @@ import { startBackdoor, type Backdoor } from './backdoor.ts';
 import { BackdoorError } from './errors.ts';
 import { setReady } from './discovery.ts';
 import { resolveOptions, type BackdoorOptions } from './options.ts';
-import type { BackdoorAddress } from './protocol.ts';
+import { formatAddress } from './protocol.ts';
 
 /** Options of `installSignalHandlers`: any `startBackdoor` option, and the two signals. */
 export interface SignalOptions extends BackdoorOptions {
@@ -58,7 +58,7 @@ class Installation {
       if (this.#want === 'open' && !open) {
         try {
           this.#backdoor = await startBackdoor(this.#options);
-          say(`listening on ${describe(this.#backdoor.address())}`);
+          say(`listening on ${formatAddress(this.#backdoor.address())}`);
         } catch (error) {
           this.#want = 'closed';
           say(`could not start: ${(error as Error).message}`);
@@ -77,10 +77,6 @@ class Installation {
 
 function say(text: string): void {
   process.stderr.write(`backdoor: ${text} (pid ${process.pid})\n`);
-}
-
-function describe(address: BackdoorAddress): string {
-  return 'path' in address ? address.path : `${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}`;
 }
 
 function checkSignal(name: 'startSignal' | 'stopSignal', value: unknown): NodeJS.Signals {

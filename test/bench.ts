@@ -49,6 +49,7 @@ t.test('npm run bench -- --quick --json: the table, the JSON with every field, t
     cpuGuardOn: { cpuUsPerCommand: Number, evaluatorUsPerCommand: Number },
     cpuGuardOff: { cpuUsPerCommand: Number, evaluatorUsPerCommand: Number },
     startMs: Number,
+    signalToPrompt: { runs: 3, medianMs: Number, maxMs: Number },
     rssAddedMb: Number,
     idleBackdoor: { cpuMsPerSecond: Number, activeMsPerSecond: Number, timers: Number },
     idleAppAlone: { cpuMsPerSecond: Number, activeMsPerSecond: Number },

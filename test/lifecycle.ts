@@ -1,4 +1,5 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -40,16 +41,51 @@ t.test('address(): host and the actual port; IPv6 loopback works too', async (t)
   t.equal(await client.eval('1+1'), '2');
 });
 
-t.test('a unix socket path', async (t) => {
+t.test('a unix socket path: owner-only, removed on close', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'backdoor-test-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const path = join(dir, 'repl.sock');
-  const backdoor = await start(t, { path });
+  const backdoor = await startBackdoor({ path });
   t.same(backdoor.address(), { path });
+  t.equal(statSync(path).mode & 0o777, 0o600);
+  t.same(readdirSync(dir), ['repl.sock'], 'no temporary files left');
   const client = await TestClient.connect({ path });
   t.teardown(() => client.destroy());
   await client.ready();
   t.equal(await client.eval('6*7'), '42');
+  await backdoor.close();
+  t.notOk(existsSync(path));
+});
+
+t.test('a live socket is never stolen; a stale one is replaced; other files are left alone', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'backdoor-test-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const path = join(dir, 'repl.sock');
+
+  const first = await start(t, { path });
+  await t.rejects(startBackdoor({ path }), { code: 'EADDRINUSE', message: /another backdoor listens there/ });
+  const client = await TestClient.connect({ path });
+  t.teardown(() => client.destroy());
+  await client.ready();
+  t.equal(await client.eval('1+1'), '2', 'the first one still serves');
+  await first.close();
+
+  // A process killed without cleaning up leaves its socket file behind.
+  const owner = spawn(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(path)}, () => console.log('up'))`]);
+  await new Promise((resolve) => owner.stdout.once('data', resolve));
+  owner.kill('SIGKILL');
+  await new Promise((resolve) => owner.once('exit', resolve));
+  t.ok(statSync(path).isSocket(), 'stale socket file');
+  const second = await start(t, { path });
+  const again = await TestClient.connect({ path });
+  t.teardown(() => again.destroy());
+  await again.ready();
+  t.equal(await again.eval('2+2'), '4');
+  await second.close();
+
+  writeFileSync(path, 'not a socket');
+  await t.rejects(startBackdoor({ path }), { code: 'EADDRINUSE', message: /not a socket/ });
+  t.equal(readFileSync(path, 'utf8'), 'not a socket');
 });
 
 t.test('close(): sessions are told and disconnected, the port is freed, twice is safe', async (t) => {

@@ -2,6 +2,10 @@
 // tmux pane as a person would (tmux drops trailing spaces, hence `>\s*$` for the prompt). `.ci/run` installs them; elsewhere a missing tool skips its
 // test, unless BACKDOOR_REQUIRE_TOOLS=1 (set by .ci/run) makes that a failure.
 import { execFile, execFileSync } from 'node:child_process';
+import { readFileSync, statSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import t, { type Test } from 'tap';
 import { start } from './fixtures/backdoor.ts';
@@ -28,14 +32,12 @@ t.test('nc: piped lines all run, in order, and every result arrives before the c
   t.match(stdout, /\n> 2\n> 4\n> 3\n> $/);
 });
 
-t.test('telnet: a person types, gets results, interrupts with Ctrl-C, leaves with Ctrl-D', async (t) => {
-  if (!has(t, 'telnet') || !has(t, 'tmux')) return;
-  const backdoor = await start(t);
-  const { port } = backdoor.address() as { port: number };
-  const socket = `backdoor-test-${process.pid}`;
+/** A terminal (a tmux pane of its own) running `command`; killed when the test ends. */
+async function terminal(t: Test, command: string) {
+  const socket = `backdoor-test-${process.pid}-${Math.random().toString(36).slice(2)}`;
   const tmux = (...args: string[]) => run('tmux', ['-L', socket, ...args], { timeout: 5000 });
   t.teardown(() => tmux('kill-server').catch(() => {}));
-  await tmux('new-session', '-d', '-x', '100', '-y', '30', `telnet 127.0.0.1 ${port}; echo TELNET-ENDED; sleep 30`);
+  await tmux('new-session', '-d', '-x', '100', '-y', '30', command);
   const screen = async (pattern: RegExp) => {
     const deadline = Date.now() + 5000;
     for (;;) {
@@ -45,6 +47,14 @@ t.test('telnet: a person types, gets results, interrupts with Ctrl-C, leaves wit
       await new Promise((r) => setTimeout(r, 50));
     }
   };
+  return { tmux, screen };
+}
+
+t.test('telnet: a person types, gets results, interrupts with Ctrl-C, leaves with Ctrl-D', async (t) => {
+  if (!has(t, 'telnet') || !has(t, 'tmux')) return;
+  const backdoor = await start(t);
+  const { port } = backdoor.address() as { port: number };
+  const { tmux, screen } = await terminal(t, `telnet 127.0.0.1 ${port}; echo TELNET-ENDED; sleep 30`);
   await screen(/Type "\.help" for more information\.\n>\s*$/m);
   await tmux('send-keys', 'let x = 20 + 1', 'Enter');
   await screen(/> let x = 20 \+ 1\nundefined\n>\s*$/m);
@@ -61,4 +71,46 @@ t.test('telnet: a person types, gets results, interrupts with Ctrl-C, leaves wit
   await tmux('send-keys', 'C-d', 'Enter');
   const last = await screen(/TELNET-ENDED/);
   t.match(last, /Connection closed by foreign host/);
+});
+
+t.test('the backdoor client at a terminal: editing, history (0600), Ctrl-C, async output, Ctrl-D', async (t) => {
+  if (!has(t, 'tmux')) return;
+  const stats = { requests: 41 };
+  const backdoor = await start(t, { locals: { stats } });
+  const { port } = backdoor.address() as { port: number };
+  const dir = await mkdtemp(join(tmpdir(), 'backdoor-history-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const history = join(dir, 'history');
+  const cli = new URL('../dist/client/cli.js', import.meta.url).pathname;
+  const { tmux, screen } = await terminal(t, `BACKDOOR_HISTORY=${history} ${process.execPath} ${cli} ${port}; echo CLIENT-ENDED $?; sleep 30`);
+  await screen(/Type "\.help" for more information\.\n>\s*$/m);
+  await tmux('send-keys', 'stats.requests + 1', 'Enter');
+  await screen(/^> stats\.requests \+ 1\n42\n>\s*$/m);
+  // Line editing: type, move left, insert.
+  await tmux('send-keys', 'stats.reqests');
+  await screen(/^> stats\.reqests\s*$/m);
+  for (let i = 0; i < 4; i++) await tmux('send-keys', 'Left');
+  await tmux('send-keys', 'u');
+  await screen(/^> stats\.requests\s*$/m);
+  await tmux('send-keys', 'Enter');
+  await screen(/^> stats\.requests\n41\n>\s*$/m);
+  // Output printed while a line is being typed goes above it, and the line stays.
+  await tmux('send-keys', 'setTimeout(() => console.log("later"), 300); 0', 'Enter');
+  await tmux('send-keys', 'half typed');
+  await screen(/^later\n> half typed\s*$/m);
+  // Ctrl-C clears the line; on an empty line the server says how to leave.
+  await tmux('send-keys', 'C-c');
+  await tmux('send-keys', 'C-c');
+  await screen(/\(To exit, press Ctrl\+C again or Ctrl\+D or type \.exit\)\n>\s*$/m);
+  // History: Up brings back the previous line.
+  await tmux('send-keys', 'Up', 'Up', 'Enter');
+  await screen(/^> stats\.requests\n41\n>\s*$/m);
+  await tmux('send-keys', 'C-d');
+  await screen(/CLIENT-ENDED 0/);
+  t.equal(statSync(history).mode & 0o777, 0o600);
+  t.same(readFileSync(history, 'utf8').split('\n').filter(Boolean), [
+    'stats.requests + 1',
+    'setTimeout(() => console.log("later"), 300); 0',
+    'stats.requests',
+  ]);
 });

@@ -1,0 +1,176 @@
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import t, { type Test } from 'tap';
+import { startApp, type ChildApp } from './fixtures/child.ts';
+import { TestClient } from './fixtures/client.ts';
+
+const exec = promisify(execFile);
+const cli = new URL('../dist/client/cli.js', import.meta.url).pathname;
+const discovery = (pid: number) => join(tmpdir(), `backdoor-${pid}.json`);
+
+/** Runs the client with `input` on its stdin (not a terminal). */
+function client(args: string[], input: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = execFile(process.execPath, [cli, ...args], { timeout: 15_000 }, (error, stdout, stderr) =>
+      resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }));
+    child.stdin!.end(input);
+  });
+}
+
+/** Sends the start signal, waits for the address line, evaluates process.pid there. */
+async function openAndCheck(t: Test, app: ChildApp, signal: NodeJS.Signals = 'SIGUSR1'): Promise<number> {
+  const before = (app.stderr().match(/listening on/g) ?? []).length;
+  process.kill(app.pid, signal);
+  const line = await app.waitForStderr(new RegExp(`(listening on [^\\n]*\\n[^]*){${before + 1}}`));
+  const port = Number(/127\.0\.0\.1:(\d+) \(pid (\d+)\)\n$/.exec(line)?.[1]);
+  t.match(line, new RegExp(`listening on 127\\.0\\.0\\.1:\\d+ \\(pid ${app.pid}\\)\\n$`));
+  const session = await TestClient.connect({ port });
+  await session.ready();
+  t.equal(await session.eval('process.pid'), String(app.pid));
+  session.destroy();
+  return port;
+}
+
+async function closeAndCheck(t: Test, app: ChildApp, port: number, signal: NodeJS.Signals = 'SIGUSR2'): Promise<void> {
+  const before = (app.stderr().match(/closed \(pid/g) ?? []).length;
+  process.kill(app.pid, signal);
+  await app.waitForStderr(new RegExp(`(closed \\(pid \\d+\\)\\n[^]*){${before + 1}}`));
+  await t.rejects(TestClient.connect({ port }), { code: 'ECONNREFUSED' }, 'the port is closed');
+  t.match(await app.get(), /^ok/, 'the app still serves');
+}
+
+const apps: [string, string, string[], NodeJS.ProcessEnv][] = [
+  ['ESM app calling installSignalHandlers', 'signals-app.mjs', [], {}],
+  ['ESM app with --import backdoor/register', 'http-app.mjs', ['--import', 'backdoor/register'], { BACKDOOR_PORT: '0' }],
+  ['CommonJS app with --require backdoor/register', 'http-app.cjs', ['--require', 'backdoor/register'], { BACKDOOR_PORT: '0' }],
+  ['app with NODE_OPTIONS=--import backdoor/register', 'http-app.mjs', [], { BACKDOOR_PORT: '0', NODE_OPTIONS: '--import backdoor/register' }],
+];
+for (const [name, file, flags, env] of apps) {
+  t.test(`${name}: USR1 starts, USR2 closes, the app serves throughout`, async (t) => {
+    const app = await startApp(t, file, flags, env);
+    t.match(await app.get(), /^ok/);
+    const port = await openAndCheck(t, app);
+    await closeAndCheck(t, app, port);
+    await openAndCheck(t, app); // and again
+    t.equal((app.stderr().match(/listening on/g) ?? []).length, 2, 'the worker did not run the preload again');
+  });
+}
+
+t.test('repeated signals are harmless, in any order and in bursts', async (t) => {
+  const app = await startApp(t, 'signals-app.mjs');
+  process.kill(app.pid, 'SIGUSR2'); // while stopped
+  // (Two different signals pending at once are delivered in signal-number order, USR1 first,
+  // whatever order they were sent in: give this one time to arrive alone.)
+  await new Promise((r) => setTimeout(r, 200));
+  const port = await openAndCheck(t, app);
+  process.kill(app.pid, 'SIGUSR1'); // while running
+  await new Promise((r) => setTimeout(r, 200));
+  t.equal((app.stderr().match(/listening on/g) ?? []).length, 1);
+  for (let i = 0; i < 20; i++) process.kill(app.pid, i % 2 ? 'SIGUSR1' : 'SIGUSR2');
+  for (let i = 0; i < 5; i++) process.kill(app.pid, 'SIGUSR2');
+  await app.waitForStderr(/closed \(pid \d+\)\n$/);
+  await new Promise((r) => setTimeout(r, 300));
+  t.notOk(existsSync(discovery(app.pid)), 'the last signal won: closed');
+  await t.rejects(TestClient.connect({ port }), { code: 'ECONNREFUSED' });
+  await openAndCheck(t, app);
+  t.match(await app.get(), /^ok/);
+  t.equal(app.process.exitCode, null, 'still running');
+});
+
+t.test('other signals can be chosen, and uninstall makes the handlers no-ops', async (t) => {
+  const custom = await startApp(t, 'signals-app.mjs', [JSON.stringify({ port: 0, startSignal: 'SIGUSR2', stopSignal: 'SIGHUP' })]);
+  const port = await openAndCheck(t, custom, 'SIGUSR2');
+  await closeAndCheck(t, custom, port, 'SIGHUP');
+
+  const app = await startApp(t, 'signals-app.mjs');
+  const open = await openAndCheck(t, app);
+  app.process.stdin!.write('uninstall\n');
+  await app.waitForStderr(/closed \(pid \d+\)\nuninstalled\n/);
+  await t.rejects(TestClient.connect({ port: open }), { code: 'ECONNREFUSED' }, 'uninstall closed the backdoor');
+  // The listeners stay (removing a SIGUSR1 listener would let the next one kill the process)
+  // but do nothing.
+  process.kill(app.pid, 'SIGUSR1');
+  process.kill(app.pid, 'SIGUSR2');
+  await new Promise((r) => setTimeout(r, 300));
+  t.equal((app.stderr().match(/listening on/g) ?? []).length, 1);
+  t.equal(app.process.exitCode, null);
+  t.match(await app.get(), /^ok/);
+});
+
+t.test('discovery file: written while listening (0600, with what the client needs), gone after', async (t) => {
+  const app = await startApp(t, 'http-app.mjs', ['--import', 'backdoor/register'], {});
+  const path = discovery(app.pid);
+  t.notOk(existsSync(path));
+  process.kill(app.pid, 'SIGUSR1');
+  await app.waitForStderr(/listening on/);
+  const file = JSON.parse(readFileSync(path, 'utf8'));
+  t.match(file, { pid: app.pid, address: { path: join(tmpdir(), `backdoor-${app.pid}.sock`) }, startedAt: String, title: String, node: process.version });
+  t.equal(statSync(path).mode & 0o777, 0o600);
+  t.equal(statSync(file.address.path).mode & 0o777, 0o600, 'the default unix socket is owner-only');
+  process.kill(app.pid, 'SIGUSR2');
+  await app.waitForStderr(/closed/);
+  t.notOk(existsSync(path), 'removed on close');
+  t.notOk(existsSync(file.address.path), 'socket removed on close');
+  process.kill(app.pid, 'SIGUSR1');
+  await app.waitForStderr(/listening on[^]*listening on/);
+  t.ok(existsSync(path));
+  process.kill(app.pid, 'SIGTERM'); // the app exits normally on SIGTERM
+  t.equal(await app.exited, 0);
+  t.notOk(existsSync(path), 'removed on exit');
+});
+
+t.test('the client: non-interactive use prints results only and exits 0', async (t) => {
+  const app = await startApp(t, 'http-app.mjs', ['--import', 'backdoor/register'], { BACKDOOR_PORT: '0', BACKDOOR_START: '1' });
+  const line = await app.waitForStderr(/listening on 127\.0\.0\.1:\d+/);
+  const port = line.split(':').at(-1)!;
+  await app.get();
+  await app.get();
+  t.same(await client([port], 'stats.requests\n'), { code: 0, stdout: '2\n', stderr: '' });
+  t.same(await client([`127.0.0.1:${port}`], 'let a = 1\na + 1\nnope\n'), {
+    code: 0,
+    stdout: 'undefined\n2\nUncaught ReferenceError: nope is not defined\n',
+    stderr: '',
+  });
+});
+
+t.test('backdoor <pid>: attaches to a process that opted in, by signal, and says why not otherwise', async (t) => {
+  const app = await startApp(t, 'http-app.mjs', ['--import', 'backdoor/register'], {});
+  t.same(await client([String(app.pid)], 'process.pid\n'), { code: 0, stdout: `${app.pid}\n`, stderr: '' });
+  await app.waitForStderr(/listening on/);
+  // Once running, the discovery file is used directly: no second signal.
+  t.same(await client([String(app.pid)], '6*7\n'), { code: 0, stdout: '42\n', stderr: '' });
+  t.equal((app.stderr().match(/listening on/g) ?? []).length, 1);
+
+  const plain = await startApp(t, 'http-app.mjs');
+  const refused = await client([String(plain.pid)], '1\n');
+  t.equal(refused.code, 1);
+  t.match(refused.stderr, new RegExp(`process ${plain.pid} has not opted in`));
+  t.match(await plain.get(), /^ok/, 'a process that did not opt in is not signalled');
+
+  const gone = await client(['4194304'], '1\n');
+  t.same(gone, { code: 1, stdout: '', stderr: 'backdoor: process 4194304 is not running\n' });
+});
+
+t.test('backdoor ls: lists the backdoors on this machine, cleans up after dead processes', async (t) => {
+  const a = await startApp(t, 'http-app.mjs', ['--import', 'backdoor/register'], { BACKDOOR_START: '1' });
+  const b = await startApp(t, 'http-app.mjs', ['--import', 'backdoor/register'], { BACKDOOR_START: '1' });
+  await a.waitForStderr(/listening on/);
+  await b.waitForStderr(/listening on/);
+  // A file left by a process killed without cleaning up.
+  const deadPid = 4194303;
+  writeFileSync(discovery(deadPid), JSON.stringify({ pid: deadPid, address: { path: '/nope' }, startedAt: new Date().toISOString(), title: 'x', node: 'v0' }));
+  const { stdout } = await exec(process.execPath, [cli, 'ls']); // rejects unless it exits 0
+  t.match(stdout, /^PID +ADDRESS +AGE +TITLE\n/);
+  for (const app of [a, b]) t.match(stdout, new RegExp(`^${app.pid} +${join(tmpdir(), `backdoor-${app.pid}.sock`)} +\\d+s +`, 'm'), 'each process its own socket');
+  t.notMatch(stdout, String(deadPid));
+  t.notOk(existsSync(discovery(deadPid)), 'the dead process\'s file is removed');
+});
+
+t.test('a bad setting in the environment is reported, and the app runs without a backdoor', async (t) => {
+  const app = await startApp(t, 'http-app.mjs', ['--import', 'backdoor/register'], { BACKDOOR_PORT: 'abc' });
+  t.match(app.stderr(), "backdoor: not installed: BACKDOOR_PORT must be a number. Received 'abc'\n");
+  t.match(await app.get(), /^ok/);
+});
