@@ -93,7 +93,8 @@ async function startApp(mode, options = {}) {
   return Object.assign(app, { ready });
 }
 
-const backdoorOptions = { mainThreadBudget: settings.mainThreadBudget, evalTimeoutMs: settings.evalTimeoutMs };
+// Defaults, but for room for the 32-session scenario and no audit lines in the bench's output.
+const backdoorOptions = { mainThreadBudget: settings.mainThreadBudget, evalTimeoutMs: settings.evalTimeoutMs, maxSessions: 64, audit: false };
 
 async function runScenario(scenario, rate, load, clients) {
   const app = await startApp(scenario.app, backdoorOptions);
@@ -141,13 +142,13 @@ async function micro(clients) {
     figures[key] = { commands: result.commands, p50Us: result.rttP50Us, p99Us: result.rttP99Us, ...options, gapMs };
     await app.stop();
   };
-  await rtt('rttGuardOn', { mainThreadBudget: 1, evalTimeoutMs: settings.evalTimeoutMs }, settings.rttCommands);
-  await rtt('rttGuardOff', { mainThreadBudget: 1, evalTimeoutMs: 0 }, settings.rttCommands);
+  await rtt('rttGuardOn', { ...backdoorOptions, mainThreadBudget: 1 }, settings.rttCommands);
+  await rtt('rttGuardOff', { ...backdoorOptions, mainThreadBudget: 1, evalTimeoutMs: 0 }, settings.rttCommands);
   await rtt('rttInteractive', backdoorOptions, Math.min(settings.rttCommands, 2000), 20);
   // Main-thread CPU per trivial command, with and without the timeout guard: all of the main
   // thread's active time (event-loop utilisation) while an otherwise idle app runs them.
   for (const [key, evalTimeoutMs] of [['cpuGuardOn', settings.evalTimeoutMs], ['cpuGuardOff', 0]]) {
-    const app = await startApp('backdoor', { mainThreadBudget: 1, evalTimeoutMs });
+    const app = await startApp('backdoor', { ...backdoorOptions, mainThreadBudget: 1, evalTimeoutMs });
     await app.ask({ cmd: 'measure-start' }, 'measure-started');
     await clients.ask({ cmd: 'count', port: app.ready.replPort, command: TRIVIAL, n: settings.cpuCommands }, 'counted', 600_000);
     const measured = await app.ask({ cmd: 'measure-stop' }, 'measured');
@@ -178,7 +179,7 @@ async function micro(clients) {
   // From `kill -USR1 <pid>` to a session's first prompt, through the discovery file (what
   // `backdoor <pid>` does), in a running app.
   {
-    const app = await startApp('signals');
+    const app = await startApp('signals', { audit: false });
     const discovery = join(os.tmpdir(), `backdoor-${app.process.pid}.json`);
     const times = [];
     for (let i = 0; i < settings.signalRuns; i++) {

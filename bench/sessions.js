@@ -25,6 +25,7 @@ function open(port) {
       }
     });
     socket.on('error', reject);
+    socket.on('close', () => reject(new Error(`the REPL closed the connection: ${JSON.stringify(session.buffer)}`)));
     session.onPrompt = () => resolve(session);
   });
 }

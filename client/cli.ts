@@ -28,6 +28,7 @@ options:
   -h, --help        this text
 
 environment:
+  BACKDOOR_TOKEN    the backdoor's token, sent when connecting
   BACKDOOR_HISTORY  history file (default ~/.backdoor_history, mode 0600; empty for none)
 `;
 
@@ -71,10 +72,13 @@ async function main(argv: string[]): Promise<number> {
     return fail(Number.isInteger(number) && 'port' in address && processExists(number) ? `${why}; and ${describeProcess(number)}` : why);
   }
   socket.on('error', (error) => process.stderr.write(`backdoor: ${error.message}\n`));
+  // A backdoor with a token asks for it first; a wrong one gets nothing but the question.
+  const token = process.env.BACKDOOR_TOKEN;
+  if (token) socket.write(`${token}\n`);
 
   if (process.stdin.isTTY && process.stdout.isTTY) {
     const historyFile = process.env.BACKDOOR_HISTORY ?? join(homedir(), '.backdoor_history');
-    return runInteractive(socket, { historyFile: historyFile === '' ? undefined : historyFile });
+    return runInteractive(socket, { historyFile: historyFile === '' ? undefined : historyFile, tokenSent: Boolean(token) });
   }
   return runPiped(socket, process.stdin, process.stdout);
 }

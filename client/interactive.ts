@@ -15,6 +15,8 @@ const HISTORY_SIZE = 1000;
 export interface InteractiveOptions {
   /** Where history is kept (mode 0600); undefined for none. */
   historyFile: string | undefined;
+  /** The token was sent on connecting: the server's `Token: ` question needs no showing. */
+  tokenSent: boolean;
 }
 
 /** Resolves with the exit code once the server has closed the connection. */
@@ -27,8 +29,14 @@ export function runInteractive(socket: Socket, options: InteractiveOptions): Pro
   let prompted = false; // the editor shows a prompt (and maybe a half-typed line)
   let closed = false;
 
+  let skipToken = options.tokenSent;
   socket.on('data', (chunk: Buffer) => {
-    const { text, prompt, held } = splitPrompt(pending + decoder.write(stripTelnet(chunk)));
+    let received = pending + decoder.write(stripTelnet(chunk));
+    if (skipToken && received.length >= 'Token: \n'.length) {
+      skipToken = false;
+      received = received.replace(/^Token: \n/, '');
+    }
+    const { text, prompt, held } = splitPrompt(received);
     pending = held;
     if (text !== '') {
       if (prompted) {

@@ -1,10 +1,11 @@
 import { expose, wrap, type Remote } from 'comlink';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import { Auditor } from './audit.ts';
 import { announce, withdraw } from './discovery.ts';
 import { BackdoorError } from './errors.ts';
 import { Evaluator } from './evaluator.ts';
 import { resolveOptions, type BackdoorOptions, type ResolvedOptions } from './options.ts';
-import { portEndpoint, type BackdoorAddress, type WorkerApi, type WorkerConfig, type WorkerData } from './protocol.ts';
+import { portEndpoint, type BackdoorAddress, type MainApi, type WorkerApi, type WorkerConfig, type WorkerData } from './protocol.ts';
 
 const fromSource = import.meta.url.endsWith('.ts');
 /** The worker entry, compiled beside this file (`.ts` when run from source under a loader). */
@@ -18,6 +19,9 @@ const workerUrl = new URL(`../workers/worker${fromSource ? '.ts' : '.js'}`, impo
 const workerExecArgv = fromSource ? process.execArgv : [];
 
 type State = 'starting' | 'running' | 'closing' | 'closed';
+
+/** `backdoor[Symbol.for('backdoor.worker')]` is the backdoor's Worker. */
+export const workerSymbol: unique symbol = Symbol.for('backdoor.worker') as never;
 
 /** See `Backdoor.stats()`. */
 export interface BackdoorStats {
@@ -40,9 +44,11 @@ export class Backdoor {
   readonly #evaluator: Evaluator;
   readonly #port: MessagePort;
   readonly #exited: Promise<void>;
+  readonly #auditor: Auditor;
 
   /** @internal use `startBackdoor` */
   constructor(options: ResolvedOptions) {
+    this.#auditor = new Auditor(options.audit);
     const { port1, port2 } = new MessageChannel();
     this.#port = port1;
     const config: WorkerConfig = {
@@ -52,11 +58,18 @@ export class Backdoor {
       banner: options.banner,
       locals: Object.keys(options.locals),
       mainThreadBudget: options.mainThreadBudget,
+      token: options.token,
+      audit: this.#auditor.workerMode,
+      maxSessions: options.maxSessions,
+      maxInputBytes: options.maxInputBytes,
+      idleTimeoutMs: options.idleTimeoutMs,
     };
     const workerData: WorkerData = { config, port: port2 };
     this.#worker = new Worker(workerUrl, {
       workerData,
       execArgv: workerExecArgv,
+      // A fault in the worker (a leak, a runaway buffer) ends the worker, not the process.
+      resourceLimits: { maxOldGenerationSizeMb: 256 },
       transferList: [port2],
       name: 'backdoor',
     });
@@ -73,7 +86,13 @@ export class Backdoor {
       settle: (id, out, outcome, cost) => void this.#control.settle(id, out, outcome, cost),
       output: (context, text) => void this.#control.output(context, text),
     });
-    expose(this.#evaluator, portEndpoint(port1));
+    const evaluator = this.#evaluator;
+    const mainApi: MainApi = {
+      evaluate: (request) => evaluator.evaluate(request),
+      dropContext: (context) => evaluator.dropContext(context),
+      audit: (events) => this.#auditor.emit(...events),
+    };
+    expose(mainApi, portEndpoint(port1));
 
     // The backdoor never keeps the app alive on its own.
     this.#worker.unref();
@@ -103,6 +122,7 @@ export class Backdoor {
     this.#address = reply.address;
     this.#state = 'running';
     announce(this, reply.address);
+    this.#auditor.emit({ type: 'start', time: new Date().toISOString(), pid: process.pid, address: reply.address });
     return this;
   }
 
@@ -113,6 +133,11 @@ export class Backdoor {
   address(): BackdoorAddress {
     if (!this.#address) throw new BackdoorError('ERR_BACKDOOR_CLOSED', 'The backdoor is not listening');
     return { ...this.#address };
+  }
+
+  /** The worker thread, for tests and diagnostics (e.g. to see that its death harms nothing). */
+  get [workerSymbol](): Worker {
+    return this.#worker;
   }
 
   /** Whether the backdoor listens: false before `startBackdoor` resolves, after `close()`, and after its worker died. */
@@ -145,8 +170,10 @@ export class Backdoor {
       this.#worker.ref();
       await Promise.race([this.#control.close(), this.#exited]);
     }
+    const wasListening = this.#address !== undefined && this.#failure === undefined;
     this.#release();
     await this.#worker.terminate();
+    if (wasListening) this.#auditor.emit({ type: 'stop', time: new Date().toISOString(), pid: process.pid, address: this.#address! });
   }
 
   #failure: unknown;
@@ -157,7 +184,8 @@ export class Backdoor {
     this.#failure = error;
     this.#release();
     if (wasRunning) {
-      process.stderr.write(`backdoor: worker failed, backdoor closed: ${String(error)}\n`);
+      // The app goes on; the fault is told wherever the audit trail goes (stderr by default).
+      this.#auditor.emit({ type: 'fault', time: new Date().toISOString(), message: `the worker thread failed, backdoor closed: ${String(error)}` });
     }
   }
 

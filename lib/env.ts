@@ -13,6 +13,10 @@ import type { SignalOptions } from './signals.ts';
  * | BACKDOOR_EVAL_TIMEOUT_MS | `evalTimeoutMs` |
  * | BACKDOOR_MAIN_THREAD_BUDGET | `mainThreadBudget` |
  * | BACKDOOR_BANNER | `banner` |
+ * | BACKDOOR_TOKEN | `token` |
+ * | BACKDOOR_ALLOW_REMOTE=1 | `allowRemote` |
+ * | BACKDOOR_AUDIT | `audit`: `stderr` (every event), `off`, or unset for the default |
+ * | BACKDOOR_MAX_SESSIONS, BACKDOOR_MAX_INPUT_BYTES, BACKDOOR_IDLE_TIMEOUT_MS | the options of those names |
  *
  * A process started with the preload has no locals to offer, and may be one of many copies
  * (cluster, PM2): by default each listens on a unix socket of its own, owner-only, which
@@ -48,5 +52,18 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env, pid = proce
   if (budget !== undefined) options.mainThreadBudget = budget;
   const banner = text('BACKDOOR_BANNER');
   if (banner !== undefined) options.banner = banner;
+  const token = text('BACKDOOR_TOKEN');
+  if (token !== undefined) options.token = token;
+  if (env.BACKDOOR_ALLOW_REMOTE === '1') options.allowRemote = true;
+  const audit = text('BACKDOOR_AUDIT');
+  if (audit === 'stderr') options.audit = 'stderr';
+  else if (audit === 'off') options.audit = false;
+  else if (audit !== undefined) throw new TypeError(`BACKDOOR_AUDIT must be 'stderr' or 'off'. Received '${audit}'`);
+  const maxSessions = number('BACKDOOR_MAX_SESSIONS');
+  if (maxSessions !== undefined) options.maxSessions = maxSessions;
+  const maxInputBytes = number('BACKDOOR_MAX_INPUT_BYTES');
+  if (maxInputBytes !== undefined) options.maxInputBytes = maxInputBytes;
+  const idleTimeoutMs = number('BACKDOOR_IDLE_TIMEOUT_MS');
+  if (idleTimeoutMs !== undefined) options.idleTimeoutMs = idleTimeoutMs;
   return options;
 }

@@ -1,10 +1,13 @@
 import { performance } from 'node:perf_hooks';
 import { types } from 'node:util';
 import vm from 'node:vm';
-import { formatThrown, formatValue } from './format.ts';
-import type { EvalOutcome, EvalReply, EvalRequest, MainApi } from './protocol.ts';
+import { formatThrown, formatValue, type FormatOptions } from './format.ts';
+import type { EvalOutcome, EvalReply, EvalRequest } from './protocol.ts';
 import { watchRejections } from './rejections.ts';
-import { SessionContext } from './session-context.ts';
+import { MAX_OUTPUT_CHARS, SessionContext, truncationNote } from './session-context.ts';
+
+/** The longest a value may take to print (when evalTimeoutMs is not 0 nor less). */
+const MAX_FORMAT_MS = 250;
 
 /** Compiled scripts kept for commands that are typed again. */
 const MAX_CACHED_SCRIPTS = 64;
@@ -25,12 +28,13 @@ export interface EvaluatorOptions {
  * and format the outcome. It is called once per command, from a message, so the app's own
  * callbacks run between any two commands.
  */
-export class Evaluator implements MainApi {
+export class Evaluator {
   readonly #contexts = new Map<number, SessionContext>();
   readonly #scripts = new Map<string, vm.Script>();
   readonly #options: EvaluatorOptions;
   readonly #events: EvaluatorEvents;
   readonly #runOptions: vm.RunningScriptOptions;
+  readonly #format: FormatOptions;
   #closed = false;
   #commands = 0;
   #mainThreadMs = 0;
@@ -39,6 +43,9 @@ export class Evaluator implements MainApi {
     this.#options = options;
     this.#events = events;
     this.#runOptions = options.evalTimeoutMs > 0 ? { timeout: options.evalTimeoutMs, displayErrors: false } : { displayErrors: false };
+    // Printing a value is guarded too, and for less long: a value that takes longer than this
+    // to print is too large to read anyway.
+    this.#format = { timeoutMs: Math.min(options.evalTimeoutMs, MAX_FORMAT_MS) };
   }
 
   /**
@@ -136,11 +143,11 @@ export class Evaluator implements MainApi {
 
   #outcome(session: SessionContext, value: unknown, threw: boolean): EvalOutcome {
     session.remember(value, threw);
-    if (!threw) return { ok: true, text: formatValue(value) };
+    if (!threw) return { ok: true, text: capText(formatValue(value, this.#format)) };
     if (this.#isTimeout(value)) {
       return { ok: false, text: `Uncaught Error: ${(value as Error).message} (the evalTimeoutMs option)` };
     }
-    return { ok: false, text: formatThrown(value) };
+    return { ok: false, text: capText(formatThrown(value, 'Uncaught', this.#format)) };
   }
 
   // Only vm's own error: a thrown proxy or getter must not run here.
@@ -160,25 +167,29 @@ export class Evaluator implements MainApi {
       this.#contexts.set(id, session);
       watchRejections(session.Promise.prototype, (reason) => {
         // A session that has ended (or a closed backdoor) drops it: it must not crash the app.
-        if (this.#contexts.has(id)) this.#asyncOutput(id, `${formatThrown(reason, 'Uncaught (in promise)')}\n`);
+        if (this.#contexts.has(id)) this.#asyncOutput(id, `${formatThrown(reason, 'Uncaught (in promise)', this.#format)}\n`);
       });
     }
     return session;
   }
 
   readonly #pendingOutput = new Map<number, string>();
+  readonly #droppedOutput = new Map<number, number>();
 
   // Output printed outside a command (timers, promise callbacks) is batched per turn of the
   // event loop, so a loop of console.log calls costs one message, not one per call. A command
   // or settlement of the same context takes the batch with it, which keeps the order.
   #asyncOutput(context: number, text: string): void {
-    if (this.#closed) return;
+    // A session that has ended may have left timers printing: nobody reads that any more.
+    if (this.#closed || !this.#contexts.has(context)) return;
     const pending = this.#pendingOutput.get(context);
     if (pending !== undefined) {
-      this.#pendingOutput.set(context, pending + text);
+      if (pending.length + text.length <= MAX_OUTPUT_CHARS) this.#pendingOutput.set(context, pending + text);
+      else this.#droppedOutput.set(context, (this.#droppedOutput.get(context) ?? 0) + text.length);
       return;
     }
-    this.#pendingOutput.set(context, text);
+    this.#pendingOutput.set(context, text.slice(0, MAX_OUTPUT_CHARS));
+    if (text.length > MAX_OUTPUT_CHARS) this.#droppedOutput.set(context, text.length - MAX_OUTPUT_CHARS);
     setImmediate(() => {
       const all = this.#pendingOutput.get(context) ?? '';
       this.#pendingOutput.delete(context);
@@ -191,6 +202,13 @@ export class Evaluator implements MainApi {
     const pending = this.#pendingOutput.get(context);
     if (pending === undefined) return '';
     this.#pendingOutput.set(context, '');
-    return pending;
+    const dropped = this.#droppedOutput.get(context) ?? 0;
+    this.#droppedOutput.delete(context);
+    return pending + truncationNote(dropped);
   }
+}
+
+/** A result is printed within REPL limits, but an object with a million keys still prints them all. */
+function capText(text: string): string {
+  return text.length <= MAX_OUTPUT_CHARS ? text : text.slice(0, MAX_OUTPUT_CHARS) + `\n${truncationNote(text.length - MAX_OUTPUT_CHARS).trimEnd()}`;
 }

@@ -1,4 +1,5 @@
 import { inspect, types, type InspectOptions } from 'node:util';
+import vm from 'node:vm';
 
 /**
  * How results are printed: Node's REPL settings (depth 2, 100 items, proxies shown, getters not
@@ -14,28 +15,72 @@ export const replInspectOptions: InspectOptions = {
   colors: false,
 };
 
+/**
+ * Formatting within a time limit. The REPL limits bound most values, not all: an object with a
+ * million keys prints them all (seconds of main-thread time), and a custom inspect function can
+ * loop for ever. With `timeoutMs`, objects are formatted under V8's watchdog (the same as
+ * `evalTimeoutMs`' for code), which costs a thread start, ~0.1 ms; numbers and short strings,
+ * which can run no code and cannot be large, are not.
+ */
+export interface FormatOptions {
+  /** Stop formatting after this many ms; 0 for no limit. Default 0. */
+  timeoutMs?: number;
+  inspectOptions?: InspectOptions;
+}
+
 /** Formats a value the way Node's REPL prints a result. Never throws. */
-export function formatValue(value: unknown, options: InspectOptions = replInspectOptions): string {
+export function formatValue(value: unknown, { timeoutMs = 0, inspectOptions = replInspectOptions }: FormatOptions = {}): string {
   try {
-    const text = inspect(value, options);
+    const text = limitedInspect(value, inspectOptions, timeoutMs);
     // An error as a result (`new Error('x')`): its stack without this library's frames.
     return isErrorLike(value) ? trimStack(text, false) : text;
   } catch (error) {
-    // A custom inspect function or a hostile object threw while being printed.
-    return `[value could not be formatted: ${describeError(error)}]`;
+    return formatFailure(value, error, timeoutMs, 'value');
   }
 }
 
 /** Formats something thrown the way Node's REPL does: `Uncaught TypeError: ...`. Never throws. */
-export function formatThrown(thrown: unknown, prefix = 'Uncaught', options: InspectOptions = replInspectOptions): string {
+export function formatThrown(thrown: unknown, prefix = 'Uncaught', { timeoutMs = 0, inspectOptions = replInspectOptions }: FormatOptions = {}): string {
   let text: string;
   try {
-    text = inspect(thrown, options);
+    text = limitedInspect(thrown, inspectOptions, timeoutMs);
     if (isErrorLike(thrown)) text = trimStack(text, true);
   } catch (error) {
-    text = `[thrown value could not be formatted: ${describeError(error)}]`;
+    text = formatFailure(thrown, error, timeoutMs, 'thrown value');
   }
   return `${prefix} ${text}`;
+}
+
+function limitedInspect(value: unknown, options: InspectOptions, timeoutMs: number): string {
+  const maxString = options.maxStringLength ?? Infinity;
+  if (typeof value === 'string' && value.length > maxString) {
+    // Cut before inspecting: util.inspect splits the whole string into lines first.
+    return `${inspect(value.slice(0, maxString), options)}... ${value.length - maxString} more characters`;
+  }
+  const mayRunCode = (typeof value === 'object' && value !== null) || typeof value === 'function';
+  return timeoutMs > 0 && mayRunCode ? within(timeoutMs, () => inspect(value, options)) : inspect(value, options);
+}
+
+function formatFailure(value: unknown, error: unknown, timeoutMs: number, what: string): string {
+  if ((error as { code?: unknown } | null)?.code === 'ERR_SCRIPT_EXECUTION_TIMEOUT' && types.isNativeError(error)) {
+    const shape = Array.isArray(value) ? `an array of ${value.length} items` : types.isProxy(value) ? 'a proxy' : `a ${typeof value}`;
+    return `[${what} too large to print within ${timeoutMs} ms: ${shape}]`;
+  }
+  // A custom inspect function or a hostile object threw while being printed.
+  return `[${what} could not be formatted: ${describeError(error)}]`;
+}
+
+let guard: { context: vm.Context; script: vm.Script } | undefined;
+
+/** Runs `fn` under V8's watchdog: it is stopped, with ERR_SCRIPT_EXECUTION_TIMEOUT, after `ms`. */
+function within<T>(ms: number, fn: () => T): T {
+  guard ??= { context: vm.createContext({ run: undefined }), script: new vm.Script('run()', { filename: 'backdoor-format' }) };
+  guard.context.run = fn;
+  try {
+    return guard.script.runInContext(guard.context, { timeout: ms, displayErrors: false }) as T;
+  } finally {
+    guard.context.run = undefined;
+  }
 }
 
 /**
@@ -57,9 +102,15 @@ export function trimStack(text: string, thrown: boolean): string {
   return [...kept, ...lines.slice(end)].join('\n');
 }
 
-// Errors made in a session's context are not `instanceof Error` of the main realm.
+// Errors made in a session's context are not `instanceof Error` of the main realm; and
+// `instanceof` on a proxy would run its getPrototypeOf trap.
 function isErrorLike(value: unknown): boolean {
-  return types.isNativeError(value) || value instanceof Error;
+  if (types.isProxy(value)) return false;
+  try {
+    return types.isNativeError(value) || value instanceof Error;
+  } catch {
+    return false;
+  }
 }
 
 function describeError(error: unknown): string {

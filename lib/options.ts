@@ -1,10 +1,13 @@
+import { isIP } from 'node:net';
+import type { AuditEvent } from './protocol.ts';
+
 /** Options of `startBackdoor`. Every one is optional; the defaults are in `defaults` below. */
 export interface BackdoorOptions {
   /** TCP port; 0 picks a free one. Default 3000. Not with `path`. */
   port?: number;
   /** Address to listen on. Default '127.0.0.1' (loopback only); '::1' for IPv6. Not with `path`. */
   host?: string;
-  /** A unix socket path to listen on instead of host and port. Default none. */
+  /** A unix socket path to listen on instead of host and port (created mode 0600). Default none. */
   path?: string;
   /** Names visible in every session, like eventlet's `locals`. The objects are shared, not copied. */
   locals?: Record<string, unknown>;
@@ -14,6 +17,22 @@ export interface BackdoorOptions {
   evalTimeoutMs?: number;
   /** Share of the main thread's time the backdoor's commands may use, in (0, 1]; 1 turns pacing off. Default 0.1. */
   mainThreadBudget?: number;
+  /** A secret every session must give (at a `Token: ` prompt) before anything else. Default none. */
+  token?: string;
+  /** Allow a `host` that is not loopback; also requires `token`. Default false. */
+  allowRemote?: boolean;
+  /**
+   * Where audit events go: a function that receives every one, 'stderr' for every one as a
+   * line on stderr, or false for none. Default: start, stop, connect and disconnect (and
+   * faults) as lines on stderr.
+   */
+  audit?: false | 'stderr' | ((event: AuditEvent) => void);
+  /** Sessions at once; the next client is told `too many sessions` and closed. Default 16. */
+  maxSessions?: number;
+  /** Bytes of one input (a line, or a multi-line input so far); longer ones are discarded. Default 1 MiB. */
+  maxInputBytes?: number;
+  /** A session without input or a running command for this long is closed; 0 for never. Default 30 min. */
+  idleTimeoutMs?: number;
 }
 
 /** Options after defaults and validation. */
@@ -25,6 +44,12 @@ export interface ResolvedOptions {
   banner: string;
   evalTimeoutMs: number;
   mainThreadBudget: number;
+  token: string | undefined;
+  allowRemote: boolean;
+  audit: 'default' | false | 'stderr' | ((event: AuditEvent) => void);
+  maxSessions: number;
+  maxInputBytes: number;
+  idleTimeoutMs: number;
 }
 
 export const defaults = {
@@ -32,9 +57,24 @@ export const defaults = {
   host: '127.0.0.1',
   evalTimeoutMs: 2000,
   mainThreadBudget: 0.1,
+  maxSessions: 16,
+  maxInputBytes: 1024 * 1024,
+  idleTimeoutMs: 30 * 60 * 1000,
 } as const;
 
-const known = new Set(['port', 'host', 'path', 'locals', 'banner', 'evalTimeoutMs', 'mainThreadBudget']);
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+const known = new Set([
+  'port', 'host', 'path', 'locals', 'banner', 'evalTimeoutMs', 'mainThreadBudget',
+  'token', 'allowRemote', 'audit', 'maxSessions', 'maxInputBytes', 'idleTimeoutMs',
+]);
+
+/** Whether `host` only reaches this machine. */
+export function isLoopback(host: string): boolean {
+  if (host === 'localhost') return true;
+  if (isIP(host) === 4) return host.startsWith('127.');
+  return host === '::1' || /^::ffff:127\./i.test(host);
+}
 
 /**
  * Merges options over the defaults and checks them. Throws a TypeError (wrong type, unknown
@@ -47,15 +87,7 @@ export function resolveOptions(options: BackdoorOptions = {}): ResolvedOptions {
   for (const name of Object.keys(options)) {
     if (!known.has(name)) throw new TypeError(`Unknown option "${name}"`);
   }
-  const {
-    port,
-    host,
-    path,
-    locals = {},
-    banner = '',
-    evalTimeoutMs = defaults.evalTimeoutMs,
-    mainThreadBudget = defaults.mainThreadBudget,
-  } = options;
+  const { port, host, path, locals = {}, banner = '', token, allowRemote = false, audit } = options;
 
   if (path !== undefined) {
     if (typeof path !== 'string' || path === '') {
@@ -65,14 +97,7 @@ export function resolveOptions(options: BackdoorOptions = {}): ResolvedOptions {
       throw new TypeError('The "path" option cannot be combined with "port" or "host"');
     }
   }
-  if (port !== undefined) {
-    if (typeof port !== 'number') {
-      throw new TypeError(`The "port" option must be a number. Received ${describe(port)}`);
-    }
-    if (!Number.isInteger(port) || port < 0 || port > 65535) {
-      throw new RangeError(`The "port" option must be an integer from 0 to 65535. Received ${port}`);
-    }
-  }
+  if (port !== undefined) integer('port', port, 0, 65535);
   if (host !== undefined && (typeof host !== 'string' || host === '')) {
     throw new TypeError(`The "host" option must be a non-empty string. Received ${describe(host)}`);
   }
@@ -82,21 +107,32 @@ export function resolveOptions(options: BackdoorOptions = {}): ResolvedOptions {
   if (typeof banner !== 'string') {
     throw new TypeError(`The "banner" option must be a string. Received ${describe(banner)}`);
   }
-  if (typeof evalTimeoutMs !== 'number') {
-    throw new TypeError(`The "evalTimeoutMs" option must be a number. Received ${describe(evalTimeoutMs)}`);
-  }
-  if (!Number.isInteger(evalTimeoutMs) || evalTimeoutMs < 0 || evalTimeoutMs > 2 ** 31 - 1) {
-    throw new RangeError(
-      `The "evalTimeoutMs" option must be an integer from 0 to ${2 ** 31 - 1}. Received ${evalTimeoutMs}`,
-    );
-  }
-
+  const evalTimeoutMs = integer('evalTimeoutMs', options.evalTimeoutMs ?? defaults.evalTimeoutMs, 0, MAX_TIMER_MS);
+  const mainThreadBudget = options.mainThreadBudget ?? defaults.mainThreadBudget;
   if (typeof mainThreadBudget !== 'number') {
     throw new TypeError(`The "mainThreadBudget" option must be a number. Received ${describe(mainThreadBudget)}`);
   }
   if (!(mainThreadBudget > 0 && mainThreadBudget <= 1)) {
     throw new RangeError(`The "mainThreadBudget" option must be more than 0 and at most 1. Received ${mainThreadBudget}`);
   }
+  if (token !== undefined && (typeof token !== 'string' || token.length < 8)) {
+    throw new TypeError(`The "token" option must be a string of at least 8 characters. Received ${typeof token === 'string' ? 'a shorter string' : describe(token)}`);
+  }
+  if (typeof allowRemote !== 'boolean') {
+    throw new TypeError(`The "allowRemote" option must be a boolean. Received ${describe(allowRemote)}`);
+  }
+  if (host !== undefined && !isLoopback(host) && !(allowRemote && token !== undefined)) {
+    throw new TypeError(
+      `The "host" option '${host}' is not a loopback address: anyone who can reach it could run code in this process. ` +
+        'Listening there needs both "token" and "allowRemote: true"; an SSH tunnel or kubectl port-forward to loopback is safer',
+    );
+  }
+  if (audit !== undefined && audit !== false && audit !== 'stderr' && typeof audit !== 'function') {
+    throw new TypeError(`The "audit" option must be a function, 'stderr' or false. Received ${describe(audit)}`);
+  }
+  const maxSessions = integer('maxSessions', options.maxSessions ?? defaults.maxSessions, 1, 100_000);
+  const maxInputBytes = integer('maxInputBytes', options.maxInputBytes ?? defaults.maxInputBytes, 16, 2 ** 30);
+  const idleTimeoutMs = integer('idleTimeoutMs', options.idleTimeoutMs ?? defaults.idleTimeoutMs, 0, MAX_TIMER_MS);
 
   const onPath = path !== undefined;
   return {
@@ -107,7 +143,23 @@ export function resolveOptions(options: BackdoorOptions = {}): ResolvedOptions {
     banner,
     evalTimeoutMs,
     mainThreadBudget,
+    token,
+    allowRemote,
+    audit: audit ?? 'default',
+    maxSessions,
+    maxInputBytes,
+    idleTimeoutMs,
   };
+}
+
+function integer(name: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number') {
+    throw new TypeError(`The "${name}" option must be a number. Received ${describe(value)}`);
+  }
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new RangeError(`The "${name}" option must be an integer from ${min} to ${max}. Received ${value}`);
+  }
+  return value;
 }
 
 function describe(value: unknown): string {

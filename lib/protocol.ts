@@ -37,6 +37,53 @@ export interface WorkerConfig {
   locals: string[];
   /** Share of the main thread the commands may use (see workers/budget.ts). */
   mainThreadBudget: number;
+  /** The secret sessions must give first, or undefined. */
+  token: string | undefined;
+  /** Which audit events the worker writes to stderr itself, or sends to the main thread. */
+  audit: 'default' | 'stderr' | 'function' | 'none';
+  maxSessions: number;
+  maxInputBytes: number;
+  idleTimeoutMs: number;
+}
+
+/**
+ * What the audit trail records (option `audit`). `session` numbers connections from 1; `peer`
+ * is `host:port`, or `unix` for a unix socket; `time` is an ISO date.
+ */
+export type AuditEvent =
+  | { type: 'start'; time: string; pid: number; address: BackdoorAddress }
+  | { type: 'stop'; time: string; pid: number; address: BackdoorAddress }
+  | { type: 'connect'; time: string; session: number; peer: string }
+  | { type: 'refused'; time: string; peer: string; reason: string }
+  | { type: 'auth-failure'; time: string; session: number; peer: string; attempt: number }
+  | { type: 'command'; time: string; session: number; peer: string; code: string; durationMs: number; ok: boolean }
+  | { type: 'disconnect'; time: string; session: number; peer: string; commands: number; reason: string }
+  | { type: 'fault'; time: string; message: string };
+
+/** The events the default audit writes to stderr (the others only with `audit: 'stderr'`). */
+export const defaultAuditTypes: ReadonlySet<AuditEvent['type']> = new Set(['start', 'stop', 'connect', 'disconnect', 'refused', 'fault']);
+
+/** One line of the audit trail on stderr, for a person to read. */
+export function formatAuditEvent(event: AuditEvent): string {
+  const who = 'session' in event ? `session ${event.session} (${event.peer})` : '';
+  switch (event.type) {
+    case 'start':
+      return `backdoor: listening on ${formatAddress(event.address)} (pid ${event.pid})`;
+    case 'stop':
+      return `backdoor: closed ${formatAddress(event.address)} (pid ${event.pid})`;
+    case 'connect':
+      return `backdoor: ${who} connected`;
+    case 'refused':
+      return `backdoor: refused ${event.peer}: ${event.reason}`;
+    case 'auth-failure':
+      return `backdoor: ${who} gave a wrong token (attempt ${event.attempt})`;
+    case 'command':
+      return `backdoor: ${who} ran ${JSON.stringify(event.code.length > 200 ? `${event.code.slice(0, 200)}...` : event.code)} in ${event.durationMs.toFixed(1)} ms: ${event.ok ? 'ok' : 'error'}`;
+    case 'disconnect':
+      return `backdoor: ${who} disconnected after ${event.commands} command(s) (${event.reason})`;
+    case 'fault':
+      return `backdoor: ${event.message}`;
+  }
 }
 
 /** What the worker is started with. */
@@ -84,6 +131,8 @@ export interface MainApi {
   evaluate(request: EvalRequest): Promise<EvalReply>;
   /** Forget a context (its session ended or ran `.clear`). Pending commands still settle. */
   dropContext(context: number): void;
+  /** Audit events from the worker, batched (only when the `audit` option is a function). */
+  audit(events: AuditEvent[]): void;
 }
 
 /** A listening address, as `Backdoor.address()` returns it. */

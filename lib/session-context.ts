@@ -8,6 +8,17 @@ import { replInspectOptions } from './format.ts';
 import { importFunctionName } from './protocol.ts';
 
 /**
+ * Console output kept per command (and per batch of output printed between commands): a
+ * command that prints without end must not fill the main thread's memory.
+ */
+export const MAX_OUTPUT_CHARS = 1024 * 1024;
+
+/** The line that stands for output that was dropped, or ''. */
+export function truncationNote(dropped: number): string {
+  return dropped > 0 ? `[... ${dropped} more characters of output dropped]\n` : '';
+}
+
+/**
  * The global scope of one session: a `vm` context in which declarations (`let x`, functions,
  * classes) persist between commands, with the app's `locals`, Node's globals, `require`, `_`,
  * `_error`, and a `console` whose output goes to the session instead of the app's stdout.
@@ -18,6 +29,7 @@ export class SessionContext {
   /** The context's own `Promise`: rejections of promises made by session code are instances of it. */
   readonly Promise: PromiseConstructor;
   #output = '';
+  #dropped = 0;
   #capturing = false;
   #onAsyncOutput: (text: string) => void;
   #last: unknown;
@@ -75,8 +87,9 @@ export class SessionContext {
   /** Stop collecting and return what the command printed. */
   endCommand(): string {
     this.#capturing = false;
-    const output = this.#output;
+    const output = this.#output + truncationNote(this.#dropped);
     this.#output = '';
+    this.#dropped = 0;
     return output;
   }
 
@@ -90,8 +103,9 @@ export class SessionContext {
   }
 
   #write(text: string): void {
-    if (this.#capturing) this.#output += text;
-    else this.#onAsyncOutput(text);
+    if (!this.#capturing) this.#onAsyncOutput(text);
+    else if (this.#output.length + text.length <= MAX_OUTPUT_CHARS) this.#output += text;
+    else this.#dropped += text.length;
   }
 
   #defineLast(name: string, get: () => unknown, set: (value: unknown) => void): void {

@@ -3,7 +3,6 @@ import { startBackdoor, type Backdoor } from './backdoor.ts';
 import { BackdoorError } from './errors.ts';
 import { setReady } from './discovery.ts';
 import { resolveOptions, type BackdoorOptions } from './options.ts';
-import { formatAddress } from './protocol.ts';
 
 /** Options of `installSignalHandlers`: any `startBackdoor` option, and the two signals. */
 export interface SignalOptions extends BackdoorOptions {
@@ -57,8 +56,8 @@ class Installation {
       const open = this.#backdoor?.listening === true;
       if (this.#want === 'open' && !open) {
         try {
+          // Its address goes to stderr with the audit trail's start event (by default).
           this.#backdoor = await startBackdoor(this.#options);
-          say(`listening on ${formatAddress(this.#backdoor.address())}`);
         } catch (error) {
           this.#want = 'closed';
           say(`could not start: ${(error as Error).message}`);
@@ -67,7 +66,6 @@ class Installation {
         const backdoor = this.#backdoor;
         this.#backdoor = undefined;
         await backdoor.close();
-        say('closed');
       } else {
         return;
       }

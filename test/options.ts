@@ -2,20 +2,28 @@ import t from 'tap';
 import { resolveOptions } from '../lib/options.ts';
 
 t.test('defaults: loopback port 3000, a 2 s guard, no locals, no banner', async (t) => {
-  const rest = { locals: {}, banner: '', evalTimeoutMs: 2000, mainThreadBudget: 0.1 };
+  const rest = {
+    locals: {}, banner: '', evalTimeoutMs: 2000, mainThreadBudget: 0.1, token: undefined, allowRemote: false,
+    audit: 'default', maxSessions: 16, maxInputBytes: 1048576, idleTimeoutMs: 1800000,
+  };
   t.same(resolveOptions(), { port: 3000, host: '127.0.0.1', path: undefined, ...rest });
   t.same(resolveOptions({ path: '/tmp/x.sock' }), { port: undefined, host: undefined, path: '/tmp/x.sock', ...rest });
 });
 
 t.test('given options win', async (t) => {
   const locals = { a: 1 };
-  t.same(resolveOptions({ port: 0, host: '::1', locals, banner: 'hi', evalTimeoutMs: 0, mainThreadBudget: 1 }), {
-    port: 0, host: '::1', path: undefined, locals, banner: 'hi', evalTimeoutMs: 0, mainThreadBudget: 1,
+  const audit = () => {};
+  t.same(resolveOptions({
+    port: 0, host: '0.0.0.0', locals, banner: 'hi', evalTimeoutMs: 0, mainThreadBudget: 1, token: 'a long secret',
+    allowRemote: true, audit, maxSessions: 2, maxInputBytes: 100, idleTimeoutMs: 0,
+  }), {
+    port: 0, host: '0.0.0.0', path: undefined, locals, banner: 'hi', evalTimeoutMs: 0, mainThreadBudget: 1, token: 'a long secret',
+    allowRemote: true, audit, maxSessions: 2, maxInputBytes: 100, idleTimeoutMs: 0,
   });
 });
 
 t.test('bad options throw errors that name the option', async (t) => {
-  const cases: [unknown, ErrorConstructor, string][] = [
+  const cases: [unknown, ErrorConstructor, string | RegExp][] = [
     [null, TypeError, 'The options must be an object. Received null'],
     [{ prot: 1 }, TypeError, 'Unknown option "prot"'],
     [{ port: '3000' }, TypeError, "The \"port\" option must be a number. Received '3000'"],
@@ -36,8 +44,22 @@ t.test('bad options throw errors that name the option', async (t) => {
     [{ mainThreadBudget: 0 }, RangeError, 'The "mainThreadBudget" option must be more than 0 and at most 1. Received 0'],
     [{ mainThreadBudget: 1.5 }, RangeError, 'The "mainThreadBudget" option must be more than 0 and at most 1. Received 1.5'],
     [{ mainThreadBudget: NaN }, RangeError, 'The "mainThreadBudget" option must be more than 0 and at most 1. Received NaN'],
+    [{ token: 'short' }, TypeError, 'The "token" option must be a string of at least 8 characters. Received a shorter string'],
+    [{ token: 12345678 }, TypeError, 'The "token" option must be a string of at least 8 characters. Received number 12345678'],
+    [{ allowRemote: 'yes' }, TypeError, "The \"allowRemote\" option must be a boolean. Received 'yes'"],
+    [{ audit: 'stdout' }, TypeError, "The \"audit\" option must be a function, 'stderr' or false. Received 'stdout'"],
+    [{ maxSessions: 0 }, RangeError, 'The "maxSessions" option must be an integer from 1 to 100000. Received 0'],
+    [{ maxInputBytes: 1 }, RangeError, 'The "maxInputBytes" option must be an integer from 16 to 1073741824. Received 1'],
+    [{ idleTimeoutMs: -1 }, RangeError, 'The "idleTimeoutMs" option must be an integer from 0 to 2147483647. Received -1'],
+    [{ host: '10.0.0.1' }, TypeError, /^The "host" option '10\.0\.0\.1' is not a loopback address/],
   ];
   for (const [options, type, message] of cases) {
-    t.throws(() => resolveOptions(options as never), { constructor: type, message }, message);
+    t.throws(() => resolveOptions(options as never), { constructor: type, message }, String(message));
   }
+});
+
+t.test('isLoopback', async (t) => {
+  const { isLoopback } = await import('../lib/options.ts');
+  for (const host of ['127.0.0.1', '127.9.9.9', '::1', 'localhost', '::ffff:127.0.0.1']) t.equal(isLoopback(host), true, host);
+  for (const host of ['0.0.0.0', '::', '10.0.0.1', '192.168.1.1', 'example.com', '128.0.0.1']) t.equal(isLoopback(host), false, host);
 });

@@ -1,6 +1,7 @@
 import type { Remote } from 'comlink';
 import net from 'node:net';
-import type { EvalOutcome, ListenReply, MainApi, WorkerConfig } from '../lib/protocol.ts';
+import type { AuditEvent, EvalOutcome, ListenReply, MainApi, WorkerConfig } from '../lib/protocol.ts';
+import { AuditSink } from './audit-sink.ts';
 import { MainThreadBudget } from './budget.ts';
 import { Dispatcher } from './dispatcher.ts';
 import { Session, type SessionHost } from './session.ts';
@@ -13,9 +14,10 @@ const CLOSE_GRACE_MS = 1000;
 /** The listener and its sessions; lives in the worker thread. */
 export class BackdoorServer implements SessionHost {
   readonly dispatcher: Dispatcher;
-  readonly locals: readonly string[];
   readonly banner: string;
-  readonly #config: WorkerConfig;
+  readonly config: WorkerConfig;
+  readonly #audit: AuditSink;
+  #lastSession = 0;
   readonly #server: net.Server;
   readonly #sessions = new Map<Session, net.Socket>();
   readonly #contexts = new Map<number, Session>();
@@ -24,16 +26,16 @@ export class BackdoorServer implements SessionHost {
   #socketFile: { path: string; ino: number } | undefined;
 
   constructor(config: WorkerConfig, main: Remote<MainApi>) {
-    this.#config = config;
+    this.config = config;
     this.dispatcher = new Dispatcher(main, new MainThreadBudget(config.mainThreadBudget, performance.now()));
-    this.locals = config.locals;
+    this.#audit = new AuditSink(config.audit, (events) => void main.audit(events));
     this.banner = banner(config.banner);
     // allowHalfOpen: a client that half-closes (`printf ... | nc`) still gets every pending result.
     this.#server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.#accept(socket));
   }
 
   async listen(): Promise<ListenReply> {
-    const { host, port, path } = this.#config;
+    const { host, port, path } = this.config;
     try {
       if (path !== undefined) {
         this.#socketFile = { path, ino: await listenPrivately(this.#server, path) };
@@ -72,6 +74,7 @@ export class BackdoorServer implements SessionHost {
     }, CLOSE_GRACE_MS);
     await closed;
     clearTimeout(grace);
+    this.#audit.flush();
     if (this.#socketFile) removeSocketFile(this.#socketFile.path, this.#socketFile.ino);
   }
 
@@ -96,13 +99,24 @@ export class BackdoorServer implements SessionHost {
     this.#contexts.get(context)?.asyncOutput(text);
   }
 
+  audit(event: AuditEvent): void {
+    this.#audit.record(event);
+  }
+
   #accept(socket: net.Socket): void {
+    socket.on('error', () => {});
     if (this.#closing) {
       socket.destroy();
       return;
     }
     // Once our side is done and flushed, the connection is over whatever the client does.
     socket.once('finish', () => socket.destroy());
-    this.#sessions.set(new Session(socket, this), socket);
+    if (this.#sessions.size >= this.config.maxSessions) {
+      const reason = `too many sessions (the maxSessions option is ${this.config.maxSessions})`;
+      this.audit({ type: 'refused', time: new Date().toISOString(), peer: socket.remoteAddress ? `${socket.remoteAddress}:${socket.remotePort}` : 'unix', reason });
+      socket.end(`backdoor: ${reason}\n`);
+      return;
+    }
+    this.#sessions.set(new Session(++this.#lastSession, socket, this), socket);
   }
 }

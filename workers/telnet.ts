@@ -139,6 +139,11 @@ function commandPart(code: number): TelnetPart {
   return { type: 'command', code };
 }
 
+/** `IAC WILL ECHO`: the server will echo, so a telnet client stops echoing (for a secret). */
+export const ECHO_OFF = Buffer.from([IAC, WILL, Option.ECHO]);
+/** `IAC WONT ECHO`: the client echoes again. */
+export const ECHO_ON = Buffer.from([IAC, WONT, Option.ECHO]);
+
 /**
  * The answer of a server that supports no options to a client's negotiation: refuse what it
  * offers or asks (RFC 854's default), never answer a refusal (which is what keeps two peers

@@ -1,0 +1,50 @@
+import { writeSync } from 'node:fs';
+import { defaultAuditTypes, formatAuditEvent, type AuditEvent, type WorkerConfig } from '../lib/protocol.ts';
+
+/** How long audit events for an `audit` function wait, to travel to the main thread together. */
+const BATCH_MS = 100;
+
+/**
+ * The worker's end of the audit trail. Lines for stderr are written here, straight to file
+ * descriptor 2, so that they cost the main thread nothing; events for an `audit` function go
+ * to the main thread in batches, at most one message per 100 ms.
+ */
+export class AuditSink {
+  readonly #mode: WorkerConfig['audit'];
+  readonly #send: (events: AuditEvent[]) => void;
+  #batch: AuditEvent[] = [];
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(mode: WorkerConfig['audit'], send: (events: AuditEvent[]) => void) {
+    this.#mode = mode;
+    this.#send = send;
+  }
+
+  record(event: AuditEvent): void {
+    if (this.#mode === 'function') {
+      this.#batch.push(event);
+      this.#timer ??= setTimeout(() => this.flush(), BATCH_MS);
+    } else if (this.#mode === 'stderr' || (this.#mode === 'default' && defaultAuditTypes.has(event.type))) {
+      writeLine(`${formatAuditEvent(event)}\n`);
+    }
+  }
+
+  /** Sends what is waiting now (before closing). */
+  flush(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.#batch.length === 0) return;
+    const events = this.#batch;
+    this.#batch = [];
+    this.#send(events);
+  }
+}
+
+function writeLine(line: string): void {
+  try {
+    writeSync(2, line);
+  } catch {
+    // A non-blocking stderr that is full: go through Node's stream (and the main thread).
+    process.stderr.write(line);
+  }
+}
