@@ -4,6 +4,8 @@
  *
  *   backdoor 3000 | host:port | /path/to.sock | <pid>    connect (attach by signal to a pid)
  *   backdoor ls                                          list the backdoors on this machine
+ *   backdoor --eval 'expr' <target>                      one value, exit code 0 or 1
+ *   backdoor --json <target>                             JSON lines on stdin and stdout
  */
 import net from 'node:net';
 import { homedir } from 'node:os';
@@ -13,6 +15,7 @@ import { listDiscovered, processExists } from '../lib/discovery.ts';
 import { formatAddress, type BackdoorAddress } from '../lib/protocol.ts';
 import { attach } from './attach.ts';
 import { runInteractive } from './interactive.ts';
+import { runEval, runJson } from './json.ts';
 import { runPiped } from './pipe.ts';
 import { describeProcess, resolveTarget } from './target.ts';
 
@@ -23,6 +26,8 @@ const usage = `usage: backdoor <port | host:port | /path/to.sock | pid>   connec
   or installSignalHandlers) is sent its start signal first.
 
 options:
+  --eval <code>     run one input, print its value, exit 0 (or 1 if it threw)
+  --json            the JSON-lines protocol on stdin and stdout (see the README)
   --signal <name>   the start signal to send to a pid (default: the one it registered)
   --timeout <ms>    how long to wait for a signalled process (default 5000)
   -h, --help        this text
@@ -38,6 +43,8 @@ async function main(argv: string[]): Promise<number> {
     allowPositionals: true,
     options: {
       signal: { type: 'string' },
+      eval: { type: 'string' },
+      json: { type: 'boolean', default: false },
       timeout: { type: 'string', default: '5000' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -76,6 +83,8 @@ async function main(argv: string[]): Promise<number> {
   const token = process.env.BACKDOOR_TOKEN;
   if (token) socket.write(`${token}\n`);
 
+  if (values.eval !== undefined) return runEval(socket, values.eval, process.stdout, process.stderr);
+  if (values.json) return runJson(socket, process.stdin, process.stdout);
   if (process.stdin.isTTY && process.stdout.isTTY) {
     const historyFile = process.env.BACKDOOR_HISTORY ?? join(homedir(), '.backdoor_history');
     return runInteractive(socket, { historyFile: historyFile === '' ? undefined : historyFile, tokenSent: Boolean(token) });

@@ -7,7 +7,8 @@ import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { clearLine, createInterface, cursorTo } from 'node:readline';
 import { StringDecoder } from 'node:string_decoder';
-import { splitPrompt, stripTelnet } from './output.ts';
+import { splitPrompt } from './output.ts';
+import { ClientTelnet } from './telnet-client.ts';
 
 const IAC_IP = Buffer.from([255, 244]);
 const HISTORY_SIZE = 1000;
@@ -30,8 +31,15 @@ export function runInteractive(socket: Socket, options: InteractiveOptions): Pro
   let closed = false;
 
   let skipToken = options.tokenSent;
+  // At a colour terminal, tell the server (telnet TERMINAL-TYPE): results come in colour.
+  const term = process.env.TERM;
+  const telnet = new ClientTelnet(term && term !== 'dumb' && !process.env.NO_COLOR && stdout.hasColors?.() ? term : undefined);
+  const hello = telnet.hello();
+  if (hello.length > 0) socket.write(hello);
   socket.on('data', (chunk: Buffer) => {
-    let received = pending + decoder.write(stripTelnet(chunk));
+    const { data, answer } = telnet.push(chunk);
+    if (answer.length > 0 && !socket.writableEnded) socket.write(answer); // (after our end, no answer is needed)
+    let received = pending + decoder.write(data);
     if (skipToken && received.length >= 'Token: \n'.length) {
       skipToken = false;
       received = received.replace(/^Token: \n/, '');

@@ -23,18 +23,6 @@ export function splitPrompt(received: string): { text: string; prompt: string | 
   return { text: received, prompt: undefined, held: '' };
 }
 
-/** Drops telnet commands (IAC sequences) from server bytes; the server sends few, in answers. */
-export function stripTelnet(chunk: Buffer): Buffer {
-  if (chunk.indexOf(255) === -1) return chunk;
-  const out: number[] = [];
-  for (let i = 0; i < chunk.length; i++) {
-    if (chunk[i] !== 255) out.push(chunk[i]);
-    else if (chunk[i + 1] === 255) out.push(255), i++;
-    else i += chunk[i + 1] >= 251 && chunk[i + 1] <= 254 ? 2 : 1;
-  }
-  return Buffer.from(out);
-}
-
 /**
  * For piped use: the banner (everything before the first prompt) and the prompts go, the
  * results stay, so that `echo 'stats.requests' | backdoor 3000` prints just the value. Piped

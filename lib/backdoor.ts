@@ -85,6 +85,7 @@ export class Backdoor {
     this.#evaluator = new Evaluator(options, {
       settle: (id, out, outcome, cost) => void this.#control.settle(id, out, outcome, cost),
       output: (context, text) => void this.#control.output(context, text),
+      tap: (context, outcome) => void this.#control.tap(context, outcome),
     });
     const evaluator = this.#evaluator;
     const mainApi: MainApi = {

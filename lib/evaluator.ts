@@ -1,7 +1,9 @@
 import { performance } from 'node:perf_hooks';
 import { types } from 'node:util';
 import vm from 'node:vm';
-import { formatThrown, formatValue, type FormatOptions } from './format.ts';
+import { formatThrown, formatValue, replInspectOptions, type FormatOptions } from './format.ts';
+import { HealthMonitor, listValue, preview, propertyNames } from './inspector.ts';
+import { toJsonValue } from './json-value.ts';
 import type { EvalOutcome, EvalReply, EvalRequest } from './protocol.ts';
 import { watchRejections } from './rejections.ts';
 import { MAX_OUTPUT_CHARS, SessionContext, truncationNote } from './session-context.ts';
@@ -16,11 +18,14 @@ const MAX_CACHED_SCRIPTS = 64;
 export interface EvaluatorEvents {
   settle(id: number, out: string, outcome: EvalOutcome, cost: number): void;
   output(context: number, text: string): void;
+  tap(context: number, outcome: EvalOutcome): void;
 }
 
 export interface EvaluatorOptions {
   locals: Record<string, unknown>;
   evalTimeoutMs: number;
+  /** For `.stats`: the share the backdoor may use. Default 0.1. */
+  mainThreadBudget?: number;
 }
 
 /**
@@ -35,6 +40,8 @@ export class Evaluator {
   readonly #events: EvaluatorEvents;
   readonly #runOptions: vm.RunningScriptOptions;
   readonly #format: FormatOptions;
+  readonly #colorFormat: FormatOptions;
+  readonly #health = new HealthMonitor();
   #closed = false;
   #commands = 0;
   #mainThreadMs = 0;
@@ -46,6 +53,7 @@ export class Evaluator {
     // Printing a value is guarded too, and for less long: a value that takes longer than this
     // to print is too large to read anyway.
     this.#format = { timeoutMs: Math.min(options.evalTimeoutMs, MAX_FORMAT_MS) };
+    this.#colorFormat = { ...this.#format, inspectOptions: { ...replInspectOptions, colors: true } };
   }
 
   /**
@@ -82,6 +90,16 @@ export class Evaluator {
 
   #evaluate(request: EvalRequest, start: number): EvalReply {
     const session = this.#context(request.context);
+    switch (request.kind) {
+      case 'stats':
+        return this.#answer(start, this.#health.report(this.stats(), this.#options.mainThreadBudget ?? 0.1, request.workerReport ?? ''));
+      case 'locals':
+        return this.#answer(start, this.#listLocals(request.colors === true));
+      case 'complete':
+        return { out: '', outcome: { ok: true, text: '', names: this.#complete(session, request) }, cost: performance.now() - start };
+      default:
+        break;
+    }
     const earlier = this.#takeOutput(request.context);
     session.beginCommand();
     let value: unknown;
@@ -94,11 +112,28 @@ export class Evaluator {
     }
     const out = earlier + session.endCommand();
     if (request.awaited && !threw) {
-      this.#settleLater(request.id, request.context, session, value as Promise<{ value: unknown } | undefined>);
+      this.#settleLater(request, session, value as Promise<{ value: unknown } | undefined>);
       return { out, outcome: undefined, cost: performance.now() - start };
     }
-    const outcome = this.#outcome(session, value, threw);
+    const outcome = this.#outcome(session, value, threw, request);
     return { out, outcome, cost: performance.now() - start };
+  }
+
+  #answer(start: number, text: string): EvalReply {
+    return { out: '', outcome: { ok: true, text }, cost: performance.now() - start };
+  }
+
+  #listLocals(colors: boolean): string {
+    const names = Object.keys(this.#options.locals);
+    if (names.length === 0) return 'The app provided no locals.';
+    const width = Math.max(...names.map((name) => name.length));
+    return names.map((name) => `${name.padEnd(width)}  ${preview(this.#options.locals[name], 100, colors)}`).join('\n');
+  }
+
+  #complete(session: SessionContext, { path = [], prefix = '' }: EvalRequest): string[] {
+    if (path.length === 0) return session.globalNames().filter((name) => name.startsWith(prefix)).sort();
+    const first = session.globalForCompletion(path[0], this.#format.timeoutMs ?? 0);
+    return first.found ? propertyNames(first.value, path.slice(1), prefix) : [];
   }
 
   // A command typed again (the worker gives it its first name back) reuses its compiled
@@ -123,14 +158,16 @@ export class Evaluator {
   /** Stop sending events; contexts are released. */
   close(): void {
     this.#closed = true;
+    this.#health.stop();
     this.#contexts.clear();
   }
 
-  #settleLater(id: number, contextId: number, session: SessionContext, promise: Promise<{ value: unknown } | undefined>): void {
+  #settleLater(request: EvalRequest, session: SessionContext, promise: Promise<{ value: unknown } | undefined>): void {
+    const { id, context: contextId } = request;
     const settle = (value: unknown, threw: boolean) => {
       if (this.#closed) return;
       const start = performance.now();
-      const outcome = this.#outcome(session, value, threw);
+      const outcome = this.#outcome(session, value, threw, request);
       const cost = performance.now() - start;
       this.#mainThreadMs += cost;
       this.#events.settle(id, this.#takeOutput(contextId), outcome, cost);
@@ -141,13 +178,25 @@ export class Evaluator {
     );
   }
 
-  #outcome(session: SessionContext, value: unknown, threw: boolean): EvalOutcome {
+  #outcome(session: SessionContext, value: unknown, threw: boolean, request: EvalRequest): EvalOutcome {
     session.remember(value, threw);
-    if (!threw) return { ok: true, text: capText(formatValue(value, this.#format)) };
-    if (this.#isTimeout(value)) {
-      return { ok: false, text: `Uncaught Error: ${(value as Error).message} (the evalTimeoutMs option)` };
+    let format = request.colors ? this.#colorFormat : this.#format;
+    if (request.columns) format = { ...format, inspectOptions: { ...(format.inspectOptions ?? replInspectOptions), breakLength: request.columns } };
+    let outcome: EvalOutcome;
+    if (!threw && request.kind === 'inspect') {
+      outcome = { ok: true, text: capText(listValue(value, (entry) => session.handle(entry), request.depth ?? 1, request.colors === true)) };
+    } else if (!threw) {
+      outcome = { ok: true, text: capText(formatValue(value, format)) };
+    } else if (this.#isTimeout(value)) {
+      outcome = { ok: false, text: `Uncaught Error: ${(value as Error).message} (the evalTimeoutMs option)` };
+    } else {
+      outcome = { ok: false, text: capText(formatThrown(value, 'Uncaught', format)) };
     }
-    return { ok: false, text: capText(formatThrown(value, 'Uncaught', this.#format)) };
+    if (request.json) {
+      const json = toJsonValue(value);
+      if (json) outcome.value = json;
+    }
+    return outcome;
   }
 
   // Only vm's own error: a thrown proxy or getter must not run here.
@@ -163,7 +212,14 @@ export class Evaluator {
   #context(id: number): SessionContext {
     let session = this.#contexts.get(id);
     if (!session) {
-      session = new SessionContext(this.#options.locals, (text) => this.#asyncOutput(id, text));
+      session = new SessionContext(
+        this.#options.locals,
+        (text) => this.#asyncOutput(id, text),
+        (value) => {
+          if (this.#closed || !this.#contexts.has(id)) return;
+          this.#events.tap(id, { ok: true, text: capText(formatValue(value, this.#format)), value: toJsonValue(value) });
+        },
+      );
       this.#contexts.set(id, session);
       watchRejections(session.Promise.prototype, (reason) => {
         // A session that has ended (or a closed backdoor) drops it: it must not crash the app.

@@ -33,7 +33,7 @@ export function formatValue(value: unknown, { timeoutMs = 0, inspectOptions = re
   try {
     const text = limitedInspect(value, inspectOptions, timeoutMs);
     // An error as a result (`new Error('x')`): its stack without this library's frames.
-    return isErrorLike(value) ? trimStack(text, false) : text;
+    return dropInternalFrames(isErrorLike(value) ? trimStack(text, false) : text);
   } catch (error) {
     return formatFailure(value, error, timeoutMs, 'value');
   }
@@ -45,6 +45,7 @@ export function formatThrown(thrown: unknown, prefix = 'Uncaught', { timeoutMs =
   try {
     text = limitedInspect(thrown, inspectOptions, timeoutMs);
     if (isErrorLike(thrown)) text = trimStack(text, true);
+    text = dropInternalFrames(text);
   } catch (error) {
     text = formatFailure(thrown, error, timeoutMs, 'thrown value');
   }
@@ -100,6 +101,21 @@ export function trimStack(text: string, thrown: boolean): string {
   // util.inspect puts the opening brace of an error's own properties on its last stack line.
   if (lines[end - 1].endsWith(' {')) kept[kept.length - 1] += ' {';
   return [...kept, ...lines.slice(end)].join('\n');
+}
+
+/** Frames of the REPL's machinery: the call into `vm`, this library, Node's internals. */
+const internalFrame = new RegExp(
+  `\\n\\s+at [^\\n]*(?:node:vm:|node:internal/|${escapeRegExp(new URL('.', import.meta.url).href)}|${escapeRegExp(new URL('.', import.meta.url).pathname)})[^\\n]*?( \\{)?(?=\\n|$)`,
+  'g',
+);
+
+/** Removes those frames anywhere in a printed value (errors nested in objects, causes). */
+function dropInternalFrames(text: string): string {
+  return text.includes('    at ') ? text.replace(internalFrame, (_line, brace: string | undefined) => brace ?? '') : text;
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 // Errors made in a session's context are not `instanceof Error` of the main realm; and

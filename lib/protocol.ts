@@ -105,6 +105,23 @@ export interface EvalRequest {
   awaited: boolean;
   /** Script name shown in stack traces, like Node's `REPL1`. */
   filename: string;
+  /**
+   * What to do: run the code and print its value ('eval', the default); list the value of
+   * the code (`.inspect`, to `depth`); report the app's health (`.stats`, with `workerReport`);
+   * list the locals (`.locals`); or name the properties of `path` that start with `prefix`
+   * (tab completion).
+   */
+  kind?: 'eval' | 'inspect' | 'stats' | 'locals' | 'complete';
+  depth?: number;
+  workerReport?: string;
+  path?: string[];
+  prefix?: string;
+  /** Also serialise the value with superjson (the JSON mode). */
+  json?: boolean;
+  /** Format with ANSI colours (a colour terminal asked for them). */
+  colors?: boolean;
+  /** The client's window width, to break printed values at. */
+  columns?: number;
 }
 
 /** How a command ended, formatted for the session. */
@@ -113,6 +130,10 @@ export interface EvalOutcome {
   ok: boolean;
   /** The value as the REPL prints it (`util.inspect` with REPL limits), or the `Uncaught ...` text. */
   text: string;
+  /** For `json` requests: the value as superjson's `{ json, meta }`, when it could be within bounds. */
+  value?: { json: unknown; meta?: unknown };
+  /** For completion requests: the names. */
+  names?: string[];
 }
 
 /** The main thread's answer to `evaluate`, sent when the synchronous part of the command is over. */
@@ -159,6 +180,8 @@ export interface WorkerApi {
   settle(id: number, out: string, outcome: EvalOutcome, cost: number): void;
   /** Console output a context printed after its command had returned (timers, promises). */
   output(context: number, text: string): void;
+  /** A value the context's code passed to `tap(value)`. */
+  tap(context: number, outcome: EvalOutcome): void;
 }
 
 /**

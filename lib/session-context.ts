@@ -36,12 +36,14 @@ export class SessionContext {
   #lastError: unknown;
   #autoLast: boolean;
   #autoLastError: boolean;
+  readonly #handles = new WeakMap<object, string>();
+  #lastHandle = 0;
 
   /**
    * @param locals names to define as globals of the context (shared objects, not copies)
    * @param onAsyncOutput receives console output printed while no command of this context runs
    */
-  constructor(locals: Record<string, unknown>, onAsyncOutput: (text: string) => void) {
+  constructor(locals: Record<string, unknown>, onAsyncOutput: (text: string) => void, onTap: (value: unknown) => void = () => {}) {
     this.#onAsyncOutput = onAsyncOutput;
     this.context = vm.createContext({}, { name: 'backdoor session' });
     this.Promise = vm.runInContext('Promise', this.context) as PromiseConstructor;
@@ -61,6 +63,11 @@ export class SessionContext {
     define('global', globalThis);
     define('require', createRequire(pathToFileURL(`${process.cwd()}/`)));
     define(importFunctionName, importFromApp);
+    // tap(value): hands a value to the session (a `tap` event in the JSON mode), returns it.
+    define('tap', (value: unknown) => {
+      onTap(value);
+      return value;
+    });
 
     // `_` and `_error` follow the last result until the session assigns them itself, as in Node.
     this.#autoLast = !Object.hasOwn(locals, '_');
@@ -93,6 +100,44 @@ export class SessionContext {
     return output;
   }
 
+  /** Numbers a value for `.inspect` listings: defines `$N` in the context and returns its name. */
+  handle(value: object): string {
+    const existing = this.#handles.get(value);
+    if (existing) return existing;
+    const name = `$${++this.#lastHandle}`;
+    this.#handles.set(value, name);
+    Object.defineProperty(this.context, name, { value, writable: true, configurable: true, enumerable: false });
+    return name;
+  }
+
+  /**
+   * The value of a global of the session for tab completion, without running a getter: its own
+   * data property, one of Node's globals as the app has it, or (for `let`, `const`, `class` and
+   * the language's builtins, which are not properties of the sandbox) a plain read of the name.
+   */
+  globalForCompletion(name: string, timeoutMs: number): { found: boolean; value?: unknown } {
+    const descriptor = Reflect.getOwnPropertyDescriptor(this.context, name);
+    if (descriptor) {
+      if ('value' in descriptor) return { found: true, value: descriptor.value };
+      if (forwarded.has(name)) return { found: true, value: (globalThis as Record<string, unknown>)[name] };
+      return { found: false }; // a getter of the session's: not run
+    }
+    if (!/^[\p{ID_Start}$_][\p{ID_Continue}$\u200c\u200d]*$/u.test(name)) return { found: false };
+    try {
+      const value = vm.runInContext(`typeof ${name} === 'undefined' ? undefined : ${name}`, this.context, { timeout: timeoutMs || undefined, displayErrors: false });
+      return { found: value !== undefined, value };
+    } catch {
+      return { found: false };
+    }
+  }
+
+  /** The session's global names (its own globals and the language's), for completion. */
+  globalNames(): string[] {
+    const names = new Set<string>(Reflect.ownKeys(this.context).filter((key): key is string => typeof key === 'string'));
+    for (const name of builtinNames(this.context)) names.add(name);
+    return [...names];
+  }
+
   /** Record a command's result as `_`, or what it threw as `_error`. */
   remember(value: unknown, threw: boolean): void {
     if (threw) {
@@ -113,16 +158,25 @@ export class SessionContext {
   }
 }
 
+/** Names of Node's globals forwarded to every session (accessors of ours, safe to read). */
+const forwarded = new Set<string>();
+
+/** The language's own globals in a context (Object, Array, Math...). */
+function builtinNames(context: vm.Context): string[] {
+  return Object.getOwnPropertyNames(vm.runInContext('globalThis', context));
+}
+
 /**
  * A fresh context has only the language's globals. Give it Node's (process, Buffer, timers,
  * URL, fetch...) as accessors to the app's own, so that it sees them as the app does, and an
  * assignment replaces the name for this session only.
  */
 function forwardNodeGlobals(context: vm.Context): void {
-  const own = new Set(Object.getOwnPropertyNames(vm.runInContext('globalThis', context)));
+  const own = new Set(builtinNames(context));
   const appGlobal = globalThis as Record<string, unknown>;
   for (const name of Object.getOwnPropertyNames(globalThis)) {
     if (own.has(name) || name === 'console' || name === 'global') continue;
+    forwarded.add(name);
     Object.defineProperty(context, name, {
       get: () => appGlobal[name],
       set: (value: unknown) =>

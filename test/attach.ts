@@ -69,11 +69,16 @@ t.test('repeated signals are harmless, in any order and in bursts', async (t) =>
   process.kill(app.pid, 'SIGUSR1'); // while running
   await new Promise((r) => setTimeout(r, 200));
   t.equal((app.stderr().match(/listening on/g) ?? []).length, 1);
+  // A burst of both: the order in which a multi-threaded process handles two different signals
+  // sent back to back is the kernel's, so only harmlessness is checked here...
   for (let i = 0; i < 20; i++) process.kill(app.pid, i % 2 ? 'SIGUSR1' : 'SIGUSR2');
   for (let i = 0; i < 5; i++) process.kill(app.pid, 'SIGUSR2');
-  await app.waitForStderr(/closed [^\n]*\(pid \d+\)\n$/);
-  await new Promise((r) => setTimeout(r, 300));
-  t.notOk(existsSync(discovery(app.pid)), 'the last signal won: closed');
+  await new Promise((r) => setTimeout(r, 500));
+  t.match(await app.get(), /^ok/);
+  // ...then one signal alone is obeyed, whatever state the burst left.
+  process.kill(app.pid, 'SIGUSR2');
+  await new Promise((r) => setTimeout(r, 500));
+  t.notOk(existsSync(discovery(app.pid)), 'closed');
   await t.rejects(TestClient.connect({ port }), { code: 'ECONNREFUSED' });
   await openAndCheck(t, app);
   t.match(await app.get(), /^ok/);

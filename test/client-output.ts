@@ -1,5 +1,6 @@
 import t from 'tap';
-import { PipeFilter, splitPrompt, stripTelnet } from '../client/output.ts';
+import { PipeFilter, splitPrompt } from '../client/output.ts';
+import { ClientTelnet } from '../client/telnet-client.ts';
 
 t.test('splitPrompt: text to print, and the prompt it ends with', async (t) => {
   t.same(splitPrompt('banner\n> '), { text: 'banner\n', prompt: '> ', held: '' });
@@ -12,9 +13,18 @@ t.test('splitPrompt: text to print, and the prompt it ends with', async (t) => {
   t.same(splitPrompt('a > b'), { text: 'a > b', prompt: undefined, held: '' });
 });
 
-t.test('stripTelnet drops commands, keeps doubled 255 as data', async (t) => {
-  t.same(stripTelnet(Buffer.from('abc')), Buffer.from('abc'));
-  t.same(stripTelnet(Buffer.from([0x61, 255, 251, 6, 0x62, 255, 255, 255, 241])), Buffer.from([0x61, 0x62, 255]));
+t.test('the client refuses character mode, keeps data, and tells its terminal type if it has one', async (t) => {
+  const offer = Buffer.from([255, 251, 1, 255, 251, 3, 255, 253, 31, 255, 253, 24]);
+  const plain = new ClientTelnet(undefined);
+  t.same(plain.hello(), Buffer.alloc(0));
+  t.same(plain.push(Buffer.concat([Buffer.from('a'), offer, Buffer.from([255, 255, 0x62])])), {
+    data: Buffer.from([0x61, 255, 0x62]),
+    answer: Buffer.from([255, 254, 1, 255, 254, 3, 255, 252, 31, 255, 252, 24]),
+  });
+  const colour = new ClientTelnet('xterm-256color');
+  t.same(colour.hello(), Buffer.from([255, 251, 24]));
+  t.same(colour.push(offer).answer, Buffer.from([255, 254, 1, 255, 254, 3, 255, 252, 31, 255, 251, 24]));
+  t.same(colour.push(Buffer.from([255, 250, 24, 1, 255, 240])).answer, Buffer.concat([Buffer.from([255, 250, 24, 0]), Buffer.from('xterm-256color'), Buffer.from([255, 240])]));
 });
 
 t.test('PipeFilter: no banner, no prompts, results whole however the chunks fall', async (t) => {

@@ -11,6 +11,7 @@ function setup(locals: Record<string, unknown> = {}, evalTimeoutMs = 2000) {
   const evaluator = new Evaluator({ locals, evalTimeoutMs }, {
     settle: (id, out, outcome) => { settled.push({ id, out, outcome }); wake(); },
     output: (context, text) => { output.push({ context, text }); wake(); },
+    tap: (context, outcome) => { output.push({ context, text: `tap ${outcome.text}` }); wake(); },
   });
   let id = 0;
   /** Runs an input as a session would send it (through the worker's parser). */

@@ -3,7 +3,7 @@ import { classifyInput } from '../workers/input.ts';
 
 t.test('complete inputs go through unchanged', async (t) => {
   for (const code of ['1+1', 'let x = 5', 'function f() {\n  return 1\n}', 'class A { static { this.x = 1 } }', 'x?.y ?? 2', '1 // trailing comment']) {
-    t.same(classifyInput(code), { kind: 'complete', code, awaited: false }, code);
+    t.match(classifyInput(code), { kind: 'complete', code, awaited: false }, code);
   }
 });
 
@@ -25,26 +25,31 @@ t.test('white space and comments are empty', async (t) => {
 });
 
 t.test('an input starting with { is an object, as in Node', async (t) => {
-  t.same(classifyInput('{ a: 1 }'), { kind: 'complete', code: '({ a: 1 }\n)', awaited: false });
+  t.same(classifyInput('{ a: 1 }'), { kind: 'complete', code: '({ a: 1 }\n)', awaited: false, declared: [] });
   // ...unless it ends with a semicolon or cannot be an expression: then it is a block.
-  t.same(classifyInput('{ a: 1 };'), { kind: 'complete', code: '{ a: 1 };', awaited: false });
-  t.same(classifyInput('{ let a = 1; a }'), { kind: 'complete', code: '{ let a = 1; a }', awaited: false });
+  t.same(classifyInput('{ a: 1 };'), { kind: 'complete', code: '{ a: 1 };', awaited: false, declared: [] });
+  t.same(classifyInput('{ let a = 1; a }'), { kind: 'complete', code: '{ let a = 1; a }', awaited: false, declared: [] });
 });
 
 t.test('V8 decides where acorn is stricter than a script', async (t) => {
-  t.same(classifyInput('var await = 1'), { kind: 'complete', code: 'var await = 1', awaited: false });
+  t.same(classifyInput('var await = 1'), { kind: 'complete', code: 'var await = 1', awaited: false, declared: ['await'] });
 });
 
 t.test('top-level await is rewritten; await inside functions is not', async (t) => {
   t.match(classifyInput('await 1'), { kind: 'complete', awaited: true, code: /^\(async \(\) => \{/ });
-  t.same(classifyInput('async () => await 1'), { kind: 'complete', code: 'async () => await 1', awaited: false });
+  t.same(classifyInput('async () => await 1'), { kind: 'complete', code: 'async () => await 1', awaited: false, declared: [] });
 });
 
 t.test('import() becomes a call the main thread provides', async (t) => {
-  t.same(classifyInput('import("node:os")'), { kind: 'complete', code: '__backdoorImport("node:os")', awaited: false });
+  t.same(classifyInput('import("node:os")'), { kind: 'complete', code: '__backdoorImport("node:os")', awaited: false, declared: [] });
   t.match(classifyInput('const { sep } = await import("node:path")'), {
     kind: 'complete',
     awaited: true,
     code: /let sep; \(async \(\) => \{ void \(\{ sep \} = await __backdoorImport\("node:path"\)\)/,
   });
+});
+
+t.test('complete inputs tell the names they declare at the top level', async (t) => {
+  t.same((classifyInput('let a = 1, b; function f() { var hidden } class K {}') as { declared: string[] }).declared, ['a', 'b', 'f', 'K']);
+  t.same((classifyInput('const { x, y: [z] } = await o') as { declared: string[] }).declared, ['x', 'z']);
 });

@@ -114,3 +114,40 @@ t.test('the backdoor client at a terminal: editing, history (0600), Ctrl-C, asyn
     'stats.requests',
   ]);
 });
+
+t.test('telnet in character mode: completion, history, Ctrl-C, window width, colours', async (t) => {
+  if (!has(t, 'telnet') || !has(t, 'tmux')) return;
+  const backdoor = await start(t, { locals: { stats: { requests: 5, requestsFailed: 0 } } });
+  const { port } = backdoor.address() as { port: number };
+  const { tmux, screen } = await terminal(t, `TERM=xterm-256color telnet 127.0.0.1 ${port}; echo TELNET-ENDED; sleep 30`);
+  await tmux('resize-window', '-x', '60', '-y', '30').catch(() => {});
+  await screen(/Type "\.help" for more information\.\n>\s*$/m);
+  // The first line goes in line mode; its CR LF shows a telnet client, which is offered
+  // character mode and agrees.
+  await tmux('send-keys', '1+1', 'Enter');
+  await screen(/^2\n>\s*$/m);
+  await new Promise((r) => setTimeout(r, 200));
+  // Tab completes against the live object: the common prefix, then the choices.
+  await tmux('send-keys', 'stats.req', 'Tab');
+  await screen(/^> stats\.requests\s*$/m);
+  await tmux('send-keys', 'Tab');
+  await screen(/stats\.requests\s+stats\.requestsFailed/);
+  await tmux('send-keys', 'Enter');
+  await screen(/^> stats\.requests\n5\n>\s*$/m);
+  // History: Up brings the line back.
+  await tmux('send-keys', 'Up');
+  await screen(/^> stats\.requests\s*$/m);
+  await tmux('send-keys', 'C-u', 'garbage');
+  await screen(/^> garbage\s*$/m);
+  // Ctrl-C clears a half-typed line.
+  await tmux('send-keys', 'C-c');
+  await screen(/^> garbage\^C\n>\s*$/m);
+  // Values are broken at the window's width (60 here, 80 otherwise) and in colour.
+  await tmux('send-keys', "({ alpha: 'a'.repeat(20), beta: 'b'.repeat(20), gamma: 3 })", 'Enter');
+  await screen(/^\{\n  alpha: 'a{20}',\n  beta: 'b{20}',\n  gamma: 3\n\}\n>\s*$/m);
+  const { stdout: coloured } = await tmux('capture-pane', '-p', '-e');
+  t.match(coloured, /\x1b\[33m3/, 'the number is yellow');
+  // Ctrl-D on an empty line ends the session.
+  await tmux('send-keys', 'C-d');
+  t.match(await screen(/TELNET-ENDED/), /Connection closed by foreign host/);
+});

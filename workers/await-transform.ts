@@ -98,7 +98,8 @@ function hoist(node: VariableDeclaration, state: State): void {
   if (names.length > 0) state.hoisted.push(`${node.kind === 'var' ? 'var' : 'let'} ${names.join(', ')}; `);
 }
 
-function collectNames(pattern: Pattern | null, names: string[]): void {
+/** The names a declaration pattern binds (`{ a, b: [c, ...d], e = 1 }` binds a, c, d, e). */
+export function collectNames(pattern: Pattern | null, names: string[]): void {
   if (!pattern) return;
   switch (pattern.type) {
     case 'Identifier':

@@ -14,6 +14,8 @@ const MESSAGING_COST_MS = 0.1;
 export interface CommandListener {
   /** Console output the command printed, as it arrives. */
   output(text: string): void;
+  /** The main thread answered that the command awaits; `done` comes later. */
+  pending?(): void;
   /** The command ended (returned, threw, or its promise settled). */
   done(outcome: EvalOutcome): void;
 }
@@ -128,7 +130,10 @@ export class Dispatcher {
       if (reply.out !== '') command.listener.output(reply.out);
       if (reply.outcome) command.listener.done(reply.outcome);
       else if (early) this.#settled(command, early.out, early.outcome);
-      else this.#awaiting.set(command.request.id, command);
+      else {
+        this.#awaiting.set(command.request.id, command);
+        command.listener.pending?.();
+      }
     }
     this.#pump();
   }

@@ -6,11 +6,11 @@ import { Parser, type Options, type Program } from 'acorn';
 import * as walk from 'acorn-walk';
 import vm from 'node:vm';
 import { importFunctionName } from '../lib/protocol.ts';
-import { applyEdits, rewriteTopLevelAwait, type Edit } from './await-transform.ts';
+import { applyEdits, collectNames, rewriteTopLevelAwait, type Edit } from './await-transform.ts';
 
 export type InputVerdict =
-  /** Ready to run: `code` is what the main thread should evaluate. */
-  | { kind: 'complete'; code: string; awaited: boolean }
+  /** Ready to run: `code` is what the main thread should evaluate; `declared`, the names it declares at the top level. */
+  | { kind: 'complete'; code: string; awaited: boolean; declared: string[] }
   /** Valid so far but unfinished: wait for another line. */
   | { kind: 'incomplete' }
   /** Never valid, whatever follows: `message` is the error as V8 words it. */
@@ -54,6 +54,7 @@ function complete(source: string, program: Program): InputVerdict {
     kind: 'complete',
     code: rewritten ?? (imports.length > 0 ? applyEdits(source, imports) : source),
     awaited: rewritten !== undefined,
+    declared: declaredNames(program),
   };
 }
 
@@ -87,7 +88,20 @@ function syntaxError(source: string): InputVerdict {
   } catch (error) {
     return { kind: 'error', message: `${(error as Error).name}: ${(error as Error).message}` };
   }
-  return { kind: 'complete', code: source, awaited: false };
+  return { kind: 'complete', code: source, awaited: false, declared: [] };
+}
+
+/** Names declared at the top level (for completing them later: they are not properties of the global). */
+function declaredNames(program: Program): string[] {
+  const names: string[] = [];
+  for (const statement of program.body) {
+    if (statement.type === 'VariableDeclaration') {
+      for (const declarator of statement.declarations) collectNames(declarator.id, names);
+    } else if ((statement.type === 'FunctionDeclaration' || statement.type === 'ClassDeclaration') && statement.id) {
+      names.push(statement.id.name);
+    }
+  }
+  return names;
 }
 
 /** Edits that turn every `import(...)` into a call of `importFunctionName` (see lib/protocol.ts). */

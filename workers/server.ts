@@ -99,6 +99,16 @@ export class BackdoorServer implements SessionHost {
     this.#contexts.get(context)?.asyncOutput(text);
   }
 
+  workerReport(): string {
+    const { heapUsed, heapTotal } = process.memoryUsage();
+    const mb = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
+    return `worker: ${this.#sessions.size} session(s), heap ${mb(heapUsed)} MB used of ${mb(heapTotal)} MB`;
+  }
+
+  tap(context: number, outcome: EvalOutcome): void {
+    this.#contexts.get(context)?.tap(outcome);
+  }
+
   audit(event: AuditEvent): void {
     this.#audit.record(event);
   }

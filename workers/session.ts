@@ -1,10 +1,13 @@
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import type { AuditEvent, EvalOutcome, WorkerConfig } from '../lib/protocol.ts';
+import type { AuditEvent, EvalOutcome, EvalRequest, WorkerConfig } from '../lib/protocol.ts';
 import type { Command, Dispatcher } from './dispatcher.ts';
 import { classifyInput } from './input.ts';
+import { errLine, modeLine, outLine, parseJsonInput, retLine, tapLine } from './json-mode.ts';
 import { LineSplitter, type Line } from './line-splitter.ts';
-import { DO, ECHO_OFF, ECHO_ON, Option, refuseNegotiation, TelnetParser, type TelnetPart } from './telnet.ts';
+import { Negotiation } from './negotiation.ts';
+import { ECHO_ON, TelnetParser, type TelnetPart } from './telnet.ts';
+import { Terminal } from './terminal.ts';
 import { helpText, replCommands } from './texts.ts';
 import { tokenMatches } from './token.ts';
 
@@ -18,6 +21,8 @@ export interface SessionHost {
   /** The session has ended; its context is no longer used. */
   ended(session: Session): void;
   audit(event: AuditEvent): void;
+  /** A line about the worker for `.stats`. */
+  workerReport(): string;
 }
 
 /** Queued lines past which the client's input is paused until the session catches up. */
@@ -31,14 +36,30 @@ const MAX_NAMED_SCRIPTS = 256;
 /** Wrong tokens before the connection is closed, and the pause after each. */
 const MAX_TOKEN_ATTEMPTS = 3;
 const WRONG_TOKEN_DELAY_MS = 1000;
+/** An awaited command still pending after this long gives the prompt back. */
+const PENDING_NOTICE_MS = 1000;
 
 const PROMPT = '> ';
 const CONTINUATION = '... ';
 
+/** A command of this session in flight, and what it was typed as. */
+interface Running {
+  command: Command;
+  typed: string;
+  started: number;
+  /** JSON mode: the input's id. */
+  id?: unknown;
+  /** Set once it has been sent to the background (`Promise #N pending`). */
+  promise?: number;
+  /** The main thread answered that it awaits. */
+  pending: boolean;
+}
+
 /**
- * One connection: socket -> telnet -> lines -> input parser -> dispatcher, and the outcome
- * back to the socket. Commands of a session run one after the other, in order; lines that
- * arrive meanwhile (a paste, a pipe) wait their turn, and past a point the client is paused.
+ * One connection: socket -> telnet -> lines (or, for a telnet client in character mode, Node's
+ * line editor) -> input parser -> dispatcher, and the outcome back to the socket. Commands of a
+ * session run one after the other, in order; lines that arrive meanwhile (a paste, a pipe) wait
+ * their turn, and past a point the client is paused.
  */
 export class Session {
   readonly id: number;
@@ -46,21 +67,27 @@ export class Session {
   readonly #socket: Socket;
   readonly #host: SessionHost;
   readonly #telnet = new TelnetParser();
+  readonly #negotiation = new Negotiation();
   readonly #splitter: LineSplitter;
   readonly #lines: Line[] = [];
-  #phase: 'token' | 'repl';
+  #terminal: Terminal | undefined;
+  #mode: 'token' | 'text' | 'json';
   #tokenFailures = 0;
-  #askedEcho = false;
   #checkingToken = false;
   #context: number;
   #usedContext = false;
   #buffer = '';
   #bufferBytes = 0;
-  #command: { command: Command; code: string; started: number } | undefined;
+  #running: Running | undefined;
+  /** Commands sent to the background (`Promise #N pending`), until they settle. */
+  readonly #backgrounded = new Set<Running>();
+  #background = 0;
   #commandsRun = 0;
   #scriptNumber = 0;
   /** Script numbers of recent inputs, by their code (see #run). */
   readonly #scripts = new Map<string, number>();
+  /** Names this session declared at the top level (completion: they are not properties). */
+  readonly #declared = new Set<string>();
   #inputEnded = false;
   #closed = false;
   #interruptedOnce = false;
@@ -85,21 +112,27 @@ export class Session {
 
     host.audit({ type: 'connect', time: new Date().toISOString(), session: id, peer: this.peer });
     if (host.config.token === undefined) {
-      this.#phase = 'repl';
+      this.#mode = 'text';
       this.#greet();
     } else {
-      // Nothing of the REPL before the token. A telnet client stops echoing what is typed
-      // while the server says it will echo (which it does not).
-      this.#phase = 'token';
-      this.#askedEcho = true;
-      socket.write(ECHO_OFF);
+      // Nothing of the REPL before the token. The offer (WILL ECHO first) also stops a telnet
+      // client from echoing the token as it is typed.
+      this.#mode = 'token';
+      socket.write(this.#negotiation.offer());
       this.#write('Token: ');
     }
   }
 
   /** Console output printed by this session's context outside of a command. */
   asyncOutput(text: string): void {
-    if (this.#phase === 'repl') this.#write(text);
+    if (this.#mode === 'json') this.#write(outLine(null, text));
+    else if (this.#mode === 'text') this.#write(text);
+  }
+
+  /** A value passed to `tap()` by this session's code. */
+  tap(outcome: EvalOutcome): void {
+    if (this.#mode === 'json') this.#write(tapLine(outcome));
+    else if (this.#mode === 'text') this.#write(`tap: ${outcome.text}\n`);
   }
 
   /** The backdoor is closing: say so and disconnect. */
@@ -112,7 +145,7 @@ export class Session {
 
   #greet(): void {
     this.#write(this.#host.banner);
-    this.#write(PROMPT);
+    this.#prompt();
   }
 
   #onData(chunk: Buffer): void {
@@ -121,30 +154,60 @@ export class Session {
     // Answers to negotiation go first: a client that sent Ctrl-C discards our output until its
     // DO TIMING-MARK is answered, and the fresh prompt must not be lost.
     for (const part of parts) {
-      // (A DO ECHO answers our own WILL ECHO around the token: agreed, nothing to say.)
-      if (part.type === 'negotiate' && !(this.#askedEcho && part.verb === DO && part.option === Option.ECHO)) {
-        const answer = refuseNegotiation(part.verb, part.option);
+      if (part.type === 'negotiate') {
+        const answer = this.#negotiation.negotiate(part.verb, part.option);
         if (answer) this.#socket.write(answer);
       }
     }
+    // A telnet client says nothing of itself until the server negotiates, and nc, scripts and
+    // the backdoor client must never see a telnet byte. But a telnet client ends its lines with
+    // CR LF (nc with a bare LF) and sends Ctrl-C as a telnet command: then it is offered
+    // character mode (from its first line on).
+    if (!this.#negotiation.offered && this.#mode === 'text' && (this.#telnet.sawCarriageReturn || this.#telnet.sawCommand)) {
+      this.#socket.write(this.#negotiation.offer());
+    }
     for (const part of parts) this.#onPart(part);
+    this.#maybeCharacterMode();
     this.#drain();
   }
 
   #onPart(part: TelnetPart): void {
     switch (part.type) {
       case 'data':
-        this.#lines.push(...this.#splitter.push(part.data));
+        if (this.#terminal) this.#terminal.feed(part.data);
+        else this.#lines.push(...this.#splitter.push(part.data));
         break;
       case 'interrupt':
-        this.#interrupt();
+        this.#interrupt(false);
         break;
       case 'eof':
         this.#endOfInput();
         break;
+      case 'subnegotiation':
+        this.#negotiation.subnegotiate(part.option, part.data);
+        if (this.#terminal && this.#negotiation.columns) this.#terminal.resize(this.#negotiation.columns, this.#negotiation.rows);
+        break;
       default:
-        break; // negotiation answered above; other commands mean nothing in line mode
+        break;
     }
+  }
+
+  /** A telnet client agreed to echo and go-ahead suppression: Node's line editor takes over. */
+  #maybeCharacterMode(): void {
+    if (this.#terminal || this.#mode !== 'text' || !this.#negotiation.characterMode || this.#closed) return;
+    this.#terminal = new Terminal(this.#socket, {
+      line: (text) => {
+        this.#lines.push({ text, overflowed: false });
+        this.#drain();
+      },
+      interrupt: (hadText) => this.#interrupt(hadText),
+      end: () => this.#endOfInput(),
+      complete: (line) => this.#complete(line),
+      overflow: () => this.#write(`Input discarded: longer than ${this.#host.config.maxInputBytes} bytes (the maxInputBytes option)\n`),
+    }, { columns: this.#negotiation.columns, maxInputBytes: this.#host.config.maxInputBytes });
+    // Whatever was typed in line mode is kept; the prompt is redrawn by the editor.
+    this.#socket.write('\r\x1b[K');
+    if (!this.#running && this.#lines.length === 0) this.#prompt(this.#buffer === '' ? PROMPT : CONTINUATION);
   }
 
   #endOfInput(): void {
@@ -156,21 +219,29 @@ export class Session {
 
   /** Handle queued lines until one starts a command (or a token check), or none are left. */
   #drain(): void {
-    while (!this.#command && !this.#checkingToken && this.#lines.length > 0 && !this.#closed) {
+    while (!this.#running && !this.#checkingToken && this.#lines.length > 0 && !this.#closed) {
       const line = this.#lines.shift()!;
-      if (this.#phase === 'token') this.#checkToken(line);
+      if (this.#mode === 'token') this.#checkToken(line);
+      else if (this.#mode === 'json') this.#handleJson(line);
       else this.#handleLine(line);
     }
-    if (!this.#command && !this.#checkingToken && this.#lines.length === 0 && this.#inputEnded) this.#end();
+    if (!this.#running && !this.#checkingToken && this.#lines.length === 0 && this.#inputEnded) this.#end();
     this.#flowControl();
   }
 
   #checkToken(line: Line): void {
     if (!line.overflowed && tokenMatches(this.#host.config.token!, line.text.replace(/\r$/, ''))) {
-      this.#phase = 'repl';
-      this.#socket.write(ECHO_ON);
-      this.#write('\n');
-      this.#greet();
+      this.#mode = 'text';
+      if (!this.#negotiation.characterMode) {
+        // Not a telnet client in character mode: it echoes its own input again.
+        if (this.#negotiation.echo) this.#socket.write(ECHO_ON);
+        this.#write('\n');
+        this.#greet();
+      } else {
+        this.#write('\n');
+        this.#write(this.#host.banner);
+        this.#maybeCharacterMode();
+      }
       return;
     }
     this.#tokenFailures++;
@@ -192,8 +263,7 @@ export class Session {
 
   #handleLine({ text: line, overflowed }: Line): void {
     if (overflowed || this.#bufferBytes + Buffer.byteLength(line) + 1 > this.#host.config.maxInputBytes) {
-      this.#buffer = '';
-      this.#bufferBytes = 0;
+      this.#clearBuffer();
       this.#write(`Input discarded: longer than ${this.#host.config.maxInputBytes} bytes (the maxInputBytes option)\n`);
       return this.#prompt();
     }
@@ -216,10 +286,29 @@ export class Session {
         this.#write(`Uncaught ${verdict.message}\n`);
         return this.#prompt();
       case 'complete': {
-        const code = this.#buffer;
+        const typed = this.#buffer;
         this.#clearBuffer();
-        this.#run(verdict.code, verdict.awaited, code);
+        for (const name of verdict.declared) this.#declared.add(name);
+        this.#run({ code: verdict.code, awaited: verdict.awaited }, typed);
       }
+    }
+  }
+
+  #handleJson({ text, overflowed }: Line): void {
+    if (text.trim() === '') return;
+    const input = overflowed ? { ok: false as const, id: null, message: `longer than ${this.#host.config.maxInputBytes} bytes (the maxInputBytes option)` } : parseJsonInput(text);
+    if (!input.ok) return this.#write(errLine(input.id, input.message));
+    const verdict = classifyInput(input.code);
+    switch (verdict.kind) {
+      case 'empty':
+        return this.#write(retLine(input.id, { ok: true, text: 'undefined', value: { json: null, meta: { values: ['undefined'] } } }, 0));
+      case 'incomplete':
+        return this.#write(errLine(input.id, 'incomplete input: the code must be complete in one input'));
+      case 'error':
+        return this.#write(retLine(input.id, { ok: false, text: `Uncaught ${verdict.message}` }, 0));
+      case 'complete':
+        for (const name of verdict.declared) this.#declared.add(name);
+        this.#run({ code: verdict.code, awaited: verdict.awaited, json: true }, input.code, input.id);
     }
   }
 
@@ -227,7 +316,7 @@ export class Session {
   #replCommand(line: string): boolean {
     const match = /^\s*\.([a-zA-Z]\w*)\s*(.*)$/.exec(line);
     if (!match) return false;
-    const name = match[1];
+    const [, name, rest] = match;
     if (!(name in replCommands)) {
       // Inside a multi-line input, `.then(...)` is a method call, not a command.
       if (this.#buffer !== '') return false;
@@ -235,6 +324,7 @@ export class Session {
       this.#prompt();
       return true;
     }
+    this.#clearBuffer();
     switch (name) {
       case 'help':
         this.#write(helpText(this.#host.config.locals));
@@ -246,44 +336,107 @@ export class Session {
         this.#newContext();
         this.#write('Clearing context...\n');
         break;
+      case 'mode':
+        if (rest.trim() !== 'json') {
+          this.#write("Usage: .mode json (one JSON object per line from now on; see the README)\n");
+          break;
+        }
+        this.#mode = 'json';
+        this.#terminal?.close();
+        this.#terminal = undefined;
+        this.#write(modeLine());
+        return true;
+      case 'stats':
+        this.#run({ code: '', awaited: false, kind: 'stats', workerReport: this.#host.workerReport() }, '.stats');
+        return true;
+      case 'locals':
+        this.#run({ code: '', awaited: false, kind: 'locals' }, '.locals');
+        return true;
+      case 'inspect': {
+        const parsed = /^(.*?)(?:\s+(\d+))?\s*$/s.exec(rest)!;
+        const verdict = classifyInput(parsed[1] || '_');
+        if (verdict.kind !== 'complete' || verdict.awaited) {
+          this.#write('Usage: .inspect <expression> [depth]  (an expression without await; `const v = await ...` first)\n');
+          break;
+        }
+        this.#run({ code: verdict.code, awaited: false, kind: 'inspect', depth: Math.min(Number(parsed[2] ?? 1), 4) }, line.trim());
+        return true;
+      }
       case 'break':
         break;
     }
-    this.#clearBuffer();
     this.#prompt();
     return true;
   }
 
-  #run(code: string, awaited: boolean, typed: string): void {
+  #run(request: Pick<EvalRequest, 'code' | 'awaited' | 'kind' | 'depth' | 'json' | 'workerReport'>, typed: string, id?: unknown): void {
     this.#usedContext = true;
     // Inputs are named REPL1, REPL2... in stack traces, as in Node. An input typed again gets
     // its first name back: V8 caches compiled code by source and name, and a repeated command
     // (a person's `stats.requests`, a script polling) then compiles in a third of the time.
-    let number = this.#scripts.get(code);
+    let number = this.#scripts.get(request.code);
     if (number === undefined) {
       number = ++this.#scriptNumber;
-      this.#scripts.set(code, number);
+      this.#scripts.set(request.code, number);
       if (this.#scripts.size > MAX_NAMED_SCRIPTS) this.#scripts.delete(this.#scripts.keys().next().value!);
     }
-    const request = { context: this.#context, code, awaited, filename: `REPL${number}` };
-    const command = this.#host.dispatcher.submit(request, {
-      output: (text) => this.#write(text),
-      done: (outcome) => this.#done(outcome),
-    });
-    this.#command = { command, code: typed, started: performance.now() };
+    const running: Running = { command: undefined as never, typed, started: performance.now(), id, pending: false };
+    running.command = this.#host.dispatcher.submit(
+      {
+        ...request,
+        context: this.#context,
+        filename: `REPL${number}`,
+        colors: this.#mode === 'text' && this.#negotiation.colors,
+        columns: this.#terminal ? this.#negotiation.columns : undefined,
+      },
+      {
+        output: (text) => this.#commandOutput(running, text),
+        pending: () => this.#pending(running),
+        done: (outcome) => this.#done(running, outcome),
+      },
+    );
+    this.#running = running;
   }
 
-  #done(outcome: EvalOutcome): void {
-    this.#finishCommand(outcome.ok);
-    this.#write(`${outcome.text}\n`);
-    this.#prompt();
+  #commandOutput(running: Running, text: string): void {
+    if (this.#mode === 'json') this.#write(outLine(running.id ?? null, text));
+    else this.#write(text);
+  }
+
+  /** The main thread is awaiting it: if that lasts, give the prompt back (in text mode). */
+  #pending(running: Running): void {
+    running.pending = true;
+    if (this.#mode !== 'text') return;
+    setTimeout(() => {
+      if (this.#running !== running || this.#closed) return;
+      running.promise = ++this.#background;
+      this.#backgrounded.add(running);
+      this.#running = undefined;
+      this.#write(`Promise #${running.promise} pending\n`);
+      this.#prompt();
+      this.#drain();
+    }, PENDING_NOTICE_MS);
+  }
+
+  #done(running: Running, outcome: EvalOutcome): void {
+    this.#finishCommand(running, outcome.ok);
+    if (this.#mode === 'json') {
+      this.#write(retLine(running.id ?? null, outcome, performance.now() - running.started));
+    } else if (running.promise !== undefined) {
+      // Printed above the prompt the session has gone on with.
+      this.#write(`Promise #${running.promise} ${outcome.ok ? 'fulfilled' : 'rejected'}: ${outcome.text}\n`);
+      if (!this.#terminal && !this.#running) this.#prompt();
+      return;
+    } else {
+      this.#write(`${outcome.text}\n`);
+      this.#prompt();
+    }
     this.#drain();
   }
 
-  #finishCommand(ok: boolean): void {
-    const running = this.#command;
-    if (!running) return;
-    this.#command = undefined;
+  #finishCommand(running: Running, ok: boolean): void {
+    if (this.#running === running) this.#running = undefined;
+    this.#backgrounded.delete(running);
     this.#commandsRun++;
     this.#lastActivity = performance.now();
     this.#host.audit({
@@ -291,31 +444,53 @@ export class Session {
       time: new Date().toISOString(),
       session: this.id,
       peer: this.peer,
-      code: running.code,
+      code: running.typed,
       durationMs: performance.now() - running.started,
       ok,
     });
   }
 
   /** Ctrl-C: abandon the running command, or the half-typed input, and give a fresh prompt. */
-  #interrupt(): void {
-    if (this.#phase === 'token') return;
+  #interrupt(hadText: boolean): void {
+    if (this.#mode !== 'text') return;
     this.#lines.length = 0; // typed ahead before the interrupt: discarded, as a terminal does
     this.#splitter.clear();
-    if (this.#command) {
-      this.#host.dispatcher.abandon(this.#command.command);
-      this.#finishCommand(false);
-      this.#write('\n');
-    } else if (this.#buffer !== '') {
+    if (this.#running) {
+      this.#host.dispatcher.abandon(this.#running.command);
+      this.#finishCommand(this.#running, false);
+      if (!this.#terminal) this.#write('\n');
+    } else if (this.#buffer !== '' || hadText) {
       this.#clearBuffer();
-      this.#write('\n');
+      if (!this.#terminal) this.#write('\n');
     } else if (!this.#interruptedOnce) {
       this.#interruptedOnce = true;
-      this.#write('\n(To exit, press Ctrl+C again or Ctrl+D or type .exit)\n');
+      this.#write(`${this.#terminal ? '' : '\n'}(To exit, press Ctrl+C again or Ctrl+D or type .exit)\n`);
     } else {
       return this.#end();
     }
     this.#prompt();
+  }
+
+  /** Tab completion: names of the session (declared here, or globals), or properties. */
+  async #complete(line: string): Promise<[string[], string]> {
+    if (/^\s*\.\w*$/.test(line)) {
+      const typed = line.trim();
+      return [Object.keys(replCommands).map((name) => `.${name}`).filter((name) => name.startsWith(typed)), typed];
+    }
+    const match = /((?:[\p{ID_Start}$_][\p{ID_Continue}$\u200c\u200d]*\.)*)([\p{ID_Start}$_][\p{ID_Continue}$\u200c\u200d]*)?$/u.exec(line);
+    const chain = match?.[1] ?? '';
+    const prefix = match?.[2] ?? '';
+    const path = chain === '' ? [] : chain.slice(0, -1).split('.');
+    if (path.length === 0 && prefix === '') return [[], line];
+    const outcome = await new Promise<EvalOutcome>((resolve) => {
+      this.#host.dispatcher.submit(
+        { context: this.#context, code: '', awaited: false, filename: 'REPL', kind: 'complete', path, prefix },
+        { output: () => {}, pending: () => {}, done: resolve },
+      );
+    });
+    const names = new Set(outcome.names ?? []);
+    if (path.length === 0) for (const name of this.#declared) if (name.startsWith(prefix)) names.add(name);
+    return [[...names].sort().map((name) => chain + name), chain + prefix];
   }
 
   #clearBuffer(): void {
@@ -327,15 +502,19 @@ export class Session {
     if (this.#usedContext) this.#host.dispatcher.dropContext(this.#context);
     this.#context = this.#host.newContext(this);
     this.#usedContext = false;
+    this.#declared.clear();
   }
 
   #prompt(prompt = PROMPT): void {
-    this.#write(prompt);
+    if (this.#mode !== 'text' || this.#closed) return;
+    if (this.#terminal) this.#terminal.prompt(prompt);
+    else this.#write(prompt);
   }
 
   #write(text: string): void {
     if (this.#closed || text === '') return;
-    this.#socket.write(text);
+    if (this.#terminal) this.#terminal.write(text);
+    else this.#socket.write(text);
     if (this.#socket.writableLength > MAX_UNSENT_OUTPUT) {
       // It does not read what it is sent: it cannot be told either.
       this.#endReason = 'client not reading its output';
@@ -357,7 +536,7 @@ export class Session {
     const left = idleMs - (performance.now() - this.#lastActivity);
     this.#idleTimer = setTimeout(() => {
       if (this.#closed) return;
-      if (this.#command || performance.now() - this.#lastActivity < idleMs) return this.#armIdleTimer();
+      if (this.#running || performance.now() - this.#lastActivity < idleMs) return this.#armIdleTimer();
       this.#write(`\nNo input for ${formatDuration(idleMs)} (the idleTimeoutMs option): closing this session.\n`);
       this.#endReason = 'idle';
       this.#end();
@@ -367,6 +546,7 @@ export class Session {
   /** Finish: send what is pending, then close the connection. */
   #end(): void {
     if (this.#closed) return;
+    if (this.#terminal) this.#socket.write('\r\n');
     this.#socket.end();
     this.#destroy();
   }
@@ -375,9 +555,11 @@ export class Session {
     if (this.#closed) return;
     this.#closed = true;
     clearTimeout(this.#idleTimer);
-    if (this.#command) {
-      this.#host.dispatcher.abandon(this.#command.command);
-      this.#finishCommand(false);
+    this.#terminal?.close();
+    for (const running of [this.#running, ...this.#backgrounded]) {
+      if (!running) continue;
+      this.#host.dispatcher.abandon(running.command);
+      this.#finishCommand(running, false);
     }
     this.#lines.length = 0;
     if (this.#usedContext) this.#host.dispatcher.dropContext(this.#context);

@@ -55,6 +55,10 @@ const enum State {
  * becomes one 0xFF data byte.
  */
 export class TelnetParser {
+  /** A CR was seen in the data: the client ends lines as telnet does (nc sends a bare LF). */
+  sawCarriageReturn = false;
+  /** The client sent a telnet command: it speaks telnet. */
+  sawCommand = false;
   #state = State.Data;
   #verb: NegotiationVerb = DO;
   #sub: number[] = [];
@@ -83,6 +87,7 @@ export class TelnetParser {
             if (byte === 10 || byte === 0) break; // second half of CR LF / CR NUL
           }
           if (byte === 13) {
+            this.sawCarriageReturn = true;
             this.#afterCr = true;
             data.push(10);
           } else {
@@ -91,6 +96,7 @@ export class TelnetParser {
           break;
         case State.Iac:
           this.#state = State.Data;
+          if (byte !== IAC) this.sawCommand = true;
           if (byte === IAC) {
             data.push(IAC);
           } else if (byte === DO || byte === DONT || byte === WILL || byte === WONT) {
@@ -139,8 +145,6 @@ function commandPart(code: number): TelnetPart {
   return { type: 'command', code };
 }
 
-/** `IAC WILL ECHO`: the server will echo, so a telnet client stops echoing (for a secret). */
-export const ECHO_OFF = Buffer.from([IAC, WILL, Option.ECHO]);
 /** `IAC WONT ECHO`: the client echoes again. */
 export const ECHO_ON = Buffer.from([IAC, WONT, Option.ECHO]);
 

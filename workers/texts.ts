@@ -17,6 +17,10 @@ export const replCommands: Record<string, string> = {
   clear: "Break, and also forget this session's declarations and _",
   exit: 'End this session (the app keeps running)',
   help: 'Print this help message',
+  inspect: 'List a value one level deep, numbering its parts $1, $2... to go deeper: .inspect <expr> [depth]',
+  locals: 'The names the app provided, with a preview of each',
+  mode: 'Switch to the JSON-lines protocol for tools: .mode json',
+  stats: "The app's health: event-loop delay and use, memory, resources, and the backdoor's cost",
 };
 
 export function helpText(locals: readonly string[]): string {

@@ -15,5 +15,6 @@ const api: WorkerApi = {
   close: () => server.close(),
   settle: (id, out, outcome, cost) => server.settle(id, out, outcome, cost),
   output: (context, text) => server.output(context, text),
+  tap: (context, outcome) => server.tap(context, outcome),
 };
 expose(api, portEndpoint(port));

@@ -1,0 +1,64 @@
+/** The client's JSON modes: `--json` (a JSON-lines pipe for tools) and `--eval` (one expression). */
+import type { Socket } from 'node:net';
+import { createInterface } from 'node:readline';
+import { ClientTelnet } from './telnet-client.ts';
+
+/** Lines the server sends from its `mode` line on (earlier output, the banner, is skipped). */
+function jsonLines(socket: Socket, onLine: (line: string) => void): void {
+  const telnet = new ClientTelnet(undefined);
+  let started = false;
+  let buffer = '';
+  socket.on('data', (chunk: Buffer) => {
+    const { data, answer } = telnet.push(chunk);
+    if (answer.length > 0 && !socket.writableEnded) socket.write(answer); // (after our end, no answer is needed)
+    buffer += data.toString('utf8');
+    let newline;
+    while ((newline = buffer.indexOf('\n')) !== -1) {
+      const line = buffer.slice(0, newline);
+      buffer = buffer.slice(newline + 1);
+      if (!started) {
+        const at = line.indexOf('{"tag":"mode"');
+        if (at === -1) continue;
+        started = true;
+        onLine(line.slice(at));
+      } else {
+        onLine(line);
+      }
+    }
+  });
+  socket.write('.mode json\n');
+}
+
+/** `--json`: stdin's lines go to the server as they are, the server's JSON lines to stdout. */
+export function runJson(socket: Socket, input: NodeJS.ReadableStream, output: NodeJS.WritableStream): Promise<number> {
+  jsonLines(socket, (line) => output.write(`${line}\n`));
+  const lines = createInterface({ input, crlfDelay: Infinity });
+  lines.on('line', (line) => socket.write(`${line}\n`));
+  lines.on('close', () => socket.end());
+  return new Promise((resolve) => socket.on('close', () => resolve(0)));
+}
+
+/**
+ * `--eval <code>`: runs one input, prints its console output and its value as Node's REPL
+ * prints it, and exits 0, or 1 when it threw (the error on stderr) or could not run.
+ */
+export function runEval(socket: Socket, code: string, output: NodeJS.WritableStream, errors: NodeJS.WritableStream): Promise<number> {
+  return new Promise((resolve) => {
+    let code_ = 1;
+    jsonLines(socket, (line) => {
+      let message: { tag?: string; text?: string; inspect?: string; ok?: boolean; message?: string };
+      try {
+        message = JSON.parse(line);
+      } catch {
+        return;
+      }
+      if (message.tag === 'mode') socket.end(`${JSON.stringify({ id: 1, code })}\n`);
+      else if (message.tag === 'out') output.write(message.text ?? '');
+      else if (message.tag === 'ret') {
+        (message.ok ? output : errors).write(`${message.inspect}\n`);
+        code_ = message.ok ? 0 : 1;
+      } else if (message.tag === 'err') errors.write(`backdoor: ${message.message}\n`);
+    });
+    socket.on('close', () => resolve(code_));
+  });
+}

@@ -1,0 +1,193 @@
+/**
+ * The inspector commands' main-thread side: `.stats` (the app's health and the backdoor's
+ * cost), `.inspect` (a shallow, navigable listing of a value), `.locals`, and the property
+ * names for tab completion. None of them runs a getter or a proxy trap.
+ */
+import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node:perf_hooks';
+import { inspect, types } from 'node:util';
+
+/** The most entries a listing or a completion shows. */
+const MAX_ENTRIES = 100;
+
+/** A one-line preview of a value, bounded, without running its getters or traps. */
+export function preview(value: unknown, width = 80, colors = false): string {
+  try {
+    const text = inspect(value, { depth: 0, maxArrayLength: 10, maxStringLength: width, breakLength: Infinity, showProxy: true, getters: false, colors, compact: true });
+    return text.length > width * 2 ? `${text.slice(0, width * 2)}...` : text;
+  } catch (error) {
+    return `[could not be printed: ${String((error as Error)?.message ?? error)}]`;
+  }
+}
+
+/** Whether a value can be walked into (an object or a function, not a proxy). */
+function isWalkable(value: unknown): value is object {
+  return ((typeof value === 'object' && value !== null) || typeof value === 'function') && !types.isProxy(value);
+}
+
+/**
+ * A shallow listing of `value`: one line per entry, each object or function numbered (`$1`,
+ * `$2`...) through `handle`, so that later commands can go deeper (`.inspect $2`) without the
+ * whole structure ever being serialised. Getters are listed, not run; a proxy is not entered.
+ */
+export function listValue(value: unknown, handle: (value: object) => string, depth = 1, colors = false): string {
+  const lines: string[] = [];
+  const describe = (entry: unknown) => (isWalkable(entry) ? `${handle(entry)} ${preview(entry, 60, colors)}` : preview(entry, 60, colors));
+  lines.push(describe(value));
+  const walk = (target: unknown, indent: string, level: number) => {
+    if (!isWalkable(target) || level > depth) return;
+    let shown = 0;
+    const add = (key: string, entry: unknown, isObject: boolean) => {
+      shown++;
+      lines.push(`${indent}${key}: ${describe(entry)}`);
+      if (isObject) walk(entry, `${indent}  `, level + 1);
+    };
+    // Maps and sets (of any realm) are read with the built-in methods, not the object's own.
+    if (types.isMap(target)) {
+      for (const [key, entry] of Map.prototype.entries.call(target) as IterableIterator<[unknown, unknown]>) {
+        if (shown >= MAX_ENTRIES) break;
+        add(`[${preview(key, 30, colors)}]`, entry, isWalkable(entry));
+      }
+      const size = Reflect.get(Map.prototype, 'size', target) as number;
+      if (size > shown) lines.push(`${indent}... ${size - shown} more entries`);
+      return;
+    }
+    if (types.isSet(target)) {
+      for (const entry of Set.prototype.values.call(target) as IterableIterator<unknown>) {
+        if (shown >= MAX_ENTRIES) break;
+        add(`[${shown}]`, entry, isWalkable(entry));
+      }
+      const size = Reflect.get(Set.prototype, 'size', target) as number;
+      if (size > shown) lines.push(`${indent}... ${size - shown} more entries`);
+      return;
+    }
+    const isArray = Array.isArray(target);
+    const keys = Reflect.ownKeys(target).filter((key) => !(isArray && key === 'length'));
+    for (const key of keys) {
+      if (shown >= MAX_ENTRIES) break;
+      const descriptor = Reflect.getOwnPropertyDescriptor(target, key);
+      if (!descriptor) continue;
+      const name = typeof key === 'symbol' ? `[${key.toString()}]` : key;
+      if ('value' in descriptor) add(name, descriptor.value, isWalkable(descriptor.value));
+      else {
+        shown++;
+        lines.push(`${indent}${name}: [${descriptor.get ? 'Getter' : ''}${descriptor.get && descriptor.set ? '/' : ''}${descriptor.set ? 'Setter' : ''}] (not run)`);
+      }
+    }
+    if (keys.length > shown) lines.push(`${indent}... ${keys.length - shown} more properties`);
+    const proto = Object.getPrototypeOf(target) as unknown;
+    if (proto !== null && proto !== Object.prototype && proto !== Array.prototype && proto !== Function.prototype) {
+      lines.push(`${indent}[[Prototype]]: ${describe(proto)}`);
+    }
+  };
+  walk(value, '  ', 1);
+  return lines.join('\n');
+}
+
+/**
+ * Property names for completing `<path>.<prefix>`, found by reading data properties only: the
+ * walk stops at a getter, a proxy or a missing property. `start` is where the path begins.
+ */
+export function propertyNames(start: unknown, path: string[], prefix: string): string[] {
+  let target = start;
+  for (const key of path) {
+    if (!isWalkable(target)) return [];
+    const descriptor = findDescriptor(target, key);
+    if (!descriptor || !('value' in descriptor)) return [];
+    target = descriptor.value;
+  }
+  const names = new Set<string>();
+  // Primitives complete with their wrapper's methods ('abc'.toUp -> toUpperCase).
+  let level: unknown = isWalkable(target) ? target : target === null || target === undefined ? null : Object(target);
+  for (let depth = 0; isWalkable(level) && depth < 20 && names.size < 1000; depth++) {
+    for (const name of Object.getOwnPropertyNames(level)) {
+      if (name.startsWith(prefix) && /^[\p{ID_Start}$_][\p{ID_Continue}$\u200c\u200d]*$/u.test(name)) names.add(name);
+    }
+    level = Object.getPrototypeOf(level);
+  }
+  return [...names].sort().slice(0, MAX_ENTRIES * 2);
+}
+
+function findDescriptor(target: object, key: string): PropertyDescriptor | undefined {
+  let level: unknown = target;
+  for (let depth = 0; isWalkable(level) && depth < 20; depth++) {
+    const descriptor = Reflect.getOwnPropertyDescriptor(level, key);
+    if (descriptor) return descriptor;
+    level = Object.getPrototypeOf(level);
+  }
+  return undefined;
+}
+
+/**
+ * The main thread's health: event-loop delay and utilisation, memory, active resources,
+ * uptime; and what the backdoor has cost. Event-loop delay is measured only once someone asks
+ * (its histogram wakes the loop every 10 ms), for as long as `.stats` keeps being asked, over
+ * windows of a minute.
+ */
+export class HealthMonitor {
+  #delay: IntervalHistogram | undefined;
+  #window: IntervalHistogram | undefined;
+  #since = 0;
+  #lastAsked = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #elu = performance.eventLoopUtilization();
+  #eluMinute = { at: performance.now(), elu: performance.eventLoopUtilization() };
+  readonly #startedAt = performance.now();
+
+  report(cost: { commands: number; mainThreadMs: number }, budget: number, extra: string): string {
+    this.#start();
+    const now = performance.now();
+    const ms = (ns: number) => (Number.isFinite(ns) ? (ns / 1e6).toFixed(2) : '-');
+    const elu = performance.eventLoopUtilization(this.#eluMinute.elu);
+    const memory = process.memoryUsage();
+    const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MB`;
+    const resources = new Map<string, number>();
+    for (const kind of process.getActiveResourcesInfo()) resources.set(kind, (resources.get(kind) ?? 0) + 1);
+    const window = this.#window!;
+    const measuredFor = (now - this.#since) / 1000;
+    const lifetime = (now - this.#startedAt) / 1000;
+    const lines = [
+      `event loop delay (last ${Math.min(measuredFor, 60).toFixed(0)} s): p50 ${ms(window.percentile(50))} ms, p99 ${ms(window.percentile(99))} ms, max ${ms(window.max)} ms` +
+        (measuredFor < 1 ? ' (measuring from now: ask again)' : ''),
+      `event loop utilisation: ${(elu.utilization * 100).toFixed(1)}% over the last ${((now - this.#eluMinute.at) / 1000).toFixed(0)} s, ` +
+        `${(performance.eventLoopUtilization(this.#elu).utilization * 100).toFixed(1)}% since the backdoor started`,
+      `memory: heap ${mb(memory.heapUsed)} used of ${mb(memory.heapTotal)}, rss ${mb(memory.rss)}, external ${mb(memory.external)}`,
+      `active resources: ${[...resources].map(([kind, count]) => `${kind} ${count}`).join(', ') || 'none'}`,
+      `uptime: ${formatSeconds(process.uptime())}, pid ${process.pid}, Node.js ${process.version}`,
+      `backdoor: ${cost.commands} command(s), ${cost.mainThreadMs.toFixed(1)} ms of main-thread time, ` +
+        `${((cost.mainThreadMs / (lifetime * 1000)) * 100).toFixed(2)}% of the main thread since it started (budget ${(budget * 100).toFixed(0)}%)`,
+    ];
+    if (extra !== '') lines.push(extra);
+    if (now - this.#eluMinute.at > 60_000) this.#eluMinute = { at: now, elu: performance.eventLoopUtilization() };
+    return lines.join('\n');
+  }
+
+  #start(): void {
+    this.#lastAsked = performance.now();
+    if (this.#delay) return;
+    this.#since = performance.now();
+    this.#delay = monitorEventLoopDelay({ resolution: 10 });
+    this.#delay.enable();
+    this.#window = this.#delay;
+    // Each minute a fresh window; after 5 minutes without `.stats`, stop measuring.
+    this.#timer = setInterval(() => {
+      if (performance.now() - this.#lastAsked > 5 * 60_000) return this.stop();
+      this.#delay!.reset();
+      this.#since = performance.now();
+    }, 60_000);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#delay?.disable();
+    this.#delay = undefined;
+    this.#window = undefined;
+  }
+}
+
+function formatSeconds(seconds: number): string {
+  const s = Math.floor(seconds);
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
+  return `${Math.floor(s / 3600)} h ${Math.floor(s / 60) % 60} min`;
+}

@@ -1,0 +1,72 @@
+/**
+ * Telnet option negotiation for a session (RFC 854/857/858/1073/1091): the server offers to
+ * echo and to suppress go-ahead (character at a time) and asks for the window size and the
+ * terminal type; a real telnet client agrees, nc and scripts never answer. Pure: it returns the
+ * bytes to send and what the client agreed to.
+ */
+import { DO, DONT, IAC, Option, refuseNegotiation, SB, SE, WILL, WONT, type NegotiationVerb } from './telnet.ts';
+
+const TTYPE_IS = 0;
+const TTYPE_SEND = 1;
+
+export class Negotiation {
+  /** What the client agreed to, and what it told. */
+  echo = false;
+  suppressGoAhead = false;
+  columns: number | undefined;
+  rows: number | undefined;
+  terminalType: string | undefined;
+  #offered = false;
+
+  /** The offer: WILL ECHO, WILL SUPPRESS-GO-AHEAD, DO NAWS, DO TERMINAL-TYPE. */
+  offer(): Buffer {
+    this.#offered = true;
+    return Buffer.from([
+      IAC, WILL, Option.ECHO, IAC, WILL, Option.SUPPRESS_GO_AHEAD,
+      IAC, DO, Option.NAWS, IAC, DO, Option.TERMINAL_TYPE,
+    ]);
+  }
+
+  get offered(): boolean {
+    return this.#offered;
+  }
+
+  /** Whether the client agreed to character-at-a-time mode. */
+  get characterMode(): boolean {
+    return this.echo && this.suppressGoAhead;
+  }
+
+  /** A negotiation from the client: what to answer (if anything). */
+  negotiate(verb: NegotiationVerb, option: number): Buffer | undefined {
+    // A client may offer its terminal type first (the backdoor client does): always welcome.
+    if (!this.#offered && option === Option.TERMINAL_TYPE && verb === WILL) {
+      return Buffer.from([IAC, DO, option, IAC, SB, option, TTYPE_SEND, IAC, SE]);
+    }
+    if (this.#offered) {
+      // Answers to our offer are agreements or refusals, never to be answered again.
+      if (option === Option.ECHO && (verb === DO || verb === DONT)) return void (this.echo = verb === DO);
+      if (option === Option.SUPPRESS_GO_AHEAD && (verb === DO || verb === DONT)) return void (this.suppressGoAhead = verb === DO);
+      if (option === Option.NAWS && (verb === WILL || verb === WONT)) return undefined;
+      if (option === Option.TERMINAL_TYPE && (verb === WILL || verb === WONT)) {
+        return verb === WILL ? Buffer.from([IAC, SB, Option.TERMINAL_TYPE, TTYPE_SEND, IAC, SE]) : undefined;
+      }
+    }
+    return refuseNegotiation(verb, option);
+  }
+
+  /** A subnegotiation from the client: the window size, or the terminal type. */
+  subnegotiate(option: number, data: Buffer): void {
+    if (option === Option.NAWS && data.length >= 4) {
+      this.columns = data.readUInt16BE(0) || undefined;
+      this.rows = data.readUInt16BE(2) || undefined;
+    } else if (option === Option.TERMINAL_TYPE && data[0] === TTYPE_IS) {
+      this.terminalType = data.subarray(1).toString('latin1').replace(/[^\x20-\x7e]/g, '').slice(0, 40).toLowerCase();
+    }
+  }
+
+  /** Whether the terminal the client named shows ANSI colours. */
+  get colors(): boolean {
+    const term = this.terminalType;
+    return term !== undefined && !/dumb|vt100|unknown/.test(term) && /color|xterm|screen|tmux|rxvt|linux|ansi|kitty|alacritty|vt2\d\d/.test(term);
+  }
+}
