@@ -24,46 +24,41 @@ import type { SignalOptions } from './signals.ts';
  * when one is malformed.
  */
 export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env, pid = process.pid): SignalOptions {
-  const options: SignalOptions = {};
-  const number = (name: string): number | undefined => {
-    const text = env[name];
-    if (text === undefined || text === '') return undefined;
-    const value = Number(text);
-    if (!Number.isFinite(value)) throw new TypeError(`${name} must be a number. Received '${text}'`);
-    return value;
-  };
   const text = (name: string): string | undefined => (env[name] === '' ? undefined : env[name]);
-
-  const port = number('BACKDOOR_PORT');
-  const host = text('BACKDOOR_HOST');
-  const path = text('BACKDOOR_PATH');
-  if (port !== undefined) options.port = port;
-  if (host !== undefined) options.host = host;
-  if (path !== undefined) options.path = path;
-  else if (port === undefined && host === undefined) options.path = join(tmpdir(), `backdoor-${pid}.sock`);
-
-  const startSignal = text('BACKDOOR_START_SIGNAL');
-  const stopSignal = text('BACKDOOR_STOP_SIGNAL');
-  if (startSignal !== undefined) options.startSignal = startSignal as NodeJS.Signals;
-  if (stopSignal !== undefined) options.stopSignal = stopSignal as NodeJS.Signals;
-  const evalTimeoutMs = number('BACKDOOR_EVAL_TIMEOUT_MS');
-  if (evalTimeoutMs !== undefined) options.evalTimeoutMs = evalTimeoutMs;
-  const budget = number('BACKDOOR_MAIN_THREAD_BUDGET');
-  if (budget !== undefined) options.mainThreadBudget = budget;
-  const banner = text('BACKDOOR_BANNER');
-  if (banner !== undefined) options.banner = banner;
-  const token = text('BACKDOOR_TOKEN');
-  if (token !== undefined) options.token = token;
+  const number = (name: string): number | undefined => {
+    const value = text(name);
+    if (value === undefined) return undefined;
+    if (!Number.isFinite(Number(value))) throw new TypeError(`${name} must be a number. Received '${value}'`);
+    return Number(value);
+  };
+  const options: Record<string, unknown> = {};
+  for (const [name, option, read] of variables) {
+    const value = read === 'number' ? number(name) : text(name);
+    if (value !== undefined) options[option] = value;
+  }
+  if (options.path === undefined && options.port === undefined && options.host === undefined) {
+    options.path = join(tmpdir(), `backdoor-${pid}.sock`);
+  }
   if (env.BACKDOOR_ALLOW_REMOTE === '1') options.allowRemote = true;
   const audit = text('BACKDOOR_AUDIT');
   if (audit === 'stderr') options.audit = 'stderr';
   else if (audit === 'off') options.audit = false;
   else if (audit !== undefined) throw new TypeError(`BACKDOOR_AUDIT must be 'stderr' or 'off'. Received '${audit}'`);
-  const maxSessions = number('BACKDOOR_MAX_SESSIONS');
-  if (maxSessions !== undefined) options.maxSessions = maxSessions;
-  const maxInputBytes = number('BACKDOOR_MAX_INPUT_BYTES');
-  if (maxInputBytes !== undefined) options.maxInputBytes = maxInputBytes;
-  const idleTimeoutMs = number('BACKDOOR_IDLE_TIMEOUT_MS');
-  if (idleTimeoutMs !== undefined) options.idleTimeoutMs = idleTimeoutMs;
-  return options;
+  return options as SignalOptions;
 }
+
+/** Variables that map one to one to an option, and how they are read. */
+const variables: [string, keyof SignalOptions, 'text' | 'number'][] = [
+  ['BACKDOOR_PORT', 'port', 'number'],
+  ['BACKDOOR_HOST', 'host', 'text'],
+  ['BACKDOOR_PATH', 'path', 'text'],
+  ['BACKDOOR_START_SIGNAL', 'startSignal', 'text'],
+  ['BACKDOOR_STOP_SIGNAL', 'stopSignal', 'text'],
+  ['BACKDOOR_EVAL_TIMEOUT_MS', 'evalTimeoutMs', 'number'],
+  ['BACKDOOR_MAIN_THREAD_BUDGET', 'mainThreadBudget', 'number'],
+  ['BACKDOOR_BANNER', 'banner', 'text'],
+  ['BACKDOOR_TOKEN', 'token', 'text'],
+  ['BACKDOOR_MAX_SESSIONS', 'maxSessions', 'number'],
+  ['BACKDOOR_MAX_INPUT_BYTES', 'maxInputBytes', 'number'],
+  ['BACKDOOR_IDLE_TIMEOUT_MS', 'idleTimeoutMs', 'number'],
+];
