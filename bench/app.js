@@ -2,6 +2,7 @@
 // HTTP server, with, depending on argv[2],
 //   none      nothing else (the baseline)
 //   backdoor  a backdoor (options from argv[3] as JSON)
+//   signals   signal handlers installed (the backdoor starts on SIGUSR1)
 //   repl      the peer: Node's own `repl` served over `net` on the main thread
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
@@ -36,10 +37,6 @@ if (mode === 'backdoor') {
   startMs = performance.now() - start;
 } else if (mode === 'signals') {
   installSignalHandlers({ port: 0, ...options });
-} else if (mode === 'worker') {
-  // An idle worker thread and nothing else: what a thread costs by merely existing.
-  const { Worker } = await import('node:worker_threads');
-  new Worker('setInterval(() => {}, 1 << 30)', { eval: true }).unref();
 } else if (mode === 'repl') {
   replServer = net.createServer((socket) => {
     socket.setNoDelay(true);
