@@ -6,9 +6,8 @@
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { clearLine, createInterface, cursorTo } from 'node:readline';
-import { StringDecoder } from 'node:string_decoder';
 import { splitPrompt } from './output.ts';
-import { ClientTelnet } from './telnet-client.ts';
+import { readServerText } from './telnet-client.ts';
 
 const IAC_IP = Buffer.from([255, 244]);
 const HISTORY_SIZE = 1000;
@@ -25,7 +24,6 @@ export function runInteractive(socket: Socket, options: InteractiveOptions): Pro
   const { stdin, stdout } = process;
   const history = loadHistory(options.historyFile);
   const editor = createInterface({ input: stdin, output: stdout, terminal: true, history, historySize: HISTORY_SIZE, removeHistoryDuplicates: true, prompt: '' });
-  const decoder = new StringDecoder('utf8');
   let pending = '';
   let prompted = false; // the editor shows a prompt (and maybe a half-typed line)
   let closed = false;
@@ -33,13 +31,9 @@ export function runInteractive(socket: Socket, options: InteractiveOptions): Pro
   let skipToken = options.tokenSent;
   // At a colour terminal, tell the server (telnet TERMINAL-TYPE): results come in colour.
   const term = process.env.TERM;
-  const telnet = new ClientTelnet(term && term !== 'dumb' && !process.env.NO_COLOR && stdout.hasColors?.() ? term : undefined);
-  const hello = telnet.hello();
-  if (hello.length > 0) socket.write(hello);
-  socket.on('data', (chunk: Buffer) => {
-    const { data, answer } = telnet.push(chunk);
-    if (answer.length > 0 && !socket.writableEnded) socket.write(answer); // (after our end, no answer is needed)
-    let received = pending + decoder.write(data);
+  const colourTerm = term && term !== 'dumb' && !process.env.NO_COLOR && stdout.hasColors?.() ? term : undefined;
+  const rest = readServerText(socket, colourTerm, (arrived) => {
+    let received = pending + arrived;
     if (skipToken && received.length >= 'Token: \n'.length) {
       skipToken = false;
       received = received.replace(/^Token: \n/, '');
@@ -93,8 +87,8 @@ export function runInteractive(socket: Socket, options: InteractiveOptions): Pro
     socket.on('close', () => {
       closed = true;
       clearTimeout(saveTimer);
-      const rest = pending + decoder.end();
-      if (rest !== '') stdout.write(rest);
+      const unread = pending + rest();
+      if (unread !== '') stdout.write(unread);
       if (prompted) stdout.write('\n');
       saveHistory(options.historyFile, (editor as unknown as { history: string[] }).history);
       editor.close();

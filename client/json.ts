@@ -1,17 +1,14 @@
 /** The client's JSON modes: `--json` (a JSON-lines pipe for tools) and `--eval` (one expression). */
 import type { Socket } from 'node:net';
 import { createInterface } from 'node:readline';
-import { ClientTelnet } from './telnet-client.ts';
+import { readServerText } from './telnet-client.ts';
 
 /** Lines the server sends from its `mode` line on (earlier output, the banner, is skipped). */
 function jsonLines(socket: Socket, onLine: (line: string) => void): void {
-  const telnet = new ClientTelnet(undefined);
   let started = false;
   let buffer = '';
-  socket.on('data', (chunk: Buffer) => {
-    const { data, answer } = telnet.push(chunk);
-    if (answer.length > 0 && !socket.writableEnded) socket.write(answer); // (after our end, no answer is needed)
-    buffer += data.toString('utf8');
+  readServerText(socket, undefined, (text) => {
+    buffer += text;
     let newline;
     while ((newline = buffer.indexOf('\n')) !== -1) {
       const line = buffer.slice(0, newline);

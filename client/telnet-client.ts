@@ -3,6 +3,8 @@
  * server's offer of character mode; it tells the server its terminal type (for colours) when
  * it runs at a colour terminal.
  */
+import type { Socket } from 'node:net';
+import { StringDecoder } from 'node:string_decoder';
 import { DO, DONT, IAC, Option, SB, SE, TelnetParser, WILL, WONT } from '../workers/telnet.ts';
 
 const TTYPE_IS = 0;
@@ -41,4 +43,24 @@ export class ClientTelnet {
     // The parser folds line ends to LF, which is what the client prints anyway.
     return { data: data.length === 1 ? data[0] : Buffer.concat(data), answer: Buffer.from(answer) };
   }
+}
+
+/**
+ * Reads the server's output as text for every client mode: telnet commands answered and taken
+ * out, UTF-8 decoded across chunks. `term` as for ClientTelnet. Returns what the decoder still
+ * holds, for the end of the connection.
+ */
+export function readServerText(socket: Socket, term: string | undefined, onText: (text: string) => void): () => string {
+  const telnet = new ClientTelnet(term);
+  const decoder = new StringDecoder('utf8');
+  const hello = telnet.hello();
+  if (hello.length > 0) socket.write(hello);
+  socket.on('data', (chunk: Buffer) => {
+    const { data, answer } = telnet.push(chunk);
+    // After our end (a pipe that has ended), no answer is needed.
+    if (answer.length > 0 && !socket.writableEnded) socket.write(answer);
+    const text = decoder.write(data);
+    if (text !== '') onText(text);
+  });
+  return () => decoder.end();
 }

@@ -89,16 +89,14 @@ export class Evaluator {
   }
 
   #evaluate(request: EvalRequest, start: number): EvalReply {
+    // (.stats and .locals need no session context: none is made for them.)
+    if (request.kind === 'stats') {
+      return this.#answer(start, this.#health.report(this.stats(), this.#options.mainThreadBudget ?? 0.1, request.workerReport ?? ''));
+    }
+    if (request.kind === 'locals') return this.#answer(start, this.#listLocals(request.colors === true));
     const session = this.#context(request.context);
-    switch (request.kind) {
-      case 'stats':
-        return this.#answer(start, this.#health.report(this.stats(), this.#options.mainThreadBudget ?? 0.1, request.workerReport ?? ''));
-      case 'locals':
-        return this.#answer(start, this.#listLocals(request.colors === true));
-      case 'complete':
-        return { out: '', outcome: { ok: true, text: '', names: this.#complete(session, request) }, cost: performance.now() - start };
-      default:
-        break;
+    if (request.kind === 'complete') {
+      return { out: '', outcome: { ok: true, text: '', names: this.#complete(session, request) }, cost: performance.now() - start };
     }
     const earlier = this.#takeOutput(request.context);
     session.beginCommand();

@@ -1,4 +1,5 @@
 import t from 'tap';
+import { countTurns } from './fixtures/turns.ts';
 import { Evaluator } from '../lib/evaluator.ts';
 import type { EvalOutcome, EvalReply } from '../lib/protocol.ts';
 import { classifyInput } from '../workers/input.ts';
@@ -154,12 +155,7 @@ t.test('a dropped context is forgotten: its next command starts fresh', async (t
 });
 
 t.test('evaluate() runs each command in a turn of the event loop of its own', async (t) => {
-  let turns = 0;
-  let ticking = true;
-  const tick = () => { turns++; if (ticking) setImmediate(tick); };
-  tick();
-  t.teardown(() => { ticking = false; });
-  const { evaluator } = setup({ turn: () => turns });
+  const { evaluator } = setup({ turn: countTurns(t) });
   const request = (id: number) => ({ id, context: 1, code: 'turn()', awaited: false, filename: 'REPL' });
   // As fast as a worker could ever be: the next request in the same microtask as the reply.
   const first = await evaluator.evaluate(request(1));

@@ -1,4 +1,5 @@
 import t, { type Test } from 'tap';
+import { countTurns } from './fixtures/turns.ts';
 import { Evaluator } from '../dist/lib/evaluator.js';
 import { connect, start } from './fixtures/backdoor.ts';
 
@@ -28,13 +29,9 @@ t.test('only complete inputs reach the main thread, one call each', async (t) =>
 });
 
 t.test('each command runs in its own turn of the event loop: the app runs between any two', async (t) => {
-  let turns = 0;
-  let ticking = true;
-  const tick = () => { turns++; if (ticking) setImmediate(tick); };
-  tick();
-  t.teardown(() => { ticking = false; });
+  const turns = countTurns(t);
   const seen: number[] = [];
-  const client = await connect(t, await start(t, { locals: { record: () => seen.push(turns) } }));
+  const client = await connect(t, await start(t, { locals: { record: () => seen.push(turns()) } }));
   client.send('record()\n'.repeat(50));
   await client.expect(/(> 50\n> )$/);
   t.equal(seen.length, 50);
