@@ -86,6 +86,8 @@ export class Backdoor {
       settle: (id, out, outcome, cost) => void this.#control.settle(id, out, outcome, cost),
       output: (context, text) => void this.#control.output(context, text),
       tap: (context, outcome) => void this.#control.tap(context, outcome),
+      uncaught: (context, text) => void this.#control.uncaught(context, text),
+      audit: (event) => this.#auditor.emit(event),
     });
     const evaluator = this.#evaluator;
     const mainApi: MainApi = {

@@ -1,12 +1,17 @@
 import { performance } from 'node:perf_hooks';
 import { types } from 'node:util';
 import vm from 'node:vm';
+import { attribution } from './attribution.ts';
 import { formatThrown, formatValue, replInspectOptions, type FormatOptions } from './format.ts';
 import { HealthMonitor, listValue, preview, propertyNames } from './inspector.ts';
 import { toJsonValue } from './json-value.ts';
-import type { EvalOutcome, EvalReply, EvalRequest } from './protocol.ts';
-import { watchRejections } from './rejections.ts';
+import { NextTurn } from './next-turn.ts';
+import type { AuditEvent, EvalOutcome, EvalReply, EvalRequest } from './protocol.ts';
 import { MAX_OUTPUT_CHARS, SessionContext, truncationNote } from './session-context.ts';
+import { watchSession } from './uncaught.ts';
+
+/** The app's own `then`, taken before any session could replace it in its realm. */
+const promiseThen = Promise.prototype.then;
 
 /** The longest a value may take to print (when evalTimeoutMs is not 0 nor less). */
 const MAX_FORMAT_MS = 250;
@@ -19,6 +24,10 @@ export interface EvaluatorEvents {
   settle(id: number, out: string, outcome: EvalOutcome, cost: number): void;
   output(context: number, text: string): void;
   tap(context: number, outcome: EvalOutcome): void;
+  /** Something a session's code threw or rejected after its command returned, formatted. */
+  uncaught(context: number, text: string): void;
+  /** An audit event of the main thread's (a late error of a session that has ended). */
+  audit(event: AuditEvent): void;
 }
 
 export interface EvaluatorOptions {
@@ -42,6 +51,7 @@ export class Evaluator {
   readonly #format: FormatOptions;
   readonly #colorFormat: FormatOptions;
   readonly #health = new HealthMonitor();
+  readonly #turn = new NextTurn();
   #closed = false;
   #commands = 0;
   #mainThreadMs = 0;
@@ -63,7 +73,7 @@ export class Evaluator {
    * an immediate always has a poll phase (the app's I/O) between it and the next one.
    */
   evaluate(request: EvalRequest): Promise<EvalReply> {
-    return new Promise((resolve) => setImmediate(() => resolve(this.evaluateNow(request))));
+    return new Promise((resolve) => this.#turn.schedule(() => resolve(this.evaluateNow(request))));
   }
 
   /** Runs the command now; `evaluate` is what the worker calls. */
@@ -94,7 +104,12 @@ export class Evaluator {
       return this.#answer(start, this.#health.report(this.stats(), this.#options.mainThreadBudget ?? 0.1, request.workerReport ?? ''));
     }
     if (request.kind === 'locals') return this.#answer(start, this.#listLocals(request.colors === true));
-    const session = this.#context(request.context);
+    const session = this.#context(request);
+    // Whatever the session's code starts now (timers, callbacks) stays the session's.
+    return attribution.run(session, () => this.#run(request, session, start));
+  }
+
+  #run(request: EvalRequest, session: SessionContext, start: number): EvalReply {
     if (request.kind === 'complete') {
       return { out: '', outcome: { ok: true, text: '', names: this.#complete(session, request) }, cost: performance.now() - start };
     }
@@ -136,13 +151,18 @@ export class Evaluator {
 
   // A command typed again (the worker gives it its first name back) reuses its compiled
   // script: no new vm.Script at all. Scripts are context-independent, so all sessions share.
-  #script({ code, filename }: EvalRequest): vm.Script {
+  #script({ code, filename, importHint }: EvalRequest): vm.Script {
     const key = `${filename}\0${code}`;
     let script = this.#scripts.get(key);
     if (script) {
       this.#scripts.delete(key); // most recently used last
     } else {
-      script = new vm.Script(code, { filename });
+      try {
+        script = new vm.Script(code, { filename });
+      } catch (error) {
+        if (importHint !== undefined) hintDynamicImport(error as Error, importHint);
+        throw error;
+      }
       if (this.#scripts.size >= MAX_CACHED_SCRIPTS) this.#scripts.delete(this.#scripts.keys().next().value!);
     }
     this.#scripts.set(key, script);
@@ -150,13 +170,15 @@ export class Evaluator {
   }
 
   dropContext(context: number): void {
-    this.#contexts.delete(context);
+    if (this.#contexts.delete(context)) attribution.release();
   }
 
   /** Stop sending events; contexts are released. */
   close(): void {
     this.#closed = true;
     this.#health.stop();
+    this.#turn.close();
+    for (let i = 0; i < this.#contexts.size; i++) attribution.release();
     this.#contexts.clear();
   }
 
@@ -170,10 +192,15 @@ export class Evaluator {
       this.#mainThreadMs += cost;
       this.#events.settle(id, this.#takeOutput(contextId), outcome, cost);
     };
-    promise.then(
-      (result) => settle(result?.value, false),
-      (error: unknown) => settle(error, true),
-    );
+    // The app's own `then`: the session may have replaced its own realm's.
+    try {
+      Reflect.apply(promiseThen, promise, [
+        (result: { value: unknown } | undefined) => settle(result?.value, false),
+        (error: unknown) => settle(error, true),
+      ]);
+    } catch (error) {
+      settle(error, true);
+    }
   }
 
   #outcome(session: SessionContext, value: unknown, threw: boolean, request: EvalRequest): EvalOutcome {
@@ -188,7 +215,7 @@ export class Evaluator {
     } else if (this.#isTimeout(value)) {
       outcome = { ok: false, text: `Uncaught Error: ${(value as Error).message} (the evalTimeoutMs option)` };
     } else {
-      outcome = { ok: false, text: capText(formatThrown(value, 'Uncaught', format)) };
+      outcome = { ok: false, text: capText(formatThrown(value, 'Uncaught', format, session.Error)) };
     }
     if (request.json) {
       const json = toJsonValue(value);
@@ -207,24 +234,43 @@ export class Evaluator {
     }
   }
 
-  #context(id: number): SessionContext {
+  #context({ context: id, session: number = 0 }: EvalRequest): SessionContext {
     let session = this.#contexts.get(id);
     if (!session) {
-      session = new SessionContext(
-        this.#options.locals,
-        (text) => this.#asyncOutput(id, text),
-        (value) => {
+      session = new SessionContext(this.#options.locals, {
+        asyncOutput: (text) => this.#asyncOutput(id, text),
+        tap: (value) => {
           if (this.#closed || !this.#contexts.has(id)) return;
           this.#events.tap(id, { ok: true, text: capText(formatValue(value, this.#format)), value: toJsonValue(value) });
         },
-      );
-      this.#contexts.set(id, session);
-      watchRejections(session.Promise.prototype, (reason) => {
-        // A session that has ended (or a closed backdoor) drops it: it must not crash the app.
-        if (this.#contexts.has(id)) this.#asyncOutput(id, `${formatThrown(reason, 'Uncaught (in promise)', this.#format)}\n`);
+        uncaught: (thrown) => this.#uncaught(id, number, thrown),
       });
+      this.#contexts.set(id, session);
+      attribution.retain();
+      watchSession(session.objectPrototype, session);
     }
     return session;
+  }
+
+  /**
+   * A session's code threw (or rejected) outside its commands: its session is told, after the
+   * output printed before it; a session that has ended (or a closed backdoor) leaves it to the
+   * audit trail. Either way the app never sees it.
+   */
+  #uncaught(context: number, session: number, thrown: unknown): void {
+    const owner = this.#contexts.get(context);
+    const text = capText(formatThrown(thrown, 'Uncaught', this.#format, owner?.Error));
+    if (this.#closed || !owner) {
+      this.#events.audit({ type: 'uncaught', time: new Date().toISOString(), session, message: text });
+      return;
+    }
+    // In a turn of its own, as Node's REPL prints it after the command's value (a `nextTick`
+    // callback throws before the reply has left), and after the output printed before it.
+    this.#turn.schedule(() => {
+      if (this.#closed || !this.#contexts.has(context)) return;
+      this.#flushOutput(context);
+      this.#events.uncaught(context, text);
+    });
   }
 
   readonly #pendingOutput = new Map<number, string>();
@@ -244,11 +290,13 @@ export class Evaluator {
     }
     this.#pendingOutput.set(context, text.slice(0, MAX_OUTPUT_CHARS));
     if (text.length > MAX_OUTPUT_CHARS) this.#droppedOutput.set(context, text.length - MAX_OUTPUT_CHARS);
-    setImmediate(() => {
-      const all = this.#pendingOutput.get(context) ?? '';
-      this.#pendingOutput.delete(context);
-      if (all !== '' && !this.#closed) this.#events.output(context, all);
-    });
+    this.#turn.schedule(() => this.#flushOutput(context));
+  }
+
+  #flushOutput(context: number): void {
+    const all = this.#pendingOutput.get(context) ?? '';
+    this.#pendingOutput.delete(context);
+    if (all !== '' && !this.#closed) this.#events.output(context, all);
   }
 
   // Leaves an empty batch behind: the flush already scheduled for it still owns the entry.
@@ -259,6 +307,20 @@ export class Evaluator {
     const dropped = this.#droppedOutput.get(context) ?? 0;
     this.#droppedOutput.delete(context);
     return pending + truncationNote(dropped);
+  }
+}
+
+/**
+ * Node's REPL: a static `import` is not possible in a script; say how to write it instead.
+ * `hint` is the worker's rewrite of the input's import declarations.
+ */
+function hintDynamicImport(error: Error, hint: string): void {
+  try {
+    if (error.name !== 'SyntaxError' || !error.message.includes('Cannot use import statement outside a module')) return;
+    error.message = `Cannot use import statement inside the Node.js REPL, alternatively use dynamic import: ${hint}`;
+    error.stack = String(error.stack).replace(/SyntaxError:.*\n/, `SyntaxError: ${error.message}\n`);
+  } catch {
+    // printed as V8 said it
   }
 }
 

@@ -1,5 +1,6 @@
 import { inspect, types, type InspectOptions } from 'node:util';
 import vm from 'node:vm';
+import { formatStackOnce } from './stack.ts';
 
 /**
  * How results are printed: Node's REPL settings (depth 2, 100 items, proxies shown, getters not
@@ -39,17 +40,54 @@ export function formatValue(value: unknown, { timeoutMs = 0, inspectOptions = re
   }
 }
 
-/** Formats something thrown the way Node's REPL does: `Uncaught TypeError: ...`. Never throws. */
-export function formatThrown(thrown: unknown, prefix = 'Uncaught', { timeoutMs = 0, inspectOptions = replInspectOptions }: FormatOptions = {}): string {
+/**
+ * Formats something thrown the way Node's REPL does: `Uncaught TypeError: ...`, with the frames
+ * its REPL would keep (see stack.ts), a SyntaxError with its source line and caret but no frames,
+ * and `Uncaught:` on a line of its own before a first line longer than the line width. Never throws.
+ *
+ * @param sessionError the `Error` of the realm the code ran in, to format its errors' stacks
+ */
+export function formatThrown(thrown: unknown, prefix = 'Uncaught', { timeoutMs = 0, inspectOptions = replInspectOptions }: FormatOptions = {}, sessionError?: ErrorConstructor): string {
   let text: string;
   try {
+    const trimmed = formatStackOnce(thrown, sessionError);
+    if (isErrorLike(thrown)) stripSyntaxErrorStack(thrown as Error);
     text = limitedInspect(thrown, inspectOptions, timeoutMs);
-    if (isErrorLike(thrown)) text = trimStack(text, true);
-    text = dropInternalFrames(text);
+    if (isErrorLike(thrown)) {
+      if (!trimmed) text = trimStack(text, true);
+      // An error without a stack prints as `[Error: x]`: Node's REPL drops the brackets.
+      if (text.startsWith('[') && text.endsWith(']')) text = text.slice(1, -1);
+    }
+    text = dropInternalFrames(text).replace(/\n$/, '');
   } catch (error) {
     text = formatFailure(thrown, error, timeoutMs, 'thrown value');
   }
-  return `${prefix} ${text}`;
+  return prefixUncaught(prefix, text, inspectOptions.breakLength ?? 80);
+}
+
+/** Node's REPL: the prefix goes before the first line that names an error, or before the whole. */
+function prefixUncaught(prefix: string, text: string, width: number): string {
+  const lines = text.split(/(?<=\n)/);
+  const named = lines.findIndex((line) => /^\[?([A-Z][a-z0-9_]*)*Error/.test(line));
+  if (named === -1) return `${prefix}${lines.length === 1 ? ' ' : ':\n'}${text}`;
+  const line = lines[named];
+  lines[named] = width >= line.length ? `${prefix} ${line}` : `${prefix}:\n${line}`;
+  return lines.join('');
+}
+
+/**
+ * A SyntaxError is printed without frames, as Node's REPL does (also for `JSON.parse`'s): only
+ * the source line and caret that V8 puts above a compile error stay. The error's own `stack`
+ * is changed, as there, so that `_error` shows the same.
+ */
+function stripSyntaxErrorStack(error: Error): void {
+  if (types.isProxy(error)) return;
+  try {
+    if (error.name !== 'SyntaxError' || typeof error.stack !== 'string') return;
+    error.stack = error.stack.replace(/^REPL\d+:\d+\r?\n/, '').replace(/^\s+at\s.*\n?/gm, '');
+  } catch {
+    // a frozen error, or a hostile getter: printed as it is
+  }
 }
 
 function limitedInspect(value: unknown, options: InspectOptions, timeoutMs: number): string {
@@ -103,9 +141,9 @@ export function trimStack(text: string, thrown: boolean): string {
   return [...kept, ...lines.slice(end)].join('\n');
 }
 
-/** Frames of the REPL's machinery: the call into `vm`, this library, Node's internals. */
+/** Frames of the backdoor's own machinery: the call into `vm`, this library. */
 const internalFrame = new RegExp(
-  `\\n\\s+at [^\\n]*(?:node:vm:|node:internal/|${escapeRegExp(new URL('.', import.meta.url).href)}|${escapeRegExp(new URL('.', import.meta.url).pathname)})[^\\n]*?( \\{)?(?=\\n|$)`,
+  `\\n\\s+at [^\\n]*(?:node:vm:|${escapeRegExp(new URL('.', import.meta.url).href)}|${escapeRegExp(new URL('.', import.meta.url).pathname)})[^\\n]*?( \\{)?(?=\\n|$)`,
   'g',
 );
 

@@ -58,14 +58,16 @@ export type AuditEvent =
   | { type: 'auth-failure'; time: string; session: number; peer: string; attempt: number }
   | { type: 'command'; time: string; session: number; peer: string; code: string; durationMs: number; ok: boolean }
   | { type: 'disconnect'; time: string; session: number; peer: string; commands: number; reason: string }
-  | { type: 'fault'; time: string; message: string };
+  | { type: 'fault'; time: string; message: string }
+  /** Code of a session that has ended threw (or rejected) later; the app was not told. */
+  | { type: 'uncaught'; time: string; session: number; message: string };
 
 /** The events the default audit writes to stderr (the others only with `audit: 'stderr'`). */
-export const defaultAuditTypes: ReadonlySet<AuditEvent['type']> = new Set(['start', 'stop', 'connect', 'disconnect', 'refused', 'fault']);
+export const defaultAuditTypes: ReadonlySet<AuditEvent['type']> = new Set(['start', 'stop', 'connect', 'disconnect', 'refused', 'fault', 'uncaught']);
 
 /** One line of the audit trail on stderr, for a person to read. */
 export function formatAuditEvent(event: AuditEvent): string {
-  const who = 'session' in event ? `session ${event.session} (${event.peer})` : '';
+  const who = 'peer' in event && 'session' in event ? `session ${event.session} (${event.peer})` : '';
   switch (event.type) {
     case 'start':
       return `backdoor: listening on ${formatAddress(event.address)} (pid ${event.pid})`;
@@ -83,6 +85,8 @@ export function formatAuditEvent(event: AuditEvent): string {
       return `backdoor: ${who} disconnected after ${event.commands} command(s) (${event.reason})`;
     case 'fault':
       return `backdoor: ${event.message}`;
+    case 'uncaught':
+      return `backdoor: session ${event.session} has ended; its code threw later (the app was not told): ${event.message.replace(/\n/g, '\n  ')}`;
   }
 }
 
@@ -99,12 +103,16 @@ export interface EvalRequest {
   id: number;
   /** Main-side context id: commands with the same one share declarations and `_`. */
   context: number;
+  /** The session's number (as in the audit trail), for errors its code throws after it ended. */
+  session?: number;
   /** JavaScript to run. When `awaited`, it evaluates to a promise of `{ value }` or undefined. */
   code: string;
   /** The code was rewritten for top-level `await` (see workers/await-transform.ts). */
   awaited: boolean;
   /** Script name shown in stack traces, like Node's `REPL1`. */
   filename: string;
+  /** The input's static imports rewritten as `await import()`, for V8's error about them. */
+  importHint?: string;
   /**
    * What to do: run the code and print its value ('eval', the default); list the value of
    * the code (`.inspect`, to `depth`); report the app's health (`.stats`, with `workerReport`);
@@ -182,6 +190,8 @@ export interface WorkerApi {
   output(context: number, text: string): void;
   /** A value the context's code passed to `tap(value)`. */
   tap(context: number, outcome: EvalOutcome): void;
+  /** The context's code threw (or rejected) after its command had returned: `Uncaught ...`. */
+  uncaught(context: number, text: string): void;
 }
 
 /**

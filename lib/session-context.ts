@@ -4,6 +4,8 @@ import { Writable } from 'node:stream';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import vm from 'node:vm';
+import { builtinModules } from 'node:module';
+import type { SessionOwner } from './attribution.ts';
 import { replInspectOptions } from './format.ts';
 import { importFunctionName } from './protocol.ts';
 
@@ -18,20 +20,38 @@ export function truncationNote(dropped: number): string {
   return dropped > 0 ? `[... ${dropped} more characters of output dropped]\n` : '';
 }
 
+/** What a session context tells its evaluator. */
+export interface SessionEvents {
+  /** Console output printed while no command of this context runs. */
+  asyncOutput(text: string): void;
+  /** A value passed to `tap(value)`. */
+  tap(value: unknown): void;
+  /** Something the context's code threw or rejected after its command had returned. */
+  uncaught(thrown: unknown, kind: 'exception' | 'rejection'): void;
+}
+
 /**
  * The global scope of one session: a `vm` context in which declarations (`let x`, functions,
- * classes) persist between commands, with the app's `locals`, Node's globals, `require`, `_`,
- * `_error`, and a `console` whose output goes to the session instead of the app's stdout.
+ * classes) persist between commands, with the app's `locals`, Node's globals and built-in
+ * modules (`fs`, `util`... loaded when first used, as in Node's REPL), `require`, `_`, `_error`,
+ * and a `console` whose output goes to the session instead of the app's stdout.
+ *
+ * It is also the owner of everything its code starts (see attribution.ts): what that code
+ * throws later comes back here.
  */
-export class SessionContext {
+export class SessionContext implements SessionOwner {
   /** The contextified global object. */
   readonly context: vm.Context;
-  /** The context's own `Promise`: rejections of promises made by session code are instances of it. */
-  readonly Promise: PromiseConstructor;
+  /** The context's own `Object.prototype`: every object made by session code leads to it. */
+  readonly objectPrototype: object;
+  /** The context's own `Error`, whose `prepareStackTrace` formats its errors' stacks. */
+  readonly Error: ErrorConstructor;
+  /** The context's own `Promise.prototype.then`, as it was before any session code ran. */
+  readonly then: (this: Promise<unknown>, ...args: unknown[]) => unknown;
+  readonly #events: SessionEvents;
   #output = '';
   #dropped = 0;
   #capturing = false;
-  #onAsyncOutput: (text: string) => void;
   #last: unknown;
   #lastError: unknown;
   #autoLast: boolean;
@@ -41,12 +61,15 @@ export class SessionContext {
 
   /**
    * @param locals names to define as globals of the context (shared objects, not copies)
-   * @param onAsyncOutput receives console output printed while no command of this context runs
+   * @param events where output, tapped values and late errors of the context go
    */
-  constructor(locals: Record<string, unknown>, onAsyncOutput: (text: string) => void, onTap: (value: unknown) => void = () => {}) {
-    this.#onAsyncOutput = onAsyncOutput;
+  constructor(locals: Record<string, unknown>, events: SessionEvents) {
+    this.#events = events;
     this.context = vm.createContext({}, { name: 'backdoor session' });
-    this.Promise = vm.runInContext('Promise', this.context) as PromiseConstructor;
+    const realm = vm.runInContext('({ Object, Error, Promise })', this.context) as { Object: ObjectConstructor; Error: ErrorConstructor; Promise: PromiseConstructor };
+    this.objectPrototype = realm.Object.prototype;
+    this.Error = realm.Error;
+    this.then = realm.Promise.prototype.then as SessionContext['then'];
     forwardNodeGlobals(this.context);
 
     const sink = new Writable({
@@ -65,18 +88,33 @@ export class SessionContext {
     define(importFunctionName, importFromApp);
     // tap(value): hands a value to the session (a `tap` event in the JSON mode), returns it.
     define('tap', (value: unknown) => {
-      onTap(value);
+      events.tap(value);
       return value;
+    });
+    define('clearImmediate', safeClearImmediate);
+    define('queueMicrotask', (callback: () => void) => {
+      if (typeof callback !== 'function') return queueMicrotask(callback); // Node's own TypeError
+      // Node 20 and 22 report an exception of a microtask with no async context left to tell
+      // whose it was: caught here instead.
+      queueMicrotask(() => {
+        try {
+          callback();
+        } catch (error) {
+          this.report(error, 'exception');
+        }
+      });
     });
 
     // `_` and `_error` follow the last result until the session assigns them itself, as in Node.
     this.#autoLast = !Object.hasOwn(locals, '_');
     this.#autoLastError = !Object.hasOwn(locals, '_error');
     this.#defineLast('_', () => this.#last, (value) => {
+      if (this.#autoLast) this.#write('Expression assignment to _ now disabled.\n');
       this.#autoLast = false;
       this.#last = value;
     });
     this.#defineLast('_error', () => this.#lastError, (value) => {
+      if (this.#autoLastError) this.#write('Expression assignment to _error now disabled.\n');
       this.#autoLastError = false;
       this.#lastError = value;
     });
@@ -84,6 +122,12 @@ export class SessionContext {
     for (const [name, value] of Object.entries(locals)) {
       Object.defineProperty(this.context, name, { value, writable: true, configurable: true, enumerable: true });
     }
+    defineBuiltinModules(this.context);
+  }
+
+  /** Something this context's code threw (or rejected) outside its commands. */
+  report(thrown: unknown, kind: 'exception' | 'rejection'): void {
+    this.#events.uncaught(thrown, kind);
   }
 
   /** Start collecting console output for the command about to run. */
@@ -148,7 +192,7 @@ export class SessionContext {
   }
 
   #write(text: string): void {
-    if (!this.#capturing) this.#onAsyncOutput(text);
+    if (!this.#capturing) this.#events.asyncOutput(text);
     else if (this.#output.length + text.length <= MAX_OUTPUT_CHARS) this.#output += text;
     else this.#dropped += text.length;
   }
@@ -185,6 +229,45 @@ function forwardNodeGlobals(context: vm.Context): void {
       enumerable: false,
     });
   }
+}
+
+/**
+ * Node's built-in modules by their bare names (`fs`, `util`, `os`...), each loaded when first
+ * read, as Node's REPL has them; a name the context already has (a global, a local) is left
+ * alone, and assigning the name replaces the module for this session.
+ */
+function defineBuiltinModules(context: vm.Context): void {
+  const load = createRequire(import.meta.url);
+  for (const name of builtinModules) {
+    if (name.startsWith('_') || name.includes('/') || name === 'module' || Object.hasOwn(context, name)) continue;
+    const settle = (value: unknown) => Object.defineProperty(context, name, { value, writable: true, configurable: true, enumerable: false });
+    Object.defineProperty(context, name, {
+      get: () => {
+        const value: unknown = load(name);
+        settle(value);
+        return value;
+      },
+      set: settle,
+      configurable: true,
+      enumerable: false,
+    });
+  }
+}
+
+let Immediate: (new () => unknown) | undefined;
+
+/**
+ * `clearImmediate` for session code. On Node 20 and 22, clearing something that is not an
+ * Immediate (`{}`, a Timeout) corrupts Node's count of immediates, and no `setImmediate`
+ * callback of the app runs again; Node 24 ignores it, and so does this.
+ */
+function safeClearImmediate(immediate: unknown): void {
+  if (Immediate === undefined) {
+    const probe = setImmediate(() => {});
+    clearImmediate(probe);
+    Immediate = probe.constructor as new () => unknown;
+  }
+  if (immediate instanceof Immediate) clearImmediate(immediate as NodeJS.Immediate);
 }
 
 /**

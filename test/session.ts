@@ -27,7 +27,8 @@ t.test('errors print like Node\'s REPL and the session goes on', async (t) => {
   t.equal(await client.eval('null.x'), "Uncaught TypeError: Cannot read properties of null (reading 'x')");
   t.equal(await client.eval('throw "text"'), "Uncaught 'text'");
   t.equal(await client.eval('function g() { throw new Error("boom") }; g()'), 'Uncaught Error: boom\n    at g (REPL3:1:22)');
-  t.equal(await client.eval('let let'), 'Uncaught SyntaxError: let is disallowed as a lexically bound name');
+  // V8's source line and caret come first, as in Node's REPL (compared with it in node-repl.ts).
+  t.equal(await client.eval('let let'), 'let let\n    ^^^\n\nUncaught SyntaxError: let is disallowed as a lexically bound name');
   t.equal(await client.eval('1+1'), '2');
 });
 

@@ -13,8 +13,11 @@ export type InputVerdict =
   | { kind: 'complete'; code: string; awaited: boolean; declared: string[] }
   /** Valid so far but unfinished: wait for another line. */
   | { kind: 'incomplete' }
-  /** Never valid, whatever follows: `message` is the error as V8 words it. */
-  | { kind: 'error'; message: string }
+  /**
+   * Never valid, whatever follows: `message` is the error as V8 words it; `source`, what to
+   * compile to get V8's error; `importHint`, its static imports as `await import()`.
+   */
+  | { kind: 'error'; message: string; source: string; importHint?: string }
   /** Only white space and comments. */
   | { kind: 'empty' };
 
@@ -29,8 +32,10 @@ const parseOptions: Options = {
 export function classifyInput(source: string): InputVerdict {
   if (source.trim() === '') return { kind: 'empty' };
 
-  // As in Node's REPL, `{ a: 1 }` is an object, not a block with a label.
-  if (/^\s*\{/.test(source) && !/;\s*$/.test(source)) {
+  // As in Node's REPL, `{ a: 1 }` is an object, not a block with a label, and an unfinished
+  // one (a pasted JSON object, line by line) waits for its end.
+  const objectLike = /^\s*\{/.test(source) && !/;\s*$/.test(source);
+  if (objectLike) {
     const wrapped = `(${source}\n)`;
     const program = tryParse(wrapped);
     if (program) return complete(wrapped, program);
@@ -41,10 +46,20 @@ export function classifyInput(source: string): InputVerdict {
     program = Parser.parse(source, parseOptions);
   } catch (error) {
     if (isRecoverable(error as AcornError, source)) return { kind: 'incomplete' };
+    if (objectLike && isRecoverable(parseError(`(${source}`), `(${source}`)) return { kind: 'incomplete' };
     return syntaxError(source);
   }
   if (program.body.length === 0) return { kind: 'empty' };
   return complete(source, program);
+}
+
+function parseError(source: string): AcornError {
+  try {
+    Parser.parse(source, parseOptions);
+  } catch (error) {
+    return error as AcornError;
+  }
+  return { pos: undefined } as unknown as AcornError;
 }
 
 function complete(source: string, program: Program): InputVerdict {
@@ -71,10 +86,14 @@ interface AcornError extends SyntaxError {
   raisedAt: number;
 }
 
-/** An error at the very end of the input, or an unterminated template or comment, can still be completed. */
+/**
+ * An error at the very end of the input, an unterminated template or comment, or a string whose
+ * line ends in a backslash (it continues on the next line) can still be completed.
+ */
 function isRecoverable(error: AcornError, source: string): boolean {
   if (typeof error.pos !== 'number') return false;
   if (/^Unterminated (template|comment)/.test(error.message)) return true;
+  if (/^Unterminated string constant/.test(error.message)) return /\\$/.test(source.slice(error.pos));
   return error.pos >= source.trimEnd().length;
 }
 
@@ -86,9 +105,40 @@ function syntaxError(source: string): InputVerdict {
   try {
     new vm.Script(source, { filename: 'REPL' });
   } catch (error) {
-    return { kind: 'error', message: `${(error as Error).name}: ${(error as Error).message}` };
+    return { kind: 'error', message: `${(error as Error).name}: ${(error as Error).message}`, source, importHint: dynamicImportHint(source) };
   }
   return { kind: 'complete', code: source, awaited: false, declared: [] };
+}
+
+/**
+ * Node's REPL hint for a static import: the last line's import declarations as
+ * `const { a, b: c } = await import("m");`, or undefined when it has none.
+ */
+export function dynamicImportHint(source: string): string | undefined {
+  const lastLine = source.slice(source.lastIndexOf('\n') + 1);
+  let program: Program;
+  try {
+    program = Parser.parse(lastLine, { ecmaVersion: 'latest', sourceType: 'module' });
+  } catch {
+    return undefined;
+  }
+  let hint = '';
+  for (const node of program.body) {
+    if (node.type !== 'ImportDeclaration') continue;
+    const load = `await import(${JSON.stringify(node.source.value)});`;
+    const [first] = node.specifiers;
+    if (!first) hint += load;
+    else if (node.specifiers.length === 1 && first.type === 'ImportNamespaceSpecifier') hint += `const ${first.local.name} = ${load}`;
+    else {
+      const names = node.specifiers.map((specifier) => {
+        const imported = specifier.type === 'ImportSpecifier' ? specifier.imported : undefined;
+        const importedName = imported && 'name' in imported ? imported.name : imported ? String(imported.value) : 'default';
+        return specifier.local.name === importedName ? specifier.local.name : `${importedName}: ${specifier.local.name}`;
+      });
+      hint += `const { ${names.join(', ')} } = ${load}`;
+    }
+  }
+  return hint === '' ? undefined : hint;
 }
 
 /** Names declared at the top level (for completing them later: they are not properties of the global). */

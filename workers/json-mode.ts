@@ -11,6 +11,8 @@
  * - `{"tag":"out","id":...,"text":"..."}` for console output (`id` null when printed between
  *   inputs, by timers);
  * - `{"tag":"tap","val":...,"inspect":"..."}` for values the code passes to `tap(value)`;
+ * - `{"tag":"uncaught","text":"Uncaught Error: ..."}` when code of the session throws (or rejects)
+ *   after its input has returned: a timer's, a callback's;
  * - `{"tag":"err","id":...,"message":"..."}` when an input is not one (bad JSON, incomplete code).
  */
 import type { EvalOutcome } from '../lib/protocol.ts';
@@ -42,6 +44,8 @@ export function retLine(id: unknown, outcome: EvalOutcome, ms: number): string {
 }
 
 export const outLine = (id: unknown, text: string): string => `${JSON.stringify({ tag: 'out', id, text })}\n`;
+
+export const uncaughtLine = (text: string): string => `${JSON.stringify({ tag: 'uncaught', text })}\n`;
 
 export const errLine = (id: unknown, message: string): string => `${JSON.stringify({ tag: 'err', id, message })}\n`;
 

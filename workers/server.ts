@@ -109,6 +109,10 @@ export class BackdoorServer implements SessionHost {
     this.#contexts.get(context)?.tap(outcome);
   }
 
+  uncaught(context: number, text: string): void {
+    this.#contexts.get(context)?.uncaught(text);
+  }
+
   audit(event: AuditEvent): void {
     this.#audit.record(event);
   }

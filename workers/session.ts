@@ -2,8 +2,8 @@ import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { AuditEvent, EvalOutcome, EvalRequest, WorkerConfig } from '../lib/protocol.ts';
 import type { Command, Dispatcher } from './dispatcher.ts';
-import { classifyInput } from './input.ts';
-import { errLine, modeLine, outLine, parseJsonInput, retLine, tapLine } from './json-mode.ts';
+import { classifyInput, type InputVerdict } from './input.ts';
+import { errLine, modeLine, outLine, parseJsonInput, retLine, tapLine, uncaughtLine } from './json-mode.ts';
 import { LineSplitter, type Line } from './line-splitter.ts';
 import { Negotiation } from './negotiation.ts';
 import { ECHO_ON, TelnetParser, type TelnetPart } from './telnet.ts';
@@ -127,6 +127,17 @@ export class Session {
   asyncOutput(text: string): void {
     if (this.#mode === 'json') this.#write(outLine(null, text));
     else if (this.#mode === 'text') this.#write(text);
+  }
+
+  /**
+   * This session's code threw after its command returned. Printed as Node's REPL prints it,
+   * followed by a fresh prompt when none is being answered (in JSON mode, an `uncaught` event).
+   */
+  uncaught(text: string): void {
+    if (this.#mode === 'json') return this.#write(uncaughtLine(text));
+    if (this.#mode !== 'text') return;
+    this.#write(`${text}\n`);
+    if (!this.#terminal && !this.#running && this.#buffer === '') this.#prompt();
   }
 
   /** A value passed to `tap()` by this session's code. */
@@ -271,27 +282,18 @@ export class Session {
     this.#interruptedOnce = false;
     if (this.#replCommand(line)) return;
     if (this.#buffer === '' && /^\s*(exit|quit)(\(\))?\s*;?\s*$/.test(line)) return this.#end();
+    // As in Node's REPL, an empty line alone does nothing (white space or a comment is run:
+    // it prints `undefined`); inside a multi-line input it is part of the input.
+    if (line === '' && this.#buffer === '') return this.#prompt();
 
     this.#buffer = this.#buffer === '' ? line : `${this.#buffer}\n${line}`;
     this.#bufferBytes += Buffer.byteLength(line) + 1;
     const verdict = classifyInput(this.#buffer);
-    switch (verdict.kind) {
-      case 'empty':
-        this.#clearBuffer();
-        return this.#prompt();
-      case 'incomplete':
-        return this.#prompt(CONTINUATION);
-      case 'error':
-        this.#clearBuffer();
-        this.#write(`Uncaught ${verdict.message}\n`);
-        return this.#prompt();
-      case 'complete': {
-        const typed = this.#buffer;
-        this.#clearBuffer();
-        for (const name of verdict.declared) this.#declared.add(name);
-        this.#run({ code: verdict.code, awaited: verdict.awaited }, typed);
-      }
-    }
+    if (verdict.kind === 'incomplete') return this.#prompt(CONTINUATION);
+    const typed = this.#buffer;
+    this.#clearBuffer();
+    if (verdict.kind === 'complete') for (const name of verdict.declared) this.#declared.add(name);
+    this.#run(runnable(verdict, typed), typed);
   }
 
   #handleJson({ text, overflowed }: Line): void {
@@ -299,26 +301,21 @@ export class Session {
     const input = overflowed ? { ok: false as const, id: null, message: `longer than ${this.#host.config.maxInputBytes} bytes (the maxInputBytes option)` } : parseJsonInput(text);
     if (!input.ok) return this.#write(errLine(input.id, input.message));
     const verdict = classifyInput(input.code);
-    switch (verdict.kind) {
-      case 'empty':
-        return this.#write(retLine(input.id, { ok: true, text: 'undefined', value: { json: null, meta: { values: ['undefined'] } } }, 0));
-      case 'incomplete':
-        return this.#write(errLine(input.id, 'incomplete input: the code must be complete in one input'));
-      case 'error':
-        return this.#write(retLine(input.id, { ok: false, text: `Uncaught ${verdict.message}` }, 0));
-      case 'complete':
-        for (const name of verdict.declared) this.#declared.add(name);
-        this.#run({ code: verdict.code, awaited: verdict.awaited, json: true }, input.code, input.id);
-    }
+    if (verdict.kind === 'incomplete') return this.#write(errLine(input.id, 'incomplete input: the code must be complete in one input'));
+    if (verdict.kind === 'complete') for (const name of verdict.declared) this.#declared.add(name);
+    this.#run({ ...runnable(verdict, input.code), json: true }, input.code, input.id);
   }
 
-  /** `.help` and friends. Returns false when the line is JavaScript after all. */
+  /**
+   * `.help` and friends. Returns false when the line is JavaScript after all: as in Node's REPL,
+   * a line is a command when it starts with one `.` and is not a number (`.5`), and an unknown
+   * name is an error unless it continues a multi-line input (`.then(...)`).
+   */
   #replCommand(line: string): boolean {
-    const match = /^\s*\.([a-zA-Z]\w*)\s*(.*)$/.exec(line);
-    if (!match) return false;
-    const [, name, rest] = match;
-    if (!(name in replCommands)) {
-      // Inside a multi-line input, `.then(...)` is a method call, not a command.
+    const trimmed = line.trim();
+    if (!trimmed.startsWith('.') || trimmed[1] === '.' || !Number.isNaN(Number.parseFloat(trimmed))) return false;
+    const [, name, rest] = /^\.(\S+)\s*(.*)$/s.exec(trimmed)!;
+    if (!Object.hasOwn(replCommands, name)) {
       if (this.#buffer !== '') return false;
       this.#write('Invalid REPL keyword\n');
       this.#prompt();
@@ -369,7 +366,7 @@ export class Session {
     return true;
   }
 
-  #run(request: Pick<EvalRequest, 'code' | 'awaited' | 'kind' | 'depth' | 'json' | 'workerReport'>, typed: string, id?: unknown): void {
+  #run(request: Pick<EvalRequest, 'code' | 'awaited' | 'kind' | 'depth' | 'json' | 'workerReport' | 'importHint'>, typed: string, id?: unknown): void {
     this.#usedContext = true;
     // Inputs are named REPL1, REPL2... in stack traces, as in Node. An input typed again gets
     // its first name back: V8 caches compiled code by source and name, and a repeated command
@@ -385,6 +382,7 @@ export class Session {
       {
         ...request,
         context: this.#context,
+        session: this.id,
         filename: `REPL${number}`,
         colors: this.#mode === 'text' && this.#negotiation.colors,
         columns: this.#terminal ? this.#negotiation.columns : undefined,
@@ -484,7 +482,7 @@ export class Session {
     if (path.length === 0 && prefix === '') return [[], line];
     const outcome = await new Promise<EvalOutcome>((resolve) => {
       this.#host.dispatcher.submit(
-        { context: this.#context, code: '', awaited: false, filename: 'REPL', kind: 'complete', path, prefix },
+        { context: this.#context, session: this.id, code: '', awaited: false, filename: 'REPL', kind: 'complete', path, prefix },
         { output: () => {}, pending: () => {}, done: resolve },
       );
     });
@@ -573,6 +571,17 @@ export class Session {
     });
     this.#host.ended(this);
   }
+}
+
+/**
+ * What to send the main thread for an input that is complete, empty (white space or comments:
+ * it runs, and prints `undefined`) or a syntax error (compiled there, so that V8's own message,
+ * source line and caret are printed and the error becomes `_error`, as in Node's REPL).
+ */
+function runnable(verdict: Exclude<InputVerdict, { kind: 'incomplete' }>, typed: string): Pick<EvalRequest, 'code' | 'awaited' | 'importHint'> {
+  if (verdict.kind === 'complete') return { code: verdict.code, awaited: verdict.awaited };
+  if (verdict.kind === 'empty') return { code: typed, awaited: false };
+  return { code: verdict.source, awaited: false, importHint: verdict.importHint };
 }
 
 function formatDuration(ms: number): string {

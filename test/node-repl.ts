@@ -1,0 +1,39 @@
+import t from 'tap';
+import { start } from './fixtures/backdoor.ts';
+import { startNodeRepl, transcript } from './fixtures/node-repl.ts';
+
+// Each case is typed into Node's own REPL (over net, in this process) and into a backdoor
+// session; the backdoor must print what Node prints.
+const cases: { name: string; lines: string[]; until?: RegExp; frames?: 'drop' }[] = [
+  { name: 'a syntax error shows its source line and caret', lines: ['let 1x'] },
+  { name: 'a static import gets the hint to use import()', lines: ['import x from "y"', 'import { a, b as c } from "m"', 'import * as ns from "n"'] },
+  { name: '_error is set by syntax errors too', lines: ['throw "a"', 'let 1x', '_error'] },
+  { name: 'a backslash at the end of a line continues a string', lines: ["'the\\", "fourth'"] },
+  { name: 'a pasted pretty-printed JSON object is an object', lines: ['{', '"a": 1,', '"b": [1, 2]', '}'] },
+  { name: 'an object literal on one line', lines: ['{ a: 1 }', '{ a: 1 };'] },
+  { name: "Node's built-in modules by their bare names", lines: ['fs.existsSync("/")', 'typeof util.inspect', 'path.sep', 'typeof os.cpus'] },
+  { name: 'stack traces keep the frames of typed code', lines: ['function f() { throw new Error("boom") }', 'f()', '[1].map(() => { throw new Error("m") })'] },
+  { name: 'errors thrown by builtins (JSON.parse) print as in Node', lines: ['JSON.parse("{")', 'null.x', 'undefinedName'] },
+  { name: 'white space and comments print undefined, an empty line nothing', lines: ['// comment', '   ', '', '/* c */'] },
+  { name: 'unknown dot-commands are invalid keywords', lines: ['.toString', '.nope', '.5 + 1'] },
+  { name: 'assigning _ and _error prints the notice once', lines: ['_ = 1', '_', '2', '_', '_error = 3', '_error = 4'] },
+  { name: 'thrown values: short, long, multi-line', lines: ['throw {a: 1}', 'throw {a: 1, b: "x".repeat(100)}', 'throw new Error("y".repeat(90))', 'throw null'] },
+  { name: 'a throw in a timer is printed in the session, which goes on', lines: ['setTimeout(() => { throw new Error("x") }, 0); 1'], until: /Uncaught Error: x\n> $/ },
+  { name: 'a throw in nextTick comes after the value', lines: ['process.nextTick(() => { throw 5 })'], until: /Uncaught 5\n> $/ },
+  { name: 'an unhandled rejection of an app promise the session made', lines: ['fs.promises.readFile("/nope"); 2'], until: /ENOENT[^]*\n> $/ },
+  { name: 'a throw in an I/O callback, of an error made by Node', lines: ['fs.readFile("/nonexistent", (error) => { throw error }); 1'], until: /path: '\/nonexistent'\n\}\n> $/ },
+  { name: 'a rejection of a session promise', lines: ['Promise.reject("made"); 1'], until: /Uncaught 'made'\n> $/ },
+  { name: 'uncaughtException listeners are refused', lines: ['process.on("uncaughtException", () => {})', 'process.listenerCount("uncaughtException")'], frames: 'drop' },
+];
+
+t.test('the backdoor prints what Node\'s REPL prints', async (t) => {
+  const node = await startNodeRepl(t);
+  const backdoor = await start(t);
+  const ours = backdoor.address() as { port: number; host: string };
+  for (const { name, lines, until, frames } of cases) {
+    const drop = (text: string) => (frames === 'drop' ? text.replace(/^ {4}at .*\n/gm, '') : text);
+    const expected = drop(await transcript(t, node, lines, until));
+    const actual = drop(await transcript(t, ours, lines, until));
+    t.equal(actual, expected, name);
+  }
+});
