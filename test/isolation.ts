@@ -89,3 +89,17 @@ t.test('the app\'s own uncaught exceptions behave as without the backdoor', asyn
   t.match(handled.stdout, /session saw: true\n[^]*app handler saw app-made/);
   t.notMatch(handled.stdout, /app handler saw session-made/);
 });
+
+t.test('JSON mode: a late error is an uncaught event; a syntax error becomes _error there too', async (t) => {
+  const { port } = await appWithBackdoor(t);
+  const client = await session(t, port);
+  client.send('.mode json\n');
+  await client.expect('{"tag":"mode","mode":"json","version":1}\n');
+  client.send(`${JSON.stringify({ id: 1, code: 'setTimeout(() => { throw new Error("json late") }, 0); 1' })}\n`);
+  t.match(JSON.parse(await client.expect('\n')), { tag: 'ret', id: 1, ok: true, inspect: '1' });
+  t.same(JSON.parse(await client.expect('\n')), { tag: 'uncaught', text: 'Uncaught Error: json late' });
+  client.send(`${JSON.stringify({ id: 2, code: 'let 1x' })}\n`);
+  t.match(JSON.parse(await client.expect('\n')), { tag: 'ret', id: 2, ok: false, inspect: /^let 1x\n {4}\^\n\nUncaught SyntaxError: Invalid or unexpected token$/ });
+  client.send(`${JSON.stringify({ id: 3, code: '_error.name' })}\n`);
+  t.match(JSON.parse(await client.expect('\n')), { tag: 'ret', id: 3, ok: true, inspect: "'SyntaxError'" });
+});
