@@ -16,7 +16,11 @@ import { renderChart } from './chart.js';
 import { median } from './stats.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
+// `--json` alone (last, or before another option) means the default file: parseArgs would
+// otherwise take it for a missing value.
+const argv = process.argv.slice(2).map((arg, i, all) => (arg === '--json' && (all[i + 1] === undefined || all[i + 1].startsWith('--')) ? '--json=' : arg));
 const { values: args } = parseArgs({
+  args: argv,
   options: {
     quick: { type: 'boolean', default: false },
     json: { type: 'string' },

@@ -86,7 +86,7 @@ export class Backdoor {
       settle: (id, out, outcome, cost) => void this.#control.settle(id, out, outcome, cost),
       output: (context, text) => void this.#control.output(context, text),
       tap: (context, outcome) => void this.#control.tap(context, outcome),
-      uncaught: (context, text) => void this.#control.uncaught(context, text),
+      uncaught: (context, session, text) => void this.#control.uncaught(context, session, text),
       audit: (event) => this.#auditor.emit(event),
     });
     const evaluator = this.#evaluator;

@@ -25,7 +25,7 @@ export interface EvaluatorEvents {
   output(context: number, text: string): void;
   tap(context: number, outcome: EvalOutcome): void;
   /** Something a session's code threw or rejected after its command returned, formatted. */
-  uncaught(context: number, text: string): void;
+  uncaught(context: number, session: number, text: string): void;
   /** An audit event of the main thread's (a late error of a session that has ended). */
   audit(event: AuditEvent): void;
 }
@@ -243,7 +243,7 @@ export class Evaluator {
           if (this.#closed || !this.#contexts.has(id)) return;
           this.#events.tap(id, { ok: true, text: capText(formatValue(value, this.#format)), value: toJsonValue(value) });
         },
-        uncaught: (thrown) => this.#uncaught(id, number, thrown),
+        uncaught: (thrown) => this.#uncaught(id, number, thrown, session!.Error),
       });
       this.#contexts.set(id, session);
       attribution.retain();
@@ -257,19 +257,19 @@ export class Evaluator {
    * output printed before it; a session that has ended (or a closed backdoor) leaves it to the
    * audit trail. Either way the app never sees it.
    */
-  #uncaught(context: number, session: number, thrown: unknown): void {
-    const owner = this.#contexts.get(context);
-    const text = capText(formatThrown(thrown, 'Uncaught', this.#format, owner?.Error));
-    if (this.#closed || !owner) {
+  #uncaught(context: number, session: number, thrown: unknown, sessionError: ErrorConstructor): void {
+    const text = capText(formatThrown(thrown, 'Uncaught', this.#format, sessionError));
+    if (this.#closed) {
       this.#events.audit({ type: 'uncaught', time: new Date().toISOString(), session, message: text });
       return;
     }
     // In a turn of its own, as Node's REPL prints it after the command's value (a `nextTick`
-    // callback throws before the reply has left), and after the output printed before it.
+    // callback throws before the reply has left), and after the output printed before it. The
+    // worker prints it in the session (also for a context it replaced with `.clear`), or
+    // audits it if the session has ended.
     this.#turn.schedule(() => {
-      if (this.#closed || !this.#contexts.has(context)) return;
       this.#flushOutput(context);
-      this.#events.uncaught(context, text);
+      this.#events.uncaught(context, session, text);
     });
   }
 

@@ -191,7 +191,7 @@ export interface WorkerApi {
   /** A value the context's code passed to `tap(value)`. */
   tap(context: number, outcome: EvalOutcome): void;
   /** The context's code threw (or rejected) after its command had returned: `Uncaught ...`. */
-  uncaught(context: number, text: string): void;
+  uncaught(context: number, session: number, text: string): void;
 }
 
 /**

@@ -14,7 +14,7 @@ function setup(locals: Record<string, unknown> = {}, evalTimeoutMs = 2000) {
     settle: (id, out, outcome) => { settled.push({ id, out, outcome }); wake(); },
     output: (context, text) => { output.push({ context, text }); wake(); },
     tap: (context, outcome) => { output.push({ context, text: `tap ${outcome.text}` }); wake(); },
-    uncaught: (context, text) => { output.push({ context, text: `uncaught ${text}` }); wake(); },
+    uncaught: (context, _session, text) => { output.push({ context, text: `uncaught ${text}` }); wake(); },
     audit: (event) => { output.push({ context: 0, text: `audit ${JSON.stringify(event)}` }); wake(); },
   });
   let id = 0;

@@ -81,13 +81,22 @@ t.test('a session that has ended: its late errors go to the audit trail, never t
   t.match(await app.get(), /^ok/);
 });
 
+t.test('.clear starts a new context; what the old one left running still reports to the session', async (t) => {
+  const { port } = await appWithBackdoor(t);
+  const client = await session(t, port);
+  t.equal(await client.eval('setTimeout(() => { throw new Error("from the old context") }, 200); 1'), '1');
+  t.equal(await client.eval('.clear'), 'Clearing context...');
+  await client.expect(/Uncaught Error: from the old context\n> $/);
+  t.equal(await client.eval('1+1'), '2');
+});
+
 t.test('the app\'s own uncaught exceptions behave as without the backdoor', async (t) => {
-  const crashed = await run(process.execPath, [app('uncaught.mjs'), 'app-default'], { timeout: 10_000 }).catch((e: { code: number; stdout: string; stderr: string }) => e);
+  const crashed = await run(process.execPath, [app('late-errors.mjs'), 'exception', 'app-default'], { timeout: 10_000 }).catch((e: { code: number; stdout: string; stderr: string }) => e);
   t.match(crashed, { code: 1, stdout: /session saw: true/, stderr: /throw new Error\('app-made'\)[^]*Error: app-made[^]*Node\.js v/ });
   t.notMatch((crashed as { stderr: string }).stderr, /session-made/);
-  const handled = await run(process.execPath, [app('uncaught.mjs'), 'app-handler'], { timeout: 10_000 });
-  t.match(handled.stdout, /session saw: true\n[^]*app handler saw app-made/);
-  t.notMatch(handled.stdout, /app handler saw session-made/);
+  const handled = await run(process.execPath, [app('late-errors.mjs'), 'exception', 'app-handler'], { timeout: 10_000 });
+  t.match(handled.stdout, /session saw: true\n[^]*app handler saw Error: app-made/);
+  t.notMatch(handled.stdout, /app handler saw.*session-made/);
 });
 
 t.test('JSON mode: a late error is an uncaught event; a syntax error becomes _error there too', async (t) => {

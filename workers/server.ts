@@ -109,8 +109,11 @@ export class BackdoorServer implements SessionHost {
     this.#contexts.get(context)?.tap(outcome);
   }
 
-  uncaught(context: number, text: string): void {
-    this.#contexts.get(context)?.uncaught(text);
+  /** In the session of the context, even one it replaced (`.clear`); audited once it has ended. */
+  uncaught(context: number, session: number, text: string): void {
+    const owner = this.#contexts.get(context);
+    if (owner) owner.uncaught(text);
+    else this.audit({ type: 'uncaught', time: new Date().toISOString(), session, message: text });
   }
 
   audit(event: AuditEvent): void {

@@ -16,6 +16,6 @@ const api: WorkerApi = {
   settle: (id, out, outcome, cost) => server.settle(id, out, outcome, cost),
   output: (context, text) => server.output(context, text),
   tap: (context, outcome) => server.tap(context, outcome),
-  uncaught: (context, text) => server.uncaught(context, text),
+  uncaught: (context, session, text) => server.uncaught(context, session, text),
 };
 expose(api, portEndpoint(port));
