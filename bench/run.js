@@ -5,6 +5,7 @@
 // at ~45% of its measured capacity, while REPL clients (bench/sessions.js) use it. Scenarios
 // are interleaved in rounds, and each is compared with the baseline of its own round.
 import { fork } from 'node:child_process';
+import { discoveryPath } from '../dist/lib/discovery.js';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -184,7 +185,7 @@ async function micro(clients) {
   // `backdoor <pid>` does), in a running app.
   {
     const app = await startApp('signals', { audit: false });
-    const discovery = join(os.tmpdir(), `backdoor-${app.process.pid}.json`);
+    const discovery = discoveryPath(app.process.pid);
     const times = [];
     for (let i = 0; i < settings.signalRuns; i++) {
       const start = performance.now();

@@ -1,13 +1,22 @@
 /** `backdoor <pid>` for a process that opted in but has no backdoor running yet. */
-import { discoveryPath, processExists, readJson, type Discovered } from '../lib/discovery.ts';
+import { processExists, readDiscovered } from '../lib/discovery.ts';
 import type { BackdoorAddress } from '../lib/protocol.ts';
+import { unusableSignalReason } from '../lib/signal-names.ts';
 import { describeProcess } from './target.ts';
 
 /**
  * Sends `signal` to `pid` and waits (up to `timeoutMs`) for its discovery file to name an
- * address. Throws an Error whose message says what went wrong, in a sentence.
+ * address. The signal is the one the user named (`--signal`) or SIGUSR1, never one read from a
+ * file: a process that registered another start signal is not sent anything until the user
+ * names it. Throws an Error whose message says what went wrong, in a sentence.
  */
-export async function attach(pid: number, signal: string, timeoutMs = 5000): Promise<BackdoorAddress> {
+export async function attach(pid: number, registeredSignal: string, chosen: string | undefined, timeoutMs = 5000): Promise<BackdoorAddress> {
+  const signal = chosen ?? 'SIGUSR1';
+  const unusable = unusableSignalReason(signal);
+  if (unusable) throw new Error(`the signal ${unusable}`);
+  if (chosen === undefined && registeredSignal !== signal) {
+    throw new Error(`process ${pid} starts its backdoor on ${registeredSignal}, not ${signal}: run \`backdoor --signal ${registeredSignal} ${pid}\` if that is what you want to send`);
+  }
   try {
     process.kill(pid, signal);
   } catch (error) {
@@ -17,8 +26,8 @@ export async function attach(pid: number, signal: string, timeoutMs = 5000): Pro
   }
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const discovered = readJson<Discovered>(discoveryPath(pid));
-    if (discovered?.address) return discovered.address;
+    const discovered = readDiscovered(pid);
+    if (discovered) return discovered.address;
     if (!processExists(pid)) throw new Error(`process ${pid} exited after ${signal}`);
     if (Date.now() > deadline) {
       throw new Error(`process ${pid} did not start a backdoor within ${timeoutMs / 1000} s of ${signal} (its stderr says why)`);

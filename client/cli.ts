@@ -3,6 +3,7 @@
  * The `backdoor` client.
  *
  *   backdoor 3000 | host:port | /path/to.sock | <pid>    connect (attach by signal to a pid)
+ *   backdoor --pid N | --port N                          the same, saying what N is
  *   backdoor ls                                          list the backdoors on this machine
  *   backdoor --eval 'expr' <target>                      one value, exit code 0 or 1
  *   backdoor --json <target>                             JSON lines on stdin and stdout
@@ -11,29 +12,35 @@ import net from 'node:net';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { listDiscovered, processExists } from '../lib/discovery.ts';
+import { listDiscovered, processExists, sanitize } from '../lib/discovery.ts';
 import { formatAddress, type BackdoorAddress } from '../lib/protocol.ts';
 import { attach } from './attach.ts';
 import { runInteractive } from './interactive.ts';
 import { runEval, runJson } from './json.ts';
 import { runPiped } from './pipe.ts';
 import { describeProcess, resolveTarget } from './target.ts';
+import { readTokenHidden, serverAsksToken } from './token.ts';
 
 const usage = `usage: backdoor <port | host:port | /path/to.sock | pid>   connect to a backdoor
        backdoor ls                                        list the backdoors on this machine
 
   A pid whose process has no backdoor running but opted in (--import backdoor/register,
-  or installSignalHandlers) is sent its start signal first.
+  or installSignalHandlers) is sent SIGUSR1 first (or --signal). Only your own processes, and
+  files in your own rendezvous directory (BACKDOOR_DIR, else <tmpdir>/backdoor-<uid>), count.
 
 options:
+  --pid             the argument is a pid
+  --port            the argument is a loopback port
   --eval <code>     run one input, print its value, exit 0 (or 1 if it threw)
   --json            the JSON-lines protocol on stdin and stdout (see the README)
-  --signal <name>   the start signal to send to a pid (default: the one it registered)
+  --signal <name>   the start signal to send to a pid (default SIGUSR1)
   --timeout <ms>    how long to wait for a signalled process (default 5000)
   -h, --help        this text
 
 environment:
-  BACKDOOR_TOKEN    the backdoor's token, sent when connecting
+  BACKDOOR_TOKEN    the backdoor's token, sent only if the server asks for one (else
+                    asked for at a terminal, without echo, and never kept in history)
+  BACKDOOR_DIR      the rendezvous directory (as for the app)
   BACKDOOR_HISTORY  history file (default ~/.backdoor_history, mode 0600; empty for none)
 `;
 
@@ -46,6 +53,8 @@ async function main(argv: string[]): Promise<number> {
       eval: { type: 'string' },
       json: { type: 'boolean', default: false },
       timeout: { type: 'string', default: '5000' },
+      pid: { type: 'boolean', default: false },
+      port: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -54,14 +63,17 @@ async function main(argv: string[]): Promise<number> {
     return values.help ? 0 : 2;
   }
   const [argument] = positionals;
-  if (argument === 'ls') return list();
+  if (argument === 'ls' && !values.pid && !values.port) return list();
+  const timeout = Number(values.timeout);
+  if (!Number.isFinite(timeout) || timeout <= 0) return fail(`--timeout must be a number of milliseconds. Received '${sanitize(values.timeout)}'`);
+  if (values.pid && values.port) return fail('--pid and --port say opposite things: give one');
 
-  const target = resolveTarget(argument);
+  const target = await resolveTarget(argument, values.pid ? 'pid' : values.port ? 'port' : undefined);
   if (target.kind === 'error') return fail(target.reason);
   let address: BackdoorAddress;
   if (target.kind === 'attach') {
     try {
-      address = await attach(target.pid, values.signal ?? target.signal, Number(values.timeout));
+      address = await attach(target.pid, target.registeredSignal, values.signal, timeout);
     } catch (error) {
       return fail((error as Error).message);
     }
@@ -79,15 +91,40 @@ async function main(argv: string[]): Promise<number> {
     return fail(Number.isInteger(number) && 'port' in address && processExists(number) ? `${why}; and ${describeProcess(number)}` : why);
   }
   socket.on('error', (error) => process.stderr.write(`backdoor: ${error.message}\n`));
-  // A backdoor with a token asks for it first; a wrong one gets nothing but the question.
-  const token = process.env.BACKDOOR_TOKEN;
-  if (token) socket.write(`${token}\n`);
+  // The token goes only to a server that asks for it: never to one that would run it as code,
+  // nor to one that merely greets.
+  const interactive = process.stdin.isTTY === true && process.stdout.isTTY === true;
+  let token: string | undefined;
+  if (await serverAsksToken(socket)) {
+    token = process.env.BACKDOOR_TOKEN;
+    if (!token && interactive && values.eval === undefined && !values.json) {
+      try {
+        token = await readTokenHidden();
+      } catch (error) {
+        socket.destroy();
+        return fail((error as Error).message);
+      }
+    }
+    if (!token) {
+      socket.destroy();
+      return fail('the backdoor asks for a token: set BACKDOOR_TOKEN');
+    }
+    socket.write(`${token}\n`);
+  }
 
+  // What was read to see whether the server asks for the token waits in the paused socket for
+  // the mode to read it: started, then resumed.
+  const session = runMode(socket, values, interactive, Boolean(token));
+  socket.resume();
+  return session;
+}
+
+function runMode(socket: net.Socket, values: { eval?: string; json?: boolean }, interactive: boolean, tokenSent: boolean): Promise<number> {
   if (values.eval !== undefined) return runEval(socket, values.eval, process.stdout, process.stderr);
   if (values.json) return runJson(socket, process.stdin, process.stdout);
-  if (process.stdin.isTTY && process.stdout.isTTY) {
+  if (interactive) {
     const historyFile = process.env.BACKDOOR_HISTORY ?? join(homedir(), '.backdoor_history');
-    return runInteractive(socket, { historyFile: historyFile === '' ? undefined : historyFile, tokenSent: Boolean(token) });
+    return runInteractive(socket, { historyFile: historyFile === '' ? undefined : historyFile, tokenSent });
   }
   return runPiped(socket, process.stdin, process.stdout);
 }
@@ -105,12 +142,18 @@ function connect(address: BackdoorAddress): Promise<net.Socket> {
 }
 
 function list(): number {
-  const found = listDiscovered();
+  let found;
+  try {
+    found = listDiscovered();
+  } catch (error) {
+    return fail((error as Error).message);
+  }
   if (found.length === 0) {
     process.stdout.write('no backdoors are listening on this machine\n');
     return 0;
   }
-  const rows = found.map((entry) => [String(entry.pid), formatAddress(entry.address), age(entry.startedAt), entry.title]);
+  // What the files say is shown, never obeyed: no escape sequence of theirs reaches the terminal.
+  const rows = found.map((entry) => [String(entry.pid), sanitize(formatAddress(entry.address)), age(String(entry.startedAt)), sanitize(entry.title)]);
   const widths = [3, 7, 3].map((min, column) => Math.max(min, ...rows.map((row) => row[column].length)));
   const line = (cells: string[]) => cells.map((cell, i) => (i < widths.length ? cell.padEnd(widths[i]) : cell)).join('  ');
   process.stdout.write(`${[line(['PID', 'ADDRESS', 'AGE', 'TITLE']), ...rows.map(line)].join('\n')}\n`);

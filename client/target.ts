@@ -1,43 +1,75 @@
 /** Which backdoor the `backdoor` client's argument means. */
-import { discoveryPath, processExists, readJson, readyPath, type Discovered, type Ready } from '../lib/discovery.ts';
+import net from 'node:net';
+import { processExists, processIsMine, readDiscovered, readReady, sanitize } from '../lib/discovery.ts';
 import type { BackdoorAddress } from '../lib/protocol.ts';
 
 export type Target =
   /** Connect here. */
   | { kind: 'address'; address: BackdoorAddress; pid?: number }
-  /** Process `pid` opted in but has no backdoor running: send it `signal`, then connect. */
-  | { kind: 'attach'; pid: number; signal: string }
+  /** Process `pid` (this user's) opted in but has no backdoor running: signal it, then connect. */
+  | { kind: 'attach'; pid: number; registeredSignal: string }
   /** Nothing to connect to: `reason` says why, in a sentence for the user. */
   | { kind: 'error'; reason: string };
 
+/** How to read a bare number: as a pid, as a port, or whichever it can be. */
+export type NumberMeaning = 'pid' | 'port' | undefined;
+
 /**
- * `3000` (a port on loopback, unless it is the pid of a process with a backdoor or that opted
- * in), `host:port`, `[::1]:port`, `/path/to.sock` or `./x.sock`, or a pid.
+ * `3000` (a loopback port, or the pid of a process of this user's that has a backdoor or
+ * opted in), `host:port`, `[::1]:port`, `/path/to.sock` or `./x.sock`. A number that is both
+ * such a process and a port something listens on is ambiguous: `--pid` or `--port` says which.
+ * Only files of this user's rendezvous directory about this user's processes are believed.
  */
-export function resolveTarget(argument: string): Target {
-  if (argument.includes('/')) return { kind: 'address', address: { path: argument } };
+export async function resolveTarget(argument: string, meaning: NumberMeaning = undefined): Promise<Target> {
+  if (meaning === undefined && argument.includes('/')) return { kind: 'address', address: { path: argument } };
   const hostPort = /^\[?([^\]]*?)\]?:(\d+)$/.exec(argument);
-  if (hostPort) return { kind: 'address', address: { host: hostPort[1] || '127.0.0.1', port: Number(hostPort[2]) } };
+  if (meaning === undefined && hostPort) return { kind: 'address', address: { host: hostPort[1] || '127.0.0.1', port: Number(hostPort[2]) } };
   if (!/^\d+$/.test(argument)) {
-    return { kind: 'error', reason: `'${argument}' is not a port, host:port, socket path or pid` };
+    const what = meaning === 'pid' ? 'a pid' : meaning === 'port' ? 'a port' : 'a port, host:port, socket path or pid';
+    return { kind: 'error', reason: `'${sanitize(argument)}' is not ${what}` };
   }
   const number = Number(argument);
-  const discovered = readJson<Discovered>(discoveryPath(number));
-  if (discovered?.address && processExists(number)) return { kind: 'address', address: discovered.address, pid: number };
-  const ready = readJson<Ready>(readyPath(number));
-  if (ready && processExists(number)) return { kind: 'attach', pid: number, signal: ready.startSignal };
-  if (number >= 1 && number <= 65535) return { kind: 'address', address: { host: '127.0.0.1', port: number } };
+  const isPort = number >= 1 && number <= 65535;
+  const port: Target = { kind: 'address', address: { host: '127.0.0.1', port: number } };
+  if (meaning === 'port') return isPort ? port : { kind: 'error', reason: `${number} is not a port (1-65535)` };
+  const asProcess = processTarget(number);
+  if (meaning === 'pid') return asProcess ?? { kind: 'error', reason: describeProcess(number) };
+  if (asProcess && isPort && (await somethingListens(number))) {
+    return {
+      kind: 'error',
+      reason: `${number} is both a process of yours with a backdoor and a port that something listens on: say \`backdoor --pid ${number}\` or \`backdoor --port ${number}\``,
+    };
+  }
+  if (asProcess) return asProcess;
+  if (isPort) return port;
   return { kind: 'error', reason: describeProcess(number) };
+}
+
+function processTarget(pid: number): Target | undefined {
+  const discovered = readDiscovered(pid);
+  if (discovered) return { kind: 'address', address: discovered.address, pid };
+  const ready = readReady(pid);
+  if (ready) return { kind: 'attach', pid, registeredSignal: sanitize(ready.startSignal) };
+  return undefined;
+}
+
+function somethingListens(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    const done = (answer: boolean) => {
+      socket.destroy();
+      resolve(answer);
+    };
+    socket.setTimeout(500, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
 }
 
 /** Why a pid cannot be attached to, in a sentence. */
 export function describeProcess(pid: number): string {
   if (!processExists(pid)) return `process ${pid} is not running`;
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return `process ${pid} belongs to another user: run backdoor as that user`;
-  }
+  if (!processIsMine(pid)) return `process ${pid} belongs to another user: run backdoor as that user`;
   return (
     `process ${pid} has not opted in: no backdoor runs there and it has no signal handlers ` +
     `(start it with \`node --import backdoor/register\`, or call installSignalHandlers())`

@@ -63,6 +63,7 @@ export class Backdoor {
       maxSessions: options.maxSessions,
       maxInputBytes: options.maxInputBytes,
       idleTimeoutMs: options.idleTimeoutMs,
+      authTimeoutMs: options.authTimeoutMs,
     };
     const workerData: WorkerData = { config, port: port2 };
     this.#worker = new Worker(workerUrl, {

@@ -1,19 +1,26 @@
 /**
- * Discovery files: how the `backdoor` client finds the backdoors on this machine.
+ * Discovery: how the `backdoor` client finds the backdoors of its user on this machine, in a
+ * per-user rendezvous directory that no other user can write, as tmux (`/tmp/tmux-<uid>`) and
+ * Java's attach mechanism do.
  *
- * - `<tmpdir>/backdoor-<pid>.json`, while a backdoor of process <pid> listens: pid, address,
- *   start time, the app's title, Node's version. Removed on close and when the process exits.
- * - `<tmpdir>/backdoor-<pid>.ready`, while process <pid> has signal handlers installed: its
- *   start and stop signals. It is how the client knows a process opted in before it signals it
- *   (SIGUSR1 starts Node's inspector in a process that did not, and kills a non-Node one).
+ * The directory is `$BACKDOOR_DIR`, else `<tmpdir>/backdoor-<uid>`: created mode 0700, and used
+ * only while it is a real directory (not a link) owned by this user with no access for anybody
+ * else. In it:
  *
- * Both are written mode 0600 through a fresh temporary file renamed into place, so that a file
- * or link planted at the name in a shared /tmp is replaced, never written through.
+ * - `<pid>.json`, while a backdoor of process <pid> listens: pid, address, start time, the
+ *   app's title, Node's version. Removed on close and when the process exits.
+ * - `<pid>.ready`, while process <pid> has signal handlers installed: the client signals only a
+ *   process that opted in (SIGUSR1 starts Node's inspector in one that did not).
+ * - `<pid>.sock`, the preload's default unix socket.
+ *
+ * A reader trusts a file only if it is a regular file (opened without following links, and
+ * without blocking on a FIFO) owned by its user, and a process only if it is its user's.
  */
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
+import { join, resolve } from 'node:path';
+import { BackdoorError } from './errors.ts';
 import type { BackdoorAddress } from './protocol.ts';
 
 /** What a discovery file holds. */
@@ -35,10 +42,56 @@ export interface Ready {
   stopSignal: string;
 }
 
-export const discoveryPath = (pid: number): string => join(tmpdir(), `backdoor-${pid}.json`);
-export const readyPath = (pid: number): string => join(tmpdir(), `backdoor-${pid}.ready`);
+const uid = process.getuid?.() ?? -1;
+/** As the process started: the preload removes BACKDOOR_* from the environment once read. */
+const dirAtStart = process.env.BACKDOOR_DIR;
 
-/** Writes `data` as JSON at `path`, mode 0600, atomically. */
+/** The rendezvous directory of this user (see above), from `env` or as at start; not checked. */
+export function rendezvousDir(env?: NodeJS.ProcessEnv): string {
+  const configured = env === undefined ? dirAtStart : env.BACKDOOR_DIR;
+  if (configured) return resolve(configured);
+  return join(tmpdir(), `backdoor-${uid >= 0 ? uid : userInfo().username}`);
+}
+
+export const discoveryPath = (pid: number): string => join(rendezvousDir(), `${pid}.json`);
+export const readyPath = (pid: number): string => join(rendezvousDir(), `${pid}.ready`);
+export const defaultSocketPath = (pid: number, env?: NodeJS.ProcessEnv): string => join(rendezvousDir(env), `${pid}.sock`);
+
+/** Why `dir` is not a private directory of this user, or undefined when it is. */
+export function unsafeDirReason(dir: string): string | undefined {
+  let stats;
+  try {
+    stats = lstatSync(dir);
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : (error as Error).message;
+  }
+  if (stats.isSymbolicLink()) return 'is a symbolic link';
+  if (!stats.isDirectory()) return 'is not a directory';
+  if (uid >= 0 && stats.uid !== uid) return `belongs to uid ${stats.uid}, not to this user (uid ${uid})`;
+  if ((stats.mode & 0o077) !== 0) return `is open to other users (mode ${(stats.mode & 0o777).toString(8)})`;
+  return undefined;
+}
+
+/**
+ * Creates the rendezvous directory (0700) if it is not there, and checks it. Throws
+ * `ERR_BACKDOOR_UNSAFE_DIR` when it belongs to someone else, is a link, or is open to others:
+ * another user who made it first must not receive this user's files and sockets.
+ */
+export function ensureRendezvousDir(env?: NodeJS.ProcessEnv): string {
+  const dir = rendezvousDir(env);
+  try {
+    mkdirSync(dir, { mode: 0o700 });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+  const reason = unsafeDirReason(dir);
+  if (reason) {
+    throw new BackdoorError('ERR_BACKDOOR_UNSAFE_DIR', `${dir} ${reason}: not using it for the backdoor's files (set BACKDOOR_DIR to a directory of your own)`);
+  }
+  return dir;
+}
+
+/** Writes `data` as JSON at `path`, mode 0600, atomically (a fresh file renamed into place). */
 export function writePrivateJson(path: string, data: unknown): void {
   const temporary = `${path}.${randomBytes(6).toString('hex')}.tmp`;
   writeFileSync(temporary, `${JSON.stringify(data)}\n`, { mode: 0o600, flag: 'wx' });
@@ -59,12 +112,25 @@ export function removeFile(path: string): void {
   }
 }
 
-/** Reads a JSON file written by `writePrivateJson`, or undefined. */
-export function readJson<T>(path: string): T | undefined {
+/**
+ * Reads a JSON file only if it is a regular file of this user's, of at most 64 KB: not through
+ * a link, never blocking on a FIFO. Undefined otherwise.
+ */
+export function readTrustedJson<T>(path: string): T | undefined {
+  let fd: number;
   try {
-    return JSON.parse(readFileSync(path, 'utf8')) as T;
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch {
     return undefined;
+  }
+  try {
+    const stats = fstatSync(fd);
+    if (!stats.isFile() || (uid >= 0 && stats.uid !== uid) || stats.size > 64 * 1024) return undefined;
+    return JSON.parse(readFileSync(fd, 'utf8')) as T;
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
   }
 }
 
@@ -79,29 +145,64 @@ export function processExists(pid: number): boolean {
 }
 
 /**
- * The backdoors listening on this machine, from their discovery files; the files (and ready
- * files) of processes that are gone are removed on the way.
+ * Whether process `pid` runs as this user: the owner of `/proc/<pid>` on Linux (root may
+ * signal anybody's process, so a successful `kill(pid, 0)` proves nothing there); elsewhere,
+ * whether it may be signalled.
+ */
+export function processIsMine(pid: number): boolean {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+  try {
+    return statSync(`/proc/${pid}`).uid === uid;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT' && process.platform === 'linux') return false;
+  }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Control characters (C0, DEL, C1: escape sequences) of text read from a file, made visible. */
+export function sanitize(text: unknown): string {
+  return String(text).replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+}
+
+/** A discovery file of this user's process `pid`, if there is a trustworthy one. */
+export function readDiscovered(pid: number): Discovered | undefined {
+  const entry = readTrustedJson<Discovered>(discoveryPath(pid));
+  return entry?.pid === pid && entry.address && processIsMine(pid) ? entry : undefined;
+}
+
+/** A ready file of this user's process `pid`, if there is a trustworthy one. */
+export function readReady(pid: number): Ready | undefined {
+  const entry = readTrustedJson<Ready>(readyPath(pid));
+  return entry?.pid === pid && processIsMine(pid) ? entry : undefined;
+}
+
+/**
+ * The backdoors of this user listening on this machine, from the rendezvous directory; files
+ * of processes that are gone are removed on the way. Throws with the reason when the
+ * directory is not safe to read.
  */
 export function listDiscovered(): Discovered[] {
-  let names: string[];
-  try {
-    names = readdirSync(tmpdir());
-  } catch {
-    return [];
-  }
+  const dir = rendezvousDir();
+  const reason = unsafeDirReason(dir);
+  if (reason === 'does not exist') return [];
+  if (reason) throw new BackdoorError('ERR_BACKDOOR_UNSAFE_DIR', `${dir} ${reason}: not reading it`);
   const found: Discovered[] = [];
-  for (const name of names) {
-    const match = /^backdoor-(\d+)\.(json|ready)$/.exec(name);
+  for (const name of readdirSync(dir)) {
+    const match = /^(\d+)\.(json|ready)$/.exec(name);
     if (!match) continue;
     const pid = Number(match[1]);
-    const path = join(tmpdir(), name);
     if (!processExists(pid)) {
-      removeFile(path);
+      removeFile(join(dir, name));
       continue;
     }
     if (match[2] === 'json') {
-      const entry = readJson<Discovered>(path);
-      if (entry?.address) found.push(entry);
+      const entry = readDiscovered(pid);
+      if (entry) found.push(entry);
     }
   }
   return found.sort((a, b) => a.pid - b.pid);
@@ -126,6 +227,7 @@ function installExitHook(): void {
 function writeDiscovery(): void {
   const path = discoveryPath(process.pid);
   if (listening.size === 0) return removeFile(path);
+  ensureRendezvousDir();
   const entries = [...listening.values()];
   const latest = entries.at(-1)!;
   const data: Discovered = {
@@ -155,15 +257,19 @@ export function withdraw(owner: object): void {
 export function setReady(signals: { startSignal: string; stopSignal: string } | undefined): void {
   installExitHook();
   ready = signals && { pid: process.pid, ...signals };
-  tryWrite(() => (ready ? writePrivateJson(readyPath(process.pid), ready) : removeFile(readyPath(process.pid))));
+  tryWrite(() => {
+    if (!ready) return removeFile(readyPath(process.pid));
+    ensureRendezvousDir();
+    writePrivateJson(readyPath(process.pid), ready);
+  });
 }
 
-// A read-only or full temporary directory must not stop the backdoor: only `backdoor <pid>`
+// An unsafe, read-only or full directory must not stop the backdoor: only `backdoor <pid>`
 // and `backdoor ls` depend on these files.
 function tryWrite(write: () => void): void {
   try {
     write();
   } catch (error) {
-    process.stderr.write(`backdoor: could not write its discovery file in ${tmpdir()}: ${(error as Error).message}\n`);
+    process.stderr.write(`backdoor: could not write its discovery file: ${(error as Error).message}\n`);
   }
 }

@@ -1,5 +1,4 @@
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { defaultSocketPath, ensureRendezvousDir } from './discovery.ts';
 import type { SignalOptions } from './signals.ts';
 
 /**
@@ -8,7 +7,8 @@ import type { SignalOptions } from './signals.ts';
  * | variable | option |
  * | --- | --- |
  * | BACKDOOR_PORT, BACKDOOR_HOST | `port`, `host` (TCP instead of the default unix socket) |
- * | BACKDOOR_PATH | `path` (default `<tmpdir>/backdoor-<pid>.sock`, when no port or host is set) |
+ * | BACKDOOR_PATH | `path` (default `<rendezvous dir>/<pid>.sock`, when no port or host is set: see discovery.ts) |
+ * | BACKDOOR_DIR | the rendezvous directory (default `<tmpdir>/backdoor-<uid>`), for the preload and the client |
  * | BACKDOOR_START_SIGNAL, BACKDOOR_STOP_SIGNAL | `startSignal`, `stopSignal` |
  * | BACKDOOR_EVAL_TIMEOUT_MS | `evalTimeoutMs` |
  * | BACKDOOR_MAIN_THREAD_BUDGET | `mainThreadBudget` |
@@ -16,7 +16,7 @@ import type { SignalOptions } from './signals.ts';
  * | BACKDOOR_TOKEN | `token` |
  * | BACKDOOR_ALLOW_REMOTE=1 | `allowRemote` |
  * | BACKDOOR_AUDIT | `audit`: `stderr` (every event), `off`, or unset for the default |
- * | BACKDOOR_MAX_SESSIONS, BACKDOOR_MAX_INPUT_BYTES, BACKDOOR_IDLE_TIMEOUT_MS | the options of those names |
+ * | BACKDOOR_MAX_SESSIONS, BACKDOOR_MAX_INPUT_BYTES, BACKDOOR_IDLE_TIMEOUT_MS, BACKDOOR_AUTH_TIMEOUT_MS | the options of those names |
  *
  * A process started with the preload has no locals to offer, and may be one of many copies
  * (cluster, PM2): by default each listens on a unix socket of its own, owner-only, which
@@ -37,7 +37,10 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env, pid = proce
     if (value !== undefined) options[option] = value;
   }
   if (options.path === undefined && options.port === undefined && options.host === undefined) {
-    options.path = join(tmpdir(), `backdoor-${pid}.sock`);
+    // In the user's private rendezvous directory, checked (and made) now: a directory another
+    // user made first must not get this process's socket.
+    ensureRendezvousDir(env);
+    options.path = defaultSocketPath(pid, env);
   }
   if (env.BACKDOOR_ALLOW_REMOTE === '1') options.allowRemote = true;
   const audit = text('BACKDOOR_AUDIT');
@@ -61,4 +64,5 @@ const variables: [string, keyof SignalOptions, 'text' | 'number'][] = [
   ['BACKDOOR_MAX_SESSIONS', 'maxSessions', 'number'],
   ['BACKDOOR_MAX_INPUT_BYTES', 'maxInputBytes', 'number'],
   ['BACKDOOR_IDLE_TIMEOUT_MS', 'idleTimeoutMs', 'number'],
+  ['BACKDOOR_AUTH_TIMEOUT_MS', 'authTimeoutMs', 'number'],
 ];

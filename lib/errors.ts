@@ -1,7 +1,8 @@
 /** Codes of the errors the backdoor's lifecycle can raise. */
 export type BackdoorErrorCode =
   | 'ERR_BACKDOOR_WORKER' // the worker thread failed to start or died
-  | 'ERR_BACKDOOR_CLOSED'; // the backdoor was closed while it was starting
+  | 'ERR_BACKDOOR_CLOSED' // the backdoor was closed while it was starting
+  | 'ERR_BACKDOOR_UNSAFE_DIR'; // the rendezvous directory is another user's, a link, or open to others
 
 /**
  * A failure of the backdoor itself (not of code typed into it): `code` tells which, `cause`

@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { types } from 'node:util';
 import vm from 'node:vm';
 import { attribution } from './attribution.ts';
-import { formatThrown, formatValue, replInspectOptions, type FormatOptions } from './format.ts';
+import { formatThrown, formatValue, replInspectOptions, within, type FormatOptions } from './format.ts';
 import { HealthMonitor, listValue, preview, propertyNames } from './inspector.ts';
 import { toJsonValue } from './json-value.ts';
 import { NextTurn } from './next-turn.ts';
@@ -18,6 +18,8 @@ const MAX_FORMAT_MS = 250;
 
 /** Compiled scripts kept for commands that are typed again. */
 const MAX_CACHED_SCRIPTS = 64;
+/** ...and the most source text they may hold together (UTF-16 bytes): inputs can be large. */
+const MAX_CACHED_SOURCE_BYTES = 4 * 1024 * 1024;
 
 /** What the evaluator tells the worker on its own initiative. */
 export interface EvaluatorEvents {
@@ -44,7 +46,9 @@ export interface EvaluatorOptions {
  */
 export class Evaluator {
   readonly #contexts = new Map<number, SessionContext>();
-  readonly #scripts = new Map<string, vm.Script>();
+  /** Compiled inputs by context, name and source; a session's go when it ends. */
+  readonly #scripts = new Map<string, { script: vm.Script; context: number; bytes: number }>();
+  #scriptBytes = 0;
   readonly #options: EvaluatorOptions;
   readonly #events: EvaluatorEvents;
   readonly #runOptions: vm.RunningScriptOptions;
@@ -150,27 +154,49 @@ export class Evaluator {
   }
 
   // A command typed again (the worker gives it its first name back) reuses its compiled
-  // script: no new vm.Script at all. Scripts are context-independent, so all sessions share.
-  #script({ code, filename, importHint }: EvalRequest): vm.Script {
-    const key = `${filename}\0${code}`;
-    let script = this.#scripts.get(key);
-    if (script) {
+  // script: no new vm.Script at all. What is kept is bounded in count and bytes, and a
+  // session's inputs (which may hold secrets) are forgotten with its context.
+  #script({ code, filename, importHint, context }: EvalRequest): vm.Script {
+    const key = `${context}\0${filename}\0${code}`;
+    const cached = this.#scripts.get(key);
+    if (cached) {
       this.#scripts.delete(key); // most recently used last
-    } else {
-      try {
-        script = new vm.Script(code, { filename });
-      } catch (error) {
-        if (importHint !== undefined) hintDynamicImport(error as Error, importHint);
-        throw error;
-      }
-      if (this.#scripts.size >= MAX_CACHED_SCRIPTS) this.#scripts.delete(this.#scripts.keys().next().value!);
+      this.#scripts.set(key, cached);
+      return cached.script;
     }
-    this.#scripts.set(key, script);
+    let script: vm.Script;
+    try {
+      script = new vm.Script(code, { filename });
+    } catch (error) {
+      if (importHint !== undefined) hintDynamicImport(error as Error, importHint);
+      throw error;
+    }
+    const bytes = key.length * 2;
+    if (bytes <= MAX_CACHED_SOURCE_BYTES / 4) {
+      this.#scripts.set(key, { script, context, bytes });
+      this.#scriptBytes += bytes;
+      while (this.#scripts.size > MAX_CACHED_SCRIPTS || this.#scriptBytes > MAX_CACHED_SOURCE_BYTES) {
+        this.#forgetScript(this.#scripts.keys().next().value!);
+      }
+    }
     return script;
+  }
+
+  #forgetScript(key: string): void {
+    const entry = this.#scripts.get(key);
+    if (!entry) return;
+    this.#scripts.delete(key);
+    this.#scriptBytes -= entry.bytes;
+  }
+
+  /** Source text of compiled inputs kept, in UTF-16 bytes (for tests). */
+  get cachedSourceBytes(): number {
+    return this.#scriptBytes;
   }
 
   dropContext(context: number): void {
     if (this.#contexts.delete(context)) attribution.release();
+    for (const [key, entry] of this.#scripts) if (entry.context === context) this.#forgetScript(key);
   }
 
   /** Stop sending events; contexts are released. */
@@ -180,6 +206,8 @@ export class Evaluator {
     this.#turn.close();
     for (let i = 0; i < this.#contexts.size; i++) attribution.release();
     this.#contexts.clear();
+    this.#scripts.clear();
+    this.#scriptBytes = 0;
   }
 
   #settleLater(request: EvalRequest, session: SessionContext, promise: Promise<{ value: unknown } | undefined>): void {
@@ -209,7 +237,13 @@ export class Evaluator {
     if (request.columns) format = { ...format, inspectOptions: { ...(format.inspectOptions ?? replInspectOptions), breakLength: request.columns } };
     let outcome: EvalOutcome;
     if (!threw && request.kind === 'inspect') {
-      outcome = { ok: true, text: capText(listValue(value, (entry) => session.handle(entry), request.depth ?? 1, request.colors === true)) };
+      // A custom inspect function met in the listing could loop: under the watchdog too.
+      const list = () => listValue(value, (entry) => session.handle(entry), request.depth ?? 1, request.colors === true);
+      try {
+        outcome = { ok: true, text: capText(format.timeoutMs ? within(format.timeoutMs, list) : list()) };
+      } catch (error) {
+        outcome = { ok: false, text: `[the listing could not be made within ${format.timeoutMs} ms: ${String((error as Error)?.message ?? error)}]` };
+      }
     } else if (!threw) {
       outcome = { ok: true, text: capText(formatValue(value, format)) };
     } else if (this.#isTimeout(value)) {

@@ -112,7 +112,7 @@ function formatFailure(value: unknown, error: unknown, timeoutMs: number, what: 
 let guard: { context: vm.Context; script: vm.Script } | undefined;
 
 /** Runs `fn` under V8's watchdog: it is stopped, with ERR_SCRIPT_EXECUTION_TIMEOUT, after `ms`. */
-function within<T>(ms: number, fn: () => T): T {
+export function within<T>(ms: number, fn: () => T): T {
   guard ??= { context: vm.createContext({ run: undefined }), script: new vm.Script('run()', { filename: 'backdoor-format' }) };
   guard.context.run = fn;
   try {

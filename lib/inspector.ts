@@ -8,6 +8,9 @@ import { inspect, types } from 'node:util';
 
 /** The most entries a listing or a completion shows. */
 const MAX_ENTRIES = 100;
+/** The most lines one listing has, and the longest it may take: whatever the value's shape. */
+const MAX_LISTING_LINES = 1000;
+const MAX_LISTING_MS = 250;
 
 /** A one-line preview of a value, bounded, without running its getters or traps. */
 export function preview(value: unknown, width = 80, colors = false): string {
@@ -28,15 +31,27 @@ function isWalkable(value: unknown): value is object {
  * A shallow listing of `value`: one line per entry, each object or function numbered (`$1`,
  * `$2`...) through `handle`, so that later commands can go deeper (`.inspect $2`) without the
  * whole structure ever being serialised. Getters are listed, not run; a proxy is not entered.
+ * An object is walked into once (a back-reference shows its number and `[listed above]`), and
+ * the listing stops at 1,000 lines or 250 ms, saying so: its cost is bounded whatever the shape.
  */
 export function listValue(value: unknown, handle: (value: object) => string, depth = 1, colors = false): string {
   const lines: string[] = [];
-  const describe = (entry: unknown) => (isWalkable(entry) ? `${handle(entry)} ${preview(entry, 60, colors)}` : preview(entry, 60, colors));
+  const started = performance.now();
+  const walked = new Set<object>();
+  let stopped: string | undefined;
+  const full = () => {
+    if (stopped === undefined && lines.length >= MAX_LISTING_LINES) stopped = `${MAX_LISTING_LINES} lines`;
+    if (stopped === undefined && performance.now() - started > MAX_LISTING_MS) stopped = `${MAX_LISTING_MS} ms`;
+    return stopped !== undefined;
+  };
+  const describe = (entry: unknown) => (isWalkable(entry) ? `${handle(entry)} ${walked.has(entry) ? '[listed above]' : preview(entry, 60, colors)}` : preview(entry, 60, colors));
   lines.push(describe(value));
   const walk = (target: unknown, indent: string, level: number) => {
-    if (!isWalkable(target) || level > depth) return;
+    if (!isWalkable(target) || level > depth || walked.has(target) || full()) return;
+    walked.add(target);
     let shown = 0;
     const add = (key: string, entry: unknown, isObject: boolean) => {
+      if (full()) return;
       shown++;
       lines.push(`${indent}${key}: ${describe(entry)}`);
       if (isObject) walk(entry, `${indent}  `, level + 1);
@@ -80,6 +95,7 @@ export function listValue(value: unknown, handle: (value: object) => string, dep
     }
   };
   walk(value, '  ', 1);
+  if (stopped !== undefined) lines.push(`... listing stopped at ${stopped}: go deeper with .inspect $N`);
   return lines.join('\n');
 }
 

@@ -31,8 +31,18 @@ export interface BackdoorOptions {
   maxSessions?: number;
   /** Bytes of one input (a line, or a multi-line input so far); longer ones are discarded. Default 1 MiB. */
   maxInputBytes?: number;
-  /** A session without input or a running command for this long is closed; 0 for never. Default 30 min. */
+  /**
+   * A session without a complete line of input, or with only a command that awaits, for this
+   * long is closed; 0 for never. Default 30 min.
+   */
   idleTimeoutMs?: number;
+  /**
+   * With a `token`: how long a connection has to give it before it is closed. At most 8
+   * connections wait for the token at once (a ninth closes the one that has waited longest),
+   * apart from the `maxSessions` of those that gave it, so that connections that never
+   * authenticate cannot lock the operator out. Default 10 s.
+   */
+  authTimeoutMs?: number;
 }
 
 /** Options after defaults and validation. */
@@ -50,6 +60,7 @@ export interface ResolvedOptions {
   maxSessions: number;
   maxInputBytes: number;
   idleTimeoutMs: number;
+  authTimeoutMs: number;
 }
 
 export const defaults = {
@@ -60,13 +71,14 @@ export const defaults = {
   maxSessions: 16,
   maxInputBytes: 1024 * 1024,
   idleTimeoutMs: 30 * 60 * 1000,
+  authTimeoutMs: 10_000,
 } as const;
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 const known = new Set([
   'port', 'host', 'path', 'locals', 'banner', 'evalTimeoutMs', 'mainThreadBudget',
-  'token', 'allowRemote', 'audit', 'maxSessions', 'maxInputBytes', 'idleTimeoutMs',
+  'token', 'allowRemote', 'audit', 'maxSessions', 'maxInputBytes', 'idleTimeoutMs', 'authTimeoutMs',
 ]);
 
 /** Whether `host` only reaches this machine. */
@@ -133,6 +145,7 @@ export function resolveOptions(options: BackdoorOptions = {}): ResolvedOptions {
   const maxSessions = integer('maxSessions', options.maxSessions ?? defaults.maxSessions, 1, 100_000);
   const maxInputBytes = integer('maxInputBytes', options.maxInputBytes ?? defaults.maxInputBytes, 16, 2 ** 30);
   const idleTimeoutMs = integer('idleTimeoutMs', options.idleTimeoutMs ?? defaults.idleTimeoutMs, 0, MAX_TIMER_MS);
+  const authTimeoutMs = integer('authTimeoutMs', options.authTimeoutMs ?? defaults.authTimeoutMs, 1, MAX_TIMER_MS);
 
   const onPath = path !== undefined;
   return {
@@ -149,6 +162,7 @@ export function resolveOptions(options: BackdoorOptions = {}): ResolvedOptions {
     maxSessions,
     maxInputBytes,
     idleTimeoutMs,
+    authTimeoutMs,
   };
 }
 

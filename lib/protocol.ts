@@ -44,6 +44,7 @@ export interface WorkerConfig {
   maxSessions: number;
   maxInputBytes: number;
   idleTimeoutMs: number;
+  authTimeoutMs: number;
 }
 
 /**
@@ -60,10 +61,12 @@ export type AuditEvent =
   | { type: 'disconnect'; time: string; session: number; peer: string; commands: number; reason: string }
   | { type: 'fault'; time: string; message: string }
   /** Code of a session that has ended threw (or rejected) later; the app was not told. */
-  | { type: 'uncaught'; time: string; session: number; message: string };
+  | { type: 'uncaught'; time: string; session: number; message: string }
+  /** Events of connections that never gave the token, not recorded (rate limit: 20 at once, 5/s). */
+  | { type: 'dropped'; time: string; count: number };
 
 /** The events the default audit writes to stderr (the others only with `audit: 'stderr'`). */
-export const defaultAuditTypes: ReadonlySet<AuditEvent['type']> = new Set(['start', 'stop', 'connect', 'disconnect', 'refused', 'fault', 'uncaught']);
+export const defaultAuditTypes: ReadonlySet<AuditEvent['type']> = new Set(['start', 'stop', 'connect', 'disconnect', 'refused', 'fault', 'uncaught', 'dropped']);
 
 /** One line of the audit trail on stderr, for a person to read. */
 export function formatAuditEvent(event: AuditEvent): string {
@@ -85,6 +88,8 @@ export function formatAuditEvent(event: AuditEvent): string {
       return `backdoor: ${who} disconnected after ${event.commands} command(s) (${event.reason})`;
     case 'fault':
       return `backdoor: ${event.message}`;
+    case 'dropped':
+      return `backdoor: ${event.count} audit event(s) of connections that did not give the token were not recorded (rate limit)`;
     case 'uncaught':
       return `backdoor: session ${event.session} has ended; its code threw later (the app was not told): ${event.message.replace(/\n/g, '\n  ')}`;
   }

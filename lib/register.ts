@@ -6,18 +6,25 @@
  * the environment (lib/env.ts); `BACKDOOR_START=1` starts the backdoor at once.
  *
  * It never stops the app from starting: a bad setting is reported on stderr and the app runs
- * without a backdoor. In worker threads it does nothing (a preload runs again in every worker
+ * without a backdoor. Its settings (the token too) are removed from the environment that the
+ * app's child processes inherit, unless `BACKDOOR_INHERIT=1` (lib/inheritance.ts). In worker threads it does nothing (a preload runs again in every worker
  * that inherits the process's flags).
  */
 import { isMainThread } from 'node:worker_threads';
 import { optionsFromEnv } from './env.ts';
+import { scrubEnvironment } from './inheritance.ts';
 import { installSignalHandlers, startNow } from './signals.ts';
 
 if (isMainThread) {
+  const startAtOnce = process.env.BACKDOOR_START === '1';
   try {
-    installSignalHandlers(optionsFromEnv());
-    if (process.env.BACKDOOR_START === '1') void startNow();
+    const options = optionsFromEnv();
+    // Read once, then out of the environment the app's children will see (see inheritance.ts).
+    scrubEnvironment();
+    installSignalHandlers(options);
+    if (startAtOnce) void startNow();
   } catch (error) {
+    scrubEnvironment();
     process.stderr.write(`backdoor: not installed: ${(error as Error).message}\n`);
   }
 }

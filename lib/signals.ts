@@ -1,7 +1,8 @@
-import { constants } from 'node:os';
 import { startBackdoor, type Backdoor } from './backdoor.ts';
 import { BackdoorError } from './errors.ts';
-import { setReady } from './discovery.ts';
+import { ensureRendezvousDir, rendezvousDir, setReady } from './discovery.ts';
+import { dirname } from 'node:path';
+import { unusableSignalReason } from './signal-names.ts';
 import { resolveOptions, type BackdoorOptions } from './options.ts';
 
 /** Options of `installSignalHandlers`: any `startBackdoor` option, and the two signals. */
@@ -12,8 +13,6 @@ export interface SignalOptions extends BackdoorOptions {
   stopSignal?: NodeJS.Signals;
 }
 
-/** Signals a process cannot catch, or that mean something else to a terminal or to Node. */
-const unusable = new Set(['SIGKILL', 'SIGSTOP', 'SIGINT', 'SIGTERM', 'SIGQUIT', 'SIGTSTP', 'SIGCHLD', 'SIGSEGV', 'SIGBUS', 'SIGFPE', 'SIGILL', 'SIGPIPE']);
 
 /** What the listeners currently do: nothing, until an installation is active. */
 let active: Installation | undefined;
@@ -56,6 +55,8 @@ class Installation {
       const open = this.#backdoor?.listening === true;
       if (this.#want === 'open' && !open) {
         try {
+          // The default socket's directory may have been cleaned away since start-up.
+          if (this.#options.path !== undefined && dirname(this.#options.path) === rendezvousDir()) ensureRendezvousDir();
           // Its address goes to stderr with the audit trail's start event (by default).
           this.#backdoor = await startBackdoor(this.#options);
         } catch (error) {
@@ -78,11 +79,10 @@ function say(text: string): void {
 }
 
 function checkSignal(name: 'startSignal' | 'stopSignal', value: unknown): NodeJS.Signals {
-  if (typeof value !== 'string' || !(value in constants.signals)) {
-    throw new TypeError(`The "${name}" option must be a signal name such as 'SIGUSR2'. Received ${String(value)}`);
-  }
-  if (unusable.has(value)) throw new TypeError(`The "${name}" option cannot be ${value}`);
-  return value as NodeJS.Signals;
+  const reason = unusableSignalReason(value);
+  if (reason === undefined) return value as NodeJS.Signals;
+  if (reason.startsWith('is not')) throw new TypeError(`The "${name}" option must be a signal name such as 'SIGUSR2'. Received ${String(value)}`);
+  throw new TypeError(`The "${name}" option ${reason}`);
 }
 
 /**

@@ -9,7 +9,8 @@ import { TestClient } from './fixtures/client.ts';
 
 const exec = promisify(execFile);
 const cli = new URL('../dist/client/cli.js', import.meta.url).pathname;
-const discovery = (pid: number) => join(tmpdir(), `backdoor-${pid}.json`);
+const rendezvous = join(tmpdir(), `backdoor-${process.getuid!()}`);
+const discovery = (pid: number) => join(rendezvous, `${pid}.json`);
 
 /** Runs the client with `input` on its stdin (not a terminal). */
 function client(args: string[], input: string): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -112,7 +113,7 @@ t.test('discovery file: written while listening (0600, with what the client need
   process.kill(app.pid, 'SIGUSR1');
   await app.waitForStderr(/listening on/);
   const file = JSON.parse(readFileSync(path, 'utf8'));
-  t.match(file, { pid: app.pid, address: { path: join(tmpdir(), `backdoor-${app.pid}.sock`) }, startedAt: String, title: String, node: process.version });
+  t.match(file, { pid: app.pid, address: { path: join(rendezvous, `${app.pid}.sock`) }, startedAt: String, title: String, node: process.version });
   t.equal(statSync(path).mode & 0o777, 0o600);
   t.equal(statSync(file.address.path).mode & 0o777, 0o600, 'the default unix socket is owner-only');
   process.kill(app.pid, 'SIGUSR2');
@@ -169,7 +170,7 @@ t.test('backdoor ls: lists the backdoors on this machine, cleans up after dead p
   writeFileSync(discovery(deadPid), JSON.stringify({ pid: deadPid, address: { path: '/nope' }, startedAt: new Date().toISOString(), title: 'x', node: 'v0' }));
   const { stdout } = await exec(process.execPath, [cli, 'ls']); // rejects unless it exits 0
   t.match(stdout, /^PID +ADDRESS +AGE +TITLE\n/);
-  for (const app of [a, b]) t.match(stdout, new RegExp(`^${app.pid} +${join(tmpdir(), `backdoor-${app.pid}.sock`)} +\\d+s +`, 'm'), 'each process its own socket');
+  for (const app of [a, b]) t.match(stdout, new RegExp(`^${app.pid} +${join(rendezvous, `${app.pid}.sock`)} +\\d+s +`, 'm'), 'each process its own socket');
   t.notMatch(stdout, String(deadPid));
   t.notOk(existsSync(discovery(deadPid)), 'the dead process\'s file is removed');
 });

@@ -4,7 +4,8 @@ import t from 'tap';
 import { optionsFromEnv } from '../lib/env.ts';
 
 t.test('the preload defaults to a unix socket of its own', async (t) => {
-  t.same(optionsFromEnv({}, 42), { path: join(tmpdir(), 'backdoor-42.sock') });
+  // In the user's private rendezvous directory (made, and checked, by the call).
+  t.same(optionsFromEnv({}, 42), { path: join(tmpdir(), `backdoor-${process.getuid!()}`, '42.sock') });
   t.same(optionsFromEnv({ BACKDOOR_PORT: '0' }, 42), { port: 0 });
   t.same(optionsFromEnv({ BACKDOOR_HOST: '::1' }, 42), { host: '::1' });
 });

@@ -4,7 +4,7 @@ import { resolveOptions } from '../lib/options.ts';
 t.test('defaults: loopback port 3000, a 2 s guard, no locals, no banner', async (t) => {
   const rest = {
     locals: {}, banner: '', evalTimeoutMs: 2000, mainThreadBudget: 0.1, token: undefined, allowRemote: false,
-    audit: 'default', maxSessions: 16, maxInputBytes: 1048576, idleTimeoutMs: 1800000,
+    audit: 'default', maxSessions: 16, maxInputBytes: 1048576, idleTimeoutMs: 1800000, authTimeoutMs: 10000,
   };
   t.same(resolveOptions(), { port: 3000, host: '127.0.0.1', path: undefined, ...rest });
   t.same(resolveOptions({ path: '/tmp/x.sock' }), { port: undefined, host: undefined, path: '/tmp/x.sock', ...rest });
@@ -15,10 +15,10 @@ t.test('given options win', async (t) => {
   const audit = () => {};
   t.same(resolveOptions({
     port: 0, host: '0.0.0.0', locals, banner: 'hi', evalTimeoutMs: 0, mainThreadBudget: 1, token: 'a long secret',
-    allowRemote: true, audit, maxSessions: 2, maxInputBytes: 100, idleTimeoutMs: 0,
+    allowRemote: true, audit, maxSessions: 2, maxInputBytes: 100, idleTimeoutMs: 0, authTimeoutMs: 500,
   }), {
     port: 0, host: '0.0.0.0', path: undefined, locals, banner: 'hi', evalTimeoutMs: 0, mainThreadBudget: 1, token: 'a long secret',
-    allowRemote: true, audit, maxSessions: 2, maxInputBytes: 100, idleTimeoutMs: 0,
+    allowRemote: true, audit, maxSessions: 2, maxInputBytes: 100, idleTimeoutMs: 0, authTimeoutMs: 500,
   });
 });
 
@@ -51,6 +51,7 @@ t.test('bad options throw errors that name the option', async (t) => {
     [{ maxSessions: 0 }, RangeError, 'The "maxSessions" option must be an integer from 1 to 100000. Received 0'],
     [{ maxInputBytes: 1 }, RangeError, 'The "maxInputBytes" option must be an integer from 16 to 1073741824. Received 1'],
     [{ idleTimeoutMs: -1 }, RangeError, 'The "idleTimeoutMs" option must be an integer from 0 to 2147483647. Received -1'],
+    [{ authTimeoutMs: 0 }, RangeError, 'The "authTimeoutMs" option must be an integer from 1 to 2147483647. Received 0'],
     [{ host: '10.0.0.1' }, TypeError, /^The "host" option '10\.0\.0\.1' is not a loopback address/],
   ];
   for (const [options, type, message] of cases) {

@@ -1,5 +1,6 @@
 import { writeSync } from 'node:fs';
 import { defaultAuditTypes, formatAuditEvent, type AuditEvent, type WorkerConfig } from '../lib/protocol.ts';
+import type { RateLimit } from './rate-limit.ts';
 
 /** How long audit events for an `audit` function wait, to travel to the main thread together. */
 const BATCH_MS = 100;
@@ -12,15 +13,32 @@ const BATCH_MS = 100;
 export class AuditSink {
   readonly #mode: WorkerConfig['audit'];
   readonly #send: (events: AuditEvent[]) => void;
+  readonly #unauthenticated: RateLimit | undefined;
   #batch: AuditEvent[] = [];
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(mode: WorkerConfig['audit'], send: (events: AuditEvent[]) => void) {
+  /**
+   * @param unauthenticated the limit for events of connections that never gave the token (a
+   *   flood of them must not flood the app's stderr); what it drops is counted in a `dropped`
+   *   event before the next one that passes.
+   */
+  constructor(mode: WorkerConfig['audit'], send: (events: AuditEvent[]) => void, unauthenticated?: RateLimit) {
     this.#mode = mode;
     this.#send = send;
+    this.#unauthenticated = unauthenticated;
   }
 
-  record(event: AuditEvent): void {
+  record(event: AuditEvent, unauthenticated = false): void {
+    const limit = this.#unauthenticated;
+    if (limit) {
+      if (unauthenticated && !limit.take(performance.now())) return;
+      const dropped = limit.takeDropped();
+      if (dropped > 0) this.#record({ type: 'dropped', time: event.time, count: dropped });
+    }
+    this.#record(event);
+  }
+
+  #record(event: AuditEvent): void {
     if (this.#mode === 'function') {
       this.#batch.push(event);
       this.#timer ??= setTimeout(() => this.flush(), BATCH_MS);

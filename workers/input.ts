@@ -28,8 +28,21 @@ const parseOptions: Options = {
   allowHashBang: false,
 };
 
-/** Classifies `source`, which may span several lines. */
+/**
+ * Classifies `source`, which may span several lines. Never throws: an input nested so deeply
+ * that a pass over it would overflow the stack (`1+1+...`, `a.b.b...`, `f()()...`, `[[[...]]]`
+ * tens of thousands deep) is left to V8 to compile or refuse on the main thread, unrewritten.
+ */
 export function classifyInput(source: string): InputVerdict {
+  try {
+    return classify(source);
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    return { kind: 'error', message: 'RangeError: the input is nested too deeply to analyse', source };
+  }
+}
+
+function classify(source: string): InputVerdict {
   if (source.trim() === '') return { kind: 'empty' };
 
   // As in Node's REPL, `{ a: 1 }` is an object, not a block with a label, and an unfinished

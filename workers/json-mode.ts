@@ -14,12 +14,30 @@
  * - `{"tag":"uncaught","text":"Uncaught Error: ..."}` when code of the session throws (or rejects)
  *   after its input has returned: a timer's, a callback's;
  * - `{"tag":"err","id":...,"message":"..."}` when an input is not one (bad JSON, incomplete code).
+ *
+ * `{"interrupt": id}` abandons the running input with that id: it is answered at once with
+ * `ok: false` and `inspect` saying so (its code goes on running on the main thread if it is
+ * synchronous, within `evalTimeoutMs`; an await is simply no longer waited for).
  */
 import type { EvalOutcome } from '../lib/protocol.ts';
 
-export type JsonInput = { ok: true; id: unknown; code: string } | { ok: false; id: unknown; message: string };
+/** An input's id: echoed in what answers it. */
+export type JsonId = string | number | null;
 
-/** Reads one input line of the JSON mode. */
+export type JsonInput =
+  | { ok: true; id: JsonId; code: string }
+  /** `{"interrupt": id}`: abandon the running input with that id. */
+  | { ok: true; interrupt: JsonId }
+  | { ok: false; id: JsonId; message: string };
+
+/** Longest string id, in characters. */
+const MAX_ID_LENGTH = 1000;
+
+/**
+ * Reads one input line of the JSON mode. An id is a string, a finite number or null: it is
+ * written back into every answer, so it must be small and flat (a deeply nested one would
+ * overflow the stack of whatever serialises it).
+ */
 export function parseJsonInput(line: string): JsonInput {
   let message: unknown;
   try {
@@ -28,12 +46,23 @@ export function parseJsonInput(line: string): JsonInput {
     return { ok: false, id: null, message: `not JSON: ${(error as Error).message}` };
   }
   if (typeof message !== 'object' || message === null || Array.isArray(message)) {
-    return { ok: false, id: null, message: 'an input is an object: {"id": ..., "code": "..."}' };
+    return { ok: false, id: null, message: 'an input is an object: {"id": ..., "code": "..."} or {"interrupt": id}' };
   }
-  const { id = null, code } = message as { id?: unknown; code?: unknown };
-  if (typeof code !== 'string') return { ok: false, id, message: '"code" must be a string' };
-  return { ok: true, id, code };
+  const fields = message as { id?: unknown; code?: unknown; interrupt?: unknown };
+  if ('interrupt' in fields) {
+    return isId(fields.interrupt) ? { ok: true, interrupt: fields.interrupt } : { ok: false, id: null, message: badId('"interrupt"') };
+  }
+  const id = fields.id ?? null;
+  if (!isId(id)) return { ok: false, id: null, message: badId('"id"') };
+  if (typeof fields.code !== 'string') return { ok: false, id, message: '"code" must be a string' };
+  return { ok: true, id, code: fields.code };
 }
+
+function isId(value: unknown): value is JsonId {
+  return value === null || (typeof value === 'number' && Number.isFinite(value)) || (typeof value === 'string' && value.length <= MAX_ID_LENGTH);
+}
+
+const badId = (field: string) => `${field} must be a string (at most ${MAX_ID_LENGTH} characters), a number or null`;
 
 export const modeLine = (): string => `${JSON.stringify({ tag: 'mode', mode: 'json', version: 1 })}\n`;
 

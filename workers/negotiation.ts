@@ -17,6 +17,8 @@ export class Negotiation {
   rows: number | undefined;
   terminalType: string | undefined;
   #offered = false;
+  /** Options already refused, by the side they concern: a request repeated is not answered again (RFC 1143). */
+  readonly #refused = new Set<number>();
 
   /** The offer: WILL ECHO, WILL SUPPRESS-GO-AHEAD, DO NAWS, DO TERMINAL-TYPE. */
   offer(): Buffer {
@@ -51,6 +53,9 @@ export class Negotiation {
         return verb === WILL ? Buffer.from([IAC, SB, Option.TERMINAL_TYPE, TTYPE_SEND, IAC, SE]) : undefined;
       }
     }
+    const side = (verb === WILL || verb === WONT ? 0 : 256) + option;
+    if (this.#refused.has(side)) return undefined;
+    this.#refused.add(side);
     return refuseNegotiation(verb, option);
   }
 

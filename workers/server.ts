@@ -2,6 +2,7 @@ import type { Remote } from 'comlink';
 import net from 'node:net';
 import type { AuditEvent, EvalOutcome, ListenReply, MainApi, WorkerConfig } from '../lib/protocol.ts';
 import { AuditSink } from './audit-sink.ts';
+import { RateLimit } from './rate-limit.ts';
 import { MainThreadBudget } from './budget.ts';
 import { Dispatcher } from './dispatcher.ts';
 import { Session, type SessionHost } from './session.ts';
@@ -10,6 +11,8 @@ import { listenPrivately, removeSocketFile } from './unix-socket.ts';
 
 /** How long closing waits for clients to take their last output before cutting them off. */
 const CLOSE_GRACE_MS = 1000;
+/** Connections waiting to give the token at once; a newer one closes the oldest. */
+const MAX_UNAUTHENTICATED = 8;
 
 /** The listener and its sessions; lives in the worker thread. */
 export class BackdoorServer implements SessionHost {
@@ -28,7 +31,7 @@ export class BackdoorServer implements SessionHost {
   constructor(config: WorkerConfig, main: Remote<MainApi>) {
     this.config = config;
     this.dispatcher = new Dispatcher(main, new MainThreadBudget(config.mainThreadBudget, performance.now()));
-    this.#audit = new AuditSink(config.audit, (events) => void main.audit(events));
+    this.#audit = new AuditSink(config.audit, (events) => void main.audit(events), new RateLimit(20, 5, performance.now()));
     this.banner = banner(config.banner);
     // allowHalfOpen: a client that half-closes (`printf ... | nc`) still gets every pending result.
     this.#server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.#accept(socket));
@@ -116,8 +119,14 @@ export class BackdoorServer implements SessionHost {
     else this.audit({ type: 'uncaught', time: new Date().toISOString(), session, message: text });
   }
 
-  audit(event: AuditEvent): void {
-    this.#audit.record(event);
+  audit(event: AuditEvent, unauthenticated = false): void {
+    this.#audit.record(event, unauthenticated);
+  }
+
+  admit(session: Session): boolean {
+    let authenticated = 0;
+    for (const other of this.#sessions.keys()) if (other !== session && other.authenticated) authenticated++;
+    return authenticated < this.config.maxSessions;
   }
 
   #accept(socket: net.Socket): void {
@@ -128,11 +137,19 @@ export class BackdoorServer implements SessionHost {
     }
     // Once our side is done and flushed, the connection is over whatever the client does.
     socket.once('finish', () => socket.destroy());
-    if (this.#sessions.size >= this.config.maxSessions) {
-      const reason = `too many sessions (the maxSessions option is ${this.config.maxSessions})`;
-      this.audit({ type: 'refused', time: new Date().toISOString(), peer: socket.remoteAddress ? `${socket.remoteAddress}:${socket.remotePort}` : 'unix', reason });
-      socket.end(`backdoor: ${reason}\n`);
-      return;
+    if (this.config.token === undefined) {
+      if (this.#sessions.size >= this.config.maxSessions) {
+        const reason = `too many sessions (the maxSessions option is ${this.config.maxSessions})`;
+        this.audit({ type: 'refused', time: new Date().toISOString(), peer: socket.remoteAddress ? `${socket.remoteAddress}:${socket.remotePort}` : 'unix', reason }, true);
+        socket.end(`backdoor: ${reason}\n`);
+        return;
+      }
+    } else {
+      // Connections that have not given the token have a small pool of their own: they can
+      // never take the slots of sessions, and the newest pushes out the one that has waited
+      // longest, so that a flood of silent connections cannot keep the operator out.
+      const waiting = [...this.#sessions.keys()].filter((session) => !session.authenticated);
+      if (waiting.length >= MAX_UNAUTHENTICATED) waiting[0].evict();
     }
     this.#sessions.set(new Session(++this.#lastSession, socket, this), socket);
   }

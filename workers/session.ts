@@ -3,9 +3,10 @@ import { performance } from 'node:perf_hooks';
 import type { AuditEvent, EvalOutcome, EvalRequest, WorkerConfig } from '../lib/protocol.ts';
 import type { Command, Dispatcher } from './dispatcher.ts';
 import { classifyInput, type InputVerdict } from './input.ts';
-import { errLine, modeLine, outLine, parseJsonInput, retLine, tapLine, uncaughtLine } from './json-mode.ts';
+import { errLine, modeLine, outLine, parseJsonInput, retLine, tapLine, uncaughtLine, type JsonId } from './json-mode.ts';
 import { LineSplitter, type Line } from './line-splitter.ts';
 import { Negotiation } from './negotiation.ts';
+import { ScriptNames } from './script-names.ts';
 import { ECHO_ON, TelnetParser, type TelnetPart } from './telnet.ts';
 import { Terminal } from './terminal.ts';
 import { helpText, replCommands } from './texts.ts';
@@ -20,7 +21,10 @@ export interface SessionHost {
   newContext(session: Session): number;
   /** The session has ended; its context is no longer used. */
   ended(session: Session): void;
-  audit(event: AuditEvent): void;
+  /** The session gave the token: whether a slot (maxSessions) is free for it. */
+  admit(session: Session): boolean;
+  /** Records an audit event; those of unauthenticated connections are rate limited. */
+  audit(event: AuditEvent, unauthenticated?: boolean): void;
   /** A line about the worker for `.stats`. */
   workerReport(): string;
 }
@@ -31,8 +35,6 @@ const MAX_QUEUED_LINES = 256;
 const PAUSE_UNSENT_OUTPUT = 1024 * 1024;
 /** ...and past which it is disconnected: its results would pile up without end. */
 const MAX_UNSENT_OUTPUT = 16 * 1024 * 1024;
-/** Recent distinct inputs whose script names are remembered. */
-const MAX_NAMED_SCRIPTS = 256;
 /** Wrong tokens before the connection is closed, and the pause after each. */
 const MAX_TOKEN_ATTEMPTS = 3;
 const WRONG_TOKEN_DELAY_MS = 1000;
@@ -48,7 +50,7 @@ interface Running {
   typed: string;
   started: number;
   /** JSON mode: the input's id. */
-  id?: unknown;
+  id?: JsonId;
   /** Set once it has been sent to the background (`Promise #N pending`). */
   promise?: number;
   /** The main thread answered that it awaits. */
@@ -83,9 +85,7 @@ export class Session {
   readonly #backgrounded = new Set<Running>();
   #background = 0;
   #commandsRun = 0;
-  #scriptNumber = 0;
-  /** Script numbers of recent inputs, by their code (see #run). */
-  readonly #scripts = new Map<string, number>();
+  readonly #scriptNames = new ScriptNames();
   /** Names this session declared at the top level (completion: they are not properties). */
   readonly #declared = new Set<string>();
   #inputEnded = false;
@@ -93,6 +93,7 @@ export class Session {
   #interruptedOnce = false;
   #lastActivity = performance.now();
   #idleTimer: NodeJS.Timeout | undefined;
+  #authTimer: NodeJS.Timeout | undefined;
   #endReason = 'client left';
 
   constructor(id: number, socket: Socket, host: SessionHost) {
@@ -103,24 +104,66 @@ export class Session {
     this.#splitter = new LineSplitter(host.config.maxInputBytes);
     this.#context = host.newContext(this);
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
-    socket.on('end', () => this.#endOfInput());
-    socket.on('drain', () => this.#flowControl());
+    // Whatever goes wrong in handling a session's input ends that session, never the worker
+    // (and with it every other session).
+    socket.on('data', (chunk: Buffer) => this.#guard(() => this.#onData(chunk)));
+    socket.on('end', () => this.#guard(() => this.#endOfInput()));
+    socket.on('drain', () => this.#guard(() => this.#flowControl()));
     socket.on('error', () => {}); // a reset client is handled by 'close'
     socket.on('close', () => this.#destroy());
     this.#armIdleTimer();
 
-    host.audit({ type: 'connect', time: new Date().toISOString(), session: id, peer: this.peer });
-    if (host.config.token === undefined) {
-      this.#mode = 'text';
+    this.#mode = host.config.token === undefined ? 'text' : 'token';
+    if (this.#mode === 'text') {
+      // (With a token, a connection is a session, and audited as one, once it has given it.)
+      this.#audit({ type: 'connect', time: new Date().toISOString(), session: id, peer: this.peer });
       this.#greet();
     } else {
       // Nothing of the REPL before the token. The offer (WILL ECHO first) also stops a telnet
-      // client from echoing the token as it is typed.
-      this.#mode = 'token';
-      socket.write(this.#negotiation.offer());
+      // client from echoing the token as it is typed. A connection gets a few seconds to give it.
+      this.#send(this.#negotiation.offer());
       this.#write('Token: ');
+      this.#authTimer = setTimeout(() => this.#guard(() => {
+        this.#write(`\nNo token within ${formatDuration(host.config.authTimeoutMs)} (the authTimeoutMs option).\n`);
+        this.#endReason = 'no token in time';
+        this.#end();
+      }), host.config.authTimeoutMs);
     }
+  }
+
+  /** Whether the connection has given the token (or none was needed). */
+  get authenticated(): boolean {
+    return this.#mode !== 'token';
+  }
+
+  /** Closes a connection still waiting for its token, to make room for a newer one. */
+  evict(): void {
+    if (this.#closed) return;
+    this.#write('\nToo many connections are waiting to give the token: closing the one that waited longest.\n');
+    this.#endReason = 'evicted while waiting for the token';
+    this.#end();
+  }
+
+  /** Runs `step`; an exception in it ends this session (reported to the audit trail), nothing more. */
+  #guard(step: () => void): void {
+    try {
+      step();
+    } catch (error) {
+      this.#endReason = 'internal error';
+      this.#host.audit({ type: 'fault', time: new Date().toISOString(), message: `session ${this.id} (${this.peer}) closed on an internal error: ${String((error as Error)?.stack ?? error).split('\n').slice(0, 3).join(' | ')}` });
+      try {
+        this.#write('\nbackdoor: internal error; this session is closed (the app and other sessions go on)\n');
+      } catch {
+        // the connection is going anyway
+      }
+      this.#socket.destroy();
+      this.#destroy();
+    }
+  }
+
+  /** Audits an event; those of connections that never gave the token are rate limited. */
+  #audit(event: AuditEvent): void {
+    this.#host.audit(event, !this.authenticated);
   }
 
   /** Console output printed by this session's context outside of a command. */
@@ -160,22 +203,23 @@ export class Session {
   }
 
   #onData(chunk: Buffer): void {
-    this.#lastActivity = performance.now();
     const parts = this.#telnet.push(chunk);
-    // Answers to negotiation go first: a client that sent Ctrl-C discards our output until its
-    // DO TIMING-MARK is answered, and the fresh prompt must not be lost.
+    // Answers to negotiation go first, in one write: a client that sent Ctrl-C discards our
+    // output until its DO TIMING-MARK is answered, and the fresh prompt must not be lost.
+    const answers: Buffer[] = [];
     for (const part of parts) {
       if (part.type === 'negotiate') {
         const answer = this.#negotiation.negotiate(part.verb, part.option);
-        if (answer) this.#socket.write(answer);
+        if (answer) answers.push(answer);
       }
     }
+    if (answers.length > 0) this.#send(Buffer.concat(answers));
     // A telnet client says nothing of itself until the server negotiates, and nc, scripts and
     // the backdoor client must never see a telnet byte. But a telnet client ends its lines with
     // CR LF (nc with a bare LF) and sends Ctrl-C as a telnet command: then it is offered
     // character mode (from its first line on).
     if (!this.#negotiation.offered && this.#mode === 'text' && (this.#telnet.sawCarriageReturn || this.#telnet.sawCommand)) {
-      this.#socket.write(this.#negotiation.offer());
+      this.#send(this.#negotiation.offer());
     }
     for (const part of parts) this.#onPart(part);
     this.#maybeCharacterMode();
@@ -186,7 +230,7 @@ export class Session {
     switch (part.type) {
       case 'data':
         if (this.#terminal) this.#terminal.feed(part.data);
-        else this.#lines.push(...this.#splitter.push(part.data));
+        else for (const line of this.#splitter.push(part.data)) this.#takeLine(line);
         break;
       case 'interrupt':
         this.#interrupt(false);
@@ -207,31 +251,52 @@ export class Session {
   #maybeCharacterMode(): void {
     if (this.#terminal || this.#mode !== 'text' || !this.#negotiation.characterMode || this.#closed) return;
     this.#terminal = new Terminal(this.#socket, {
-      line: (text) => {
-        this.#lines.push({ text, overflowed: false });
+      line: (text) => this.#guard(() => {
+        this.#takeLine({ text, overflowed: false });
         this.#drain();
-      },
-      interrupt: (hadText) => this.#interrupt(hadText),
-      end: () => this.#endOfInput(),
+      }),
+      interrupt: (hadText) => this.#guard(() => this.#interrupt(hadText)),
+      end: () => this.#guard(() => this.#endOfInput()),
       complete: (line) => this.#complete(line),
       overflow: () => this.#write(`Input discarded: longer than ${this.#host.config.maxInputBytes} bytes (the maxInputBytes option)\n`),
     }, { columns: this.#negotiation.columns, maxInputBytes: this.#host.config.maxInputBytes });
     // Whatever was typed in line mode is kept; the prompt is redrawn by the editor.
-    this.#socket.write('\r\x1b[K');
+    this.#send('\r\x1b[K');
     if (!this.#running && this.#lines.length === 0) this.#prompt(this.#buffer === '' ? PROMPT : CONTINUATION);
   }
 
   #endOfInput(): void {
     if (this.#inputEnded) return;
     this.#inputEnded = true;
-    this.#lines.push(...this.#splitter.end());
+    for (const line of this.#splitter.end()) this.#takeLine(line);
     this.#drain();
+  }
+
+  /**
+   * A line has arrived: queued for its turn, except a JSON-mode `{"interrupt": id}`, which
+   * cannot wait behind the input it interrupts.
+   */
+  #takeLine(line: Line): void {
+    if (this.#mode === 'json' && !line.overflowed && line.text.includes('"interrupt"')) {
+      const input = parseJsonInput(line.text);
+      if (input.ok && 'interrupt' in input && this.#running && this.#running.id === input.interrupt) {
+        const running = this.#running;
+        this.#host.dispatcher.abandon(running.command);
+        this.#finishCommand(running, false);
+        this.#write(retLine(input.interrupt, { ok: false, text: 'Interrupted: no longer waited for (synchronous code still runs to its end or evalTimeoutMs)' }, performance.now() - running.started));
+        this.#drain();
+        return;
+      }
+    }
+    this.#lines.push(line);
   }
 
   /** Handle queued lines until one starts a command (or a token check), or none are left. */
   #drain(): void {
     while (!this.#running && !this.#checkingToken && this.#lines.length > 0 && !this.#closed) {
       const line = this.#lines.shift()!;
+      // Activity is a complete line: a client that drips a byte at a time holds no session.
+      this.#lastActivity = performance.now();
       if (this.#mode === 'token') this.#checkToken(line);
       else if (this.#mode === 'json') this.#handleJson(line);
       else this.#handleLine(line);
@@ -242,10 +307,18 @@ export class Session {
 
   #checkToken(line: Line): void {
     if (!line.overflowed && tokenMatches(this.#host.config.token!, line.text.replace(/\r$/, ''))) {
+      clearTimeout(this.#authTimer);
+      // Those who gave the token have slots of their own (maxSessions).
+      if (!this.#host.admit(this)) {
+        this.#write(`\nbackdoor: too many sessions (the maxSessions option is ${this.#host.config.maxSessions})\n`);
+        this.#endReason = 'too many sessions';
+        return this.#end();
+      }
       this.#mode = 'text';
+      this.#audit({ type: 'connect', time: new Date().toISOString(), session: this.id, peer: this.peer });
       if (!this.#negotiation.characterMode) {
         // Not a telnet client in character mode: it echoes its own input again.
-        if (this.#negotiation.echo) this.#socket.write(ECHO_ON);
+        if (this.#negotiation.echo) this.#send(ECHO_ON);
         this.#write('\n');
         this.#greet();
       } else {
@@ -256,10 +329,10 @@ export class Session {
       return;
     }
     this.#tokenFailures++;
-    this.#host.audit({ type: 'auth-failure', time: new Date().toISOString(), session: this.id, peer: this.peer, attempt: this.#tokenFailures });
+    this.#audit({ type: 'auth-failure', time: new Date().toISOString(), session: this.id, peer: this.peer, attempt: this.#tokenFailures });
     // Wrong: wait before saying so (and before reading the next try), three strikes and out.
     this.#checkingToken = true;
-    setTimeout(() => {
+    setTimeout(() => this.#guard(() => {
       this.#checkingToken = false;
       if (this.#closed) return;
       if (this.#tokenFailures >= MAX_TOKEN_ATTEMPTS) {
@@ -269,7 +342,7 @@ export class Session {
       }
       this.#write('\nWrong token.\nToken: ');
       this.#drain();
-    }, WRONG_TOKEN_DELAY_MS);
+    }), WRONG_TOKEN_DELAY_MS);
   }
 
   #handleLine({ text: line, overflowed }: Line): void {
@@ -300,6 +373,7 @@ export class Session {
     if (text.trim() === '') return;
     const input = overflowed ? { ok: false as const, id: null, message: `longer than ${this.#host.config.maxInputBytes} bytes (the maxInputBytes option)` } : parseJsonInput(text);
     if (!input.ok) return this.#write(errLine(input.id, input.message));
+    if ('interrupt' in input) return this.#write(errLine(input.interrupt, 'nothing is running with that id'));
     const verdict = classifyInput(input.code);
     if (verdict.kind === 'incomplete') return this.#write(errLine(input.id, 'incomplete input: the code must be complete in one input'));
     if (verdict.kind === 'complete') for (const name of verdict.declared) this.#declared.add(name);
@@ -366,31 +440,22 @@ export class Session {
     return true;
   }
 
-  #run(request: Pick<EvalRequest, 'code' | 'awaited' | 'kind' | 'depth' | 'json' | 'workerReport' | 'importHint'>, typed: string, id?: unknown): void {
+  #run(request: Pick<EvalRequest, 'code' | 'awaited' | 'kind' | 'depth' | 'json' | 'workerReport' | 'importHint'>, typed: string, id?: JsonId): void {
     this.#usedContext = true;
-    // Inputs are named REPL1, REPL2... in stack traces, as in Node. An input typed again gets
-    // its first name back: V8 caches compiled code by source and name, and a repeated command
-    // (a person's `stats.requests`, a script polling) then compiles in a third of the time.
-    let number = this.#scripts.get(request.code);
-    if (number === undefined) {
-      number = ++this.#scriptNumber;
-      this.#scripts.set(request.code, number);
-      if (this.#scripts.size > MAX_NAMED_SCRIPTS) this.#scripts.delete(this.#scripts.keys().next().value!);
-    }
     const running: Running = { command: undefined as never, typed, started: performance.now(), id, pending: false };
     running.command = this.#host.dispatcher.submit(
       {
         ...request,
         context: this.#context,
         session: this.id,
-        filename: `REPL${number}`,
+        filename: this.#scriptNames.nameOf(request.code),
         colors: this.#mode === 'text' && this.#negotiation.colors,
         columns: this.#terminal ? this.#negotiation.columns : undefined,
       },
       {
-        output: (text) => this.#commandOutput(running, text),
-        pending: () => this.#pending(running),
-        done: (outcome) => this.#done(running, outcome),
+        output: (text) => this.#guard(() => this.#commandOutput(running, text)),
+        pending: () => this.#guard(() => this.#pending(running)),
+        done: (outcome) => this.#guard(() => this.#done(running, outcome)),
       },
     );
     this.#running = running;
@@ -405,7 +470,7 @@ export class Session {
   #pending(running: Running): void {
     running.pending = true;
     if (this.#mode !== 'text') return;
-    setTimeout(() => {
+    setTimeout(() => this.#guard(() => {
       if (this.#running !== running || this.#closed) return;
       running.promise = ++this.#background;
       this.#backgrounded.add(running);
@@ -413,7 +478,7 @@ export class Session {
       this.#write(`Promise #${running.promise} pending\n`);
       this.#prompt();
       this.#drain();
-    }, PENDING_NOTICE_MS);
+    }), PENDING_NOTICE_MS);
   }
 
   #done(running: Running, outcome: EvalOutcome): void {
@@ -513,6 +578,17 @@ export class Session {
     if (this.#closed || text === '') return;
     if (this.#terminal) this.#terminal.write(text);
     else this.#socket.write(text);
+    this.#checkUnsent();
+  }
+
+  /** Raw bytes (telnet, terminal control) past the line editor: counted like any output. */
+  #send(data: string | Buffer): void {
+    if (this.#closed) return;
+    this.#socket.write(data);
+    this.#checkUnsent();
+  }
+
+  #checkUnsent(): void {
     if (this.#socket.writableLength > MAX_UNSENT_OUTPUT) {
       // It does not read what it is sent: it cannot be told either.
       this.#endReason = 'client not reading its output';
@@ -534,7 +610,11 @@ export class Session {
     const left = idleMs - (performance.now() - this.#lastActivity);
     this.#idleTimer = setTimeout(() => {
       if (this.#closed) return;
-      if (this.#running || performance.now() - this.#lastActivity < idleMs) return this.#armIdleTimer();
+      // A command running on the main thread is activity (evalTimeoutMs bounds it); one that
+      // awaits is for a second (then, in text mode, it goes to the background), not for ever.
+      const running = this.#running;
+      const working = running !== undefined && (!running.pending || performance.now() - running.started < PENDING_NOTICE_MS);
+      if (working || performance.now() - this.#lastActivity < idleMs) return this.#armIdleTimer();
       this.#write(`\nNo input for ${formatDuration(idleMs)} (the idleTimeoutMs option): closing this session.\n`);
       this.#endReason = 'idle';
       this.#end();
@@ -544,7 +624,7 @@ export class Session {
   /** Finish: send what is pending, then close the connection. */
   #end(): void {
     if (this.#closed) return;
-    if (this.#terminal) this.#socket.write('\r\n');
+    if (this.#terminal) this.#send('\r\n');
     this.#socket.end();
     this.#destroy();
   }
@@ -553,6 +633,7 @@ export class Session {
     if (this.#closed) return;
     this.#closed = true;
     clearTimeout(this.#idleTimer);
+    clearTimeout(this.#authTimer);
     this.#terminal?.close();
     for (const running of [this.#running, ...this.#backgrounded]) {
       if (!running) continue;
@@ -561,7 +642,7 @@ export class Session {
     }
     this.#lines.length = 0;
     if (this.#usedContext) this.#host.dispatcher.dropContext(this.#context);
-    this.#host.audit({
+    this.#audit({
       type: 'disconnect',
       time: new Date().toISOString(),
       session: this.id,

@@ -19,3 +19,10 @@ const api: WorkerApi = {
   uncaught: (context, session, text) => server.uncaught(context, session, text),
 };
 expose(api, portEndpoint(port));
+
+// The last line of defence: every session's handling is guarded (an error there ends that
+// session), so anything that gets here is a fault of the worker's own; it is reported and the
+// worker, with the other sessions, goes on rather than dying with all of them.
+process.on('uncaughtException', (error) => {
+  server.audit({ type: 'fault', time: new Date().toISOString(), message: `the worker caught an error of its own and goes on: ${String((error as Error)?.stack ?? error).split('\n').slice(0, 3).join(' | ')}` });
+});
