@@ -58,7 +58,9 @@ export function formatThrown(thrown: unknown, prefix = 'Uncaught', { timeoutMs =
       // An error without a stack prints as `[Error: x]`: Node's REPL drops the brackets.
       if (text.startsWith('[') && text.endsWith(']')) text = text.slice(1, -1);
     }
-    text = dropInternalFrames(text).replace(/\n$/, '');
+    // A compile error that V8 raised inside Node's vm module (a RangeError for input nested too
+    // deeply) carries Node's source line: not the typed code's, so not shown.
+    text = dropInternalFrames(text).replace(/^node:[\w/]+:\d+\n.*\n *\^+\n\n/, '').replace(/\n$/, '');
   } catch (error) {
     text = formatFailure(thrown, error, timeoutMs, 'thrown value');
   }

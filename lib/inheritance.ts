@@ -10,9 +10,13 @@
 /** The preload as Node options name it: `backdoor/register`, or the file itself. */
 const preload = /^(?:.*[\\/])?backdoor[\\/](?:register|dist[\\/]lib[\\/]register\.js)$/;
 
-/** `NODE_OPTIONS` without the preload's `--import`/`--require`/`-r` (both `x y` and `x=y` forms). */
+/**
+ * `NODE_OPTIONS` without the preload's `--import`/`--require`/`-r` (both `x y` and `x=y` forms).
+ * Words are read as Node reads them (white space between, or double quotes with `\` escapes);
+ * the ones kept are written back, quoted where they need it.
+ */
 export function withoutPreload(nodeOptions: string): string {
-  const words = nodeOptions.split(/\s+/).filter(Boolean);
+  const words = [...nodeOptions.matchAll(/"((?:\\.|[^"\\])*)"|(\S+)/g)].map((match) => (match[1] !== undefined ? match[1].replace(/\\(.)/g, '$1') : match[2]));
   const kept: string[] = [];
   for (let i = 0; i < words.length; i++) {
     const word = words[i];
@@ -24,7 +28,7 @@ export function withoutPreload(nodeOptions: string): string {
     }
     kept.push(word);
   }
-  return kept.join(' ');
+  return kept.map((word) => (/[\s"\\]/.test(word) ? `"${word.replace(/["\\]/g, '\\$&')}"` : word)).join(' ');
 }
 
 /** Removes the preload's settings from `env` (unless `BACKDOOR_INHERIT=1`). */

@@ -1,0 +1,151 @@
+// What holds before authentication, and inputs that must not bring down the worker.
+import t, { type Test } from 'tap';
+import { Evaluator } from '../dist/lib/evaluator.js';
+import { ScriptNames } from '../dist/workers/script-names.js';
+import type { AuditEvent } from '../dist/lib/protocol.js';
+import { connect, start } from './fixtures/backdoor.ts';
+import { TestClient } from './fixtures/client.ts';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function dial(t: Test, backdoor: { address(): unknown }): Promise<TestClient> {
+  const client = await TestClient.connect(backdoor.address() as { port: number; host: string });
+  t.teardown(() => client.destroy());
+  return client;
+}
+
+/** Gives the token the way the `backdoor` client does: as soon as it is asked for. */
+async function login(t: Test, backdoor: { address(): unknown }, token: string): Promise<TestClient> {
+  const client = await dial(t, backdoor);
+  await client.expect('Token: ');
+  client.send(`${token}\n`);
+  await client.ready();
+  return client;
+}
+
+t.test('connections that never give the token: a deadline, a pool of their own, the operator still gets in', async (t) => {
+  const backdoor = await start(t, { token: 'operator-secret', authTimeoutMs: 600, maxSessions: 2 });
+  const silent = await Promise.all(Array.from({ length: 20 }, () => dial(t, backdoor)));
+  const operator = await login(t, backdoor, 'operator-secret');
+  t.equal(await operator.eval('1+1'), '2');
+  const second = await login(t, backdoor, 'operator-secret');
+  t.equal(await second.eval('2+2'), '4');
+  // The oldest waiting ones were pushed out as new ones came; the rest meet the deadline.
+  const ends = await Promise.all(silent.map((client) => client.waitClosed(5000)));
+  t.ok(ends.some((text) => text.includes('Too many connections are waiting to give the token')));
+  t.ok(ends.some((text) => text.includes('No token within 600 ms (the authTimeoutMs option).')));
+  // Slots are for those who gave the token: a third is refused only after giving it.
+  const third = await dial(t, backdoor);
+  await third.expect('Token: ');
+  third.send('operator-secret\n');
+  t.match(await third.waitClosed(), /too many sessions \(the maxSessions option is 2\)/);
+});
+
+t.test('audit events of unauthenticated connections are rate limited, with a count of what was dropped', async (t) => {
+  const events: AuditEvent[] = [];
+  const backdoor = await start(t, { token: 'a-long-secret', audit: (event) => events.push(event) });
+  for (let i = 0; i < 60; i++) (await dial(t, backdoor)).destroy();
+  await sleep(300);
+  const noisy = events.filter((event) => event.type === 'disconnect').length;
+  t.ok(noisy <= 21, `disconnects recorded: ${noisy}`);
+  await login(t, backdoor, 'a-long-secret');
+  await sleep(300);
+  const dropped = events.find((event) => event.type === 'dropped') as { count: number } | undefined;
+  t.ok(dropped && dropped.count >= 30, `dropped: ${JSON.stringify(dropped)}`);
+  t.ok(events.some((event) => event.type === 'connect'), 'the operator\'s session is recorded');
+});
+
+t.test('a client that drips a byte at a time without ever ending a line is idle', async (t) => {
+  const backdoor = await start(t, { idleTimeoutMs: 500 });
+  const client = await connect(t, backdoor);
+  const drip = setInterval(() => client.send('1'), 100);
+  t.teardown(() => clearInterval(drip));
+  t.match(await client.waitClosed(5000), /No input for 500 ms \(the idleTimeoutMs option\): closing this session\./);
+});
+
+t.test('a telnet negotiation flood that never reads gets one answer per option, and nobody else notices', async (t) => {
+  const backdoor = await start(t);
+  const flood = await dial(t, backdoor);
+  await flood.ready();
+  flood.socket.pause();
+  const requests = Buffer.alloc(3 * 256 * 400);
+  for (let i = 0; i < 256 * 400; i++) requests.set([255, 253 - (i % 2), i % 256], i * 3); // IAC DO/DONT x
+  flood.send(requests);
+  await sleep(300);
+  const other = await connect(t, backdoor);
+  t.equal(await other.eval('1+1'), '2');
+  flood.socket.resume();
+  await sleep(300);
+  const answers = (flood.received.match(/\xff[\xfb-\xfe]/g) ?? []).length;
+  t.ok(answers <= 512, `answers: ${answers}`);
+});
+
+t.test('pathological lines: answered or refused in the session; the worker and every other session go on', async (t) => {
+  const backdoor = await start(t, { maxInputBytes: 4 * 1024 * 1024 });
+  const other = await connect(t, backdoor);
+  const client = await connect(t, backdoor);
+  const lines = [
+    `${'1+'.repeat(15_000)}1`,
+    `a = {}; a${'.b'.repeat(15_000)}`,
+    `f = () => f; f${'()'.repeat(15_000)}`,
+    `${'['.repeat(20_000)}${']'.repeat(20_000)}`,
+    `let ${'['.repeat(10_000)}x${']'.repeat(10_000)} = 1`,
+    `(${'{a:'.repeat(10_000)}1${'}'.repeat(10_000)})`,
+  ];
+  for (const line of lines) {
+    const answer = await client.eval(line, 20_000);
+    t.ok(answer.length > 0, `answered: ${answer.slice(0, 80)}`);
+    t.equal(await other.eval('1+1'), '2');
+  }
+  t.equal(await client.eval('"still here"'), "'still here'");
+});
+
+t.test('JSON mode: ids are small and flat; an interrupt abandons a waiting input; idleness applies to it', async (t) => {
+  const backdoor = await start(t, { idleTimeoutMs: 1500 });
+  const client = await connect(t, backdoor);
+  client.send('.mode json\n');
+  await client.expect('{"tag":"mode","mode":"json","version":1}\n');
+  const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
+  client.send(`{"id":${deep},"code":"1"}\n`);
+  t.match(JSON.parse(await client.expect('\n')), { tag: 'err', id: null, message: /"id" must be a string \(at most 1000 characters\), a number or null/ });
+  client.send(`${JSON.stringify({ id: 'forever', code: 'await new Promise(() => {})' })}\n`);
+  await sleep(100);
+  client.send(`${JSON.stringify({ interrupt: 'forever' })}\n`);
+  t.match(JSON.parse(await client.expect('\n')), { tag: 'ret', id: 'forever', ok: false, inspect: /^Interrupted/ });
+  client.send(`${JSON.stringify({ id: 2, code: '6*7' })}\n`);
+  t.match(JSON.parse(await client.expect('\n')), { tag: 'ret', id: 2, ok: true, inspect: '42' });
+  client.send(`${JSON.stringify({ interrupt: 'nothing' })}\n`);
+  t.match(JSON.parse(await client.expect('\n')), { tag: 'err', id: 'nothing', message: 'nothing is running with that id' });
+  // An input that waits for ever does not keep the session from its idle timeout.
+  client.send(`${JSON.stringify({ id: 3, code: 'await new Promise(() => {})' })}\n`);
+  t.match(await client.waitClosed(6000), /No input for 1.5 s|No input for 1500 ms/);
+});
+
+t.test('.inspect of an object graph full of back-references is bounded', async (t) => {
+  const node: Record<string, unknown> = {};
+  for (let i = 0; i < 100; i++) node[`k${i}`] = node;
+  const backdoor = await start(t, { locals: { node } });
+  const client = await connect(t, backdoor);
+  const listing = await client.eval('.inspect node 4', 10_000);
+  const lines = listing.split('\n');
+  t.ok(lines.length <= 1002, `lines: ${lines.length}`);
+  t.match(lines[1], /^ {2}k0: \$\d+ \[listed above\]$/);
+  t.equal(await client.eval('1+1'), '2');
+});
+
+t.test('what is remembered of past inputs is bounded in bytes, and forgotten with the session', async (t) => {
+  const names = new ScriptNames(256, 64 * 1024);
+  for (let i = 0; i < 200; i++) names.nameOf(`${i}`.padEnd(1000, ' '));
+  t.ok(names.bytes <= 64 * 1024, `bytes: ${names.bytes}`);
+  t.equal(names.nameOf('199'.padEnd(1000, ' ')), 'REPL200', 'recent ones keep their names');
+  t.equal(names.nameOf('0'.padEnd(1000, ' ')), 'REPL201', 'old ones were forgotten');
+
+  const evaluator = new Evaluator({ locals: {}, evalTimeoutMs: 0 }, { settle() {}, output() {}, tap() {}, uncaught() {}, audit() {} });
+  t.teardown(() => evaluator.close());
+  const secret = `"${'s'.repeat(100_000)}"`;
+  evaluator.evaluateNow({ id: 1, context: 7, code: secret, awaited: false, filename: 'REPL1' });
+  evaluator.evaluateNow({ id: 2, context: 8, code: '1', awaited: false, filename: 'REPL1' });
+  t.ok(evaluator.cachedSourceBytes > 200_000);
+  evaluator.dropContext(7);
+  t.ok(evaluator.cachedSourceBytes < 100, `after the session ended: ${evaluator.cachedSourceBytes}`);
+});

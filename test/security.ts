@@ -1,0 +1,222 @@
+// Another local user, files planted where the client looks, and what the client gives away.
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { join } from 'node:path';
+import t, { type Test } from 'tap';
+import { withoutPreload } from '../dist/lib/inheritance.js';
+import { startApp, type ChildApp } from './fixtures/child.ts';
+import { otherUser, sharedTmp } from './fixtures/other-user.ts';
+
+const cli = new URL('../dist/client/cli.js', import.meta.url).pathname;
+const register = new URL('../dist/lib/register.js', import.meta.url).pathname;
+const uid = process.getuid!();
+
+/** Runs the client (stdin not a terminal); never rejects. */
+function client(args: string[], env: NodeJS.ProcessEnv = {}, input = ''): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = execFile(process.execPath, [cli, ...args], { timeout: 15_000, env: { ...process.env, ...env } }, (error, stdout, stderr) =>
+      resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+    child.stdin!.end(input);
+  });
+}
+
+/** The demo-like app of this user, opted in by the preload, with its temporary directory at `tmp`. */
+async function victimApp(t: Test, tmp: string, env: NodeJS.ProcessEnv = {}): Promise<ChildApp> {
+  return startApp(t, 'http-app.mjs', ['--import', 'backdoor/register'], { TMPDIR: tmp, ...env });
+}
+
+t.test('another user who made the rendezvous directory first gets nothing of ours', async (t) => {
+  const other = otherUser(t);
+  if (!other) return;
+  const tmp = sharedTmp(t);
+  const planted = join(tmp, `backdoor-${uid}`);
+  t.equal(other.node(`require('fs').mkdirSync(${JSON.stringify(planted)}, { mode: 0o777 }); require('fs').chmodSync(${JSON.stringify(planted)}, 0o777)`).status, 0);
+  const app = await victimApp(t, tmp, { BACKDOOR_START: '1' });
+  await app.waitForStderr(/not installed: .*backdoor-0 belongs to uid \d+, not to this user/);
+  t.match(await app.get(), /^ok/, 'the app runs, without a backdoor');
+  t.same(other.node(`console.log(require('fs').readdirSync(${JSON.stringify(planted)}).join())`).stdout.trim(), '', 'nothing was written there');
+  const ls = await client(['ls'], { TMPDIR: tmp });
+  t.match(ls, { code: 1, stderr: /backdoor-0 belongs to uid \d+, not to this user \(uid 0\): not reading it/ });
+});
+
+t.test('a link planted at the rendezvous directory is not followed', async (t) => {
+  const other = otherUser(t);
+  if (!other) return;
+  const tmp = sharedTmp(t);
+  const target = join(tmp, 'attacker-owned');
+  t.equal(other.node(`const fs = require('fs'); fs.mkdirSync(${JSON.stringify(target)}, { mode: 0o777 }); fs.chmodSync(${JSON.stringify(target)}, 0o777); fs.symlinkSync(${JSON.stringify(target)}, ${JSON.stringify(join(tmp, `backdoor-${uid}`))})`).status, 0);
+  const app = await victimApp(t, tmp, { BACKDOOR_START: '1' });
+  await app.waitForStderr(/not installed: .* is a symbolic link/);
+  t.equal(execFileSync('ls', ['-A', target], { encoding: 'utf8' }), '', 'nothing was written through the link');
+});
+
+t.test('our rendezvous directory: 0700, and another user can neither plant files nor connect', async (t) => {
+  const other = otherUser(t);
+  if (!other) return;
+  const tmp = sharedTmp(t);
+  const app = await victimApp(t, tmp, { BACKDOOR_START: '1' });
+  await app.waitForStderr(/listening on/);
+  const dir = join(tmp, `backdoor-${uid}`);
+  t.equal(statSync(dir).mode & 0o777, 0o700);
+  t.equal(statSync(dir).uid, uid);
+  const plant = other.node(`require('fs').writeFileSync(${JSON.stringify(join(dir, '4194000.ready'))}, '{}')`);
+  t.match(plant.stderr, /EACCES/);
+  const dial = other.node(`require('net').connect(${JSON.stringify(join(dir, `${app.pid}.sock`))}).on('error', (e) => { console.log(e.code); }).on('connect', () => console.log('connected'))`);
+  t.match(dial.stdout, /EACCES/);
+});
+
+t.test('another user\'s opted-in process is not listed, not signalled, not connected to', async (t) => {
+  const other = otherUser(t);
+  if (!other) return;
+  const tmp = sharedTmp(t);
+  // The other user's own app, opted in, in the same shared temporary directory.
+  const theirs = other.spawn(['--import', register, '-e', 'setInterval(() => {}, 1000); console.log("up")'], { TMPDIR: tmp });
+  let theirErr = '';
+  theirs.stderr!.on('data', (chunk) => (theirErr += chunk));
+  await new Promise((resolve) => theirs.stdout!.once('data', resolve));
+  t.ok(existsSync(join(tmp, `backdoor-${other.uid}`, `${theirs.pid}.ready`)), 'it opted in, in its own directory');
+  const ls = await client(['ls'], { TMPDIR: tmp });
+  t.notMatch(ls.stdout, String(theirs.pid));
+  const attach = await client(['--pid', String(theirs.pid)], { TMPDIR: tmp });
+  t.match(attach, { code: 1, stderr: `backdoor: process ${theirs.pid} belongs to another user: run backdoor as that user\n` });
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  t.equal(theirs.exitCode, null, 'still running');
+  t.notMatch(theirErr, /listening/, 'and it was not signalled');
+});
+
+t.test('the client believes only regular files of its own: no FIFO hangs it, no escape sequence reaches the terminal', async (t) => {
+  const tmp = sharedTmp(t);
+  const app = await victimApp(t, tmp, { BACKDOOR_START: '1' });
+  await app.waitForStderr(/listening on/);
+  const dir = join(tmp, `backdoor-${uid}`);
+  // A FIFO named as the discovery file of a live process (this test's), and a file whose
+  // title would clear the screen.
+  execFileSync('mkfifo', [join(dir, `${process.pid}.json`)]);
+  const file = JSON.parse(readFileSync(join(dir, `${app.pid}.json`), 'utf8'));
+  writeFileSync(join(dir, `${app.pid}.json`), JSON.stringify({ ...file, title: 'evil\x1b[2J\x1b]0;pwned\x07' }), { mode: 0o600 });
+  const ls = await client(['ls'], { TMPDIR: tmp });
+  t.equal(ls.code, 0);
+  t.match(ls.stdout, new RegExp(`^${app.pid} .* evil\\?\\[2J\\?\\]0;pwned\\?$`, 'm'));
+  t.notMatch(ls.stdout, /\x1b|\x07/);
+  t.notMatch(ls.stdout, new RegExp(`^${process.pid} `, 'm'));
+});
+
+t.test('a number that is both a process of ours and a listening port asks; a registered signal is never taken from the file', async (t) => {
+  const tmp = sharedTmp(t);
+  const app = await victimApp(t, tmp, { BACKDOOR_START_SIGNAL: 'SIGUSR2', BACKDOOR_STOP_SIGNAL: 'SIGHUP' });
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  t.ok(existsSync(join(tmp, `backdoor-${uid}`, `${app.pid}.ready`)));
+  if (app.pid <= 65535) {
+    const decoy = net.createServer((socket) => {
+      socket.on('error', () => {});
+      socket.write('decoy\n> ');
+      socket.on('data', () => socket.write('seen\n> '));
+      socket.on('end', () => socket.end());
+    });
+    const listening = await new Promise<boolean>((resolve) => {
+      decoy.once('error', () => resolve(false));
+      decoy.listen(app.pid, '127.0.0.1', () => resolve(true));
+    });
+    if (listening) {
+      t.teardown(() => decoy.close());
+      const ambiguous = await client([String(app.pid)], { TMPDIR: tmp });
+      t.match(ambiguous, { code: 1, stderr: new RegExp(`${app.pid} is both a process of yours with a backdoor and a port that something listens on: say \`backdoor --pid ${app.pid}\` or \`backdoor --port ${app.pid}\``) });
+      const asPort = await client(['--port', String(app.pid)], { TMPDIR: tmp }, '1\n');
+      t.match(asPort.stdout, /seen/);
+    }
+  }
+  const guessed = await client(['--pid', String(app.pid)], { TMPDIR: tmp });
+  t.match(guessed, { code: 1, stderr: `backdoor: process ${app.pid} starts its backdoor on SIGUSR2, not SIGUSR1: run \`backdoor --signal SIGUSR2 ${app.pid}\` if that is what you want to send\n` });
+  const killing = await client(['--pid', '--signal', 'SIGKILL', String(app.pid)], { TMPDIR: tmp });
+  t.match(killing, { code: 1, stderr: 'backdoor: the signal cannot be SIGKILL\n' });
+  t.equal(app.process.exitCode, null, 'the app was sent nothing');
+  const named = await client(['--pid', '--signal', 'SIGUSR2', String(app.pid)], { TMPDIR: tmp }, '6*7\n');
+  t.match(named.stdout, /^42$/m);
+});
+
+t.test('the token goes only to a server that asks for it', async (t) => {
+  const received: string[] = [];
+  const greeter = net.createServer((socket) => {
+    socket.write('backdoor: Node.js (not really)\n> ');
+    socket.on('data', (chunk) => received.push(String(chunk)));
+    socket.on('end', () => socket.end());
+  });
+  await new Promise<void>((resolve) => greeter.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => greeter.close());
+  const { port } = greeter.address() as net.AddressInfo;
+  await client(['--port', String(port)], { BACKDOOR_TOKEN: 'do-not-leak-me' }, '1+1\n');
+  t.match(received.join(''), /1\+1/);
+  t.notMatch(received.join(''), /do-not-leak-me/);
+});
+
+t.test('the preload\'s settings (the token too) do not reach the app\'s child processes', async (t) => {
+  const tmp = sharedTmp(t);
+  const app = await victimApp(t, tmp, {
+    BACKDOOR_TOKEN: 'inherited-secret', BACKDOOR_START: '1', BACKDOOR_HOST: '127.0.0.1', BACKDOOR_PORT: '0',
+    NODE_OPTIONS: '--max-old-space-size=512 --import backdoor/register',
+  });
+  await app.waitForStderr(/listening on/);
+  const port = Number(/listening on 127\.0\.0\.1:(\d+)/.exec(app.stderr())![1]);
+  const env = await client(['--port', String(port)], { BACKDOOR_TOKEN: 'inherited-secret' }, `require("child_process").spawnSync(process.execPath, ["-p", "JSON.stringify(Object.entries(process.env).filter(([k]) => k.startsWith('BACKDOOR_') || k === 'NODE_OPTIONS'))"], { encoding: "utf8" }).stdout\n`);
+  t.match(env.stdout, /NODE_OPTIONS.*--max-old-space-size=512/);
+  t.notMatch(env.stdout, /backdoor\/register|BACKDOOR_|inherited-secret/);
+  t.equal(withoutPreload('--import backdoor/register'), '');
+  t.equal(withoutPreload('--require=backdoor/register -r /srv/app/node_modules/backdoor/dist/lib/register.js --trace-warnings'), '--trace-warnings');
+  t.equal(withoutPreload('--import ./my-hooks.mjs --import backdoor/register'), '--import ./my-hooks.mjs');
+  // Node reads double-quoted words too (test runners write them so).
+  t.equal(withoutPreload('"--max-old-space-size=512" "--import" "backdoor/register" "--import=file:///x y/hooks.mjs"'), '--max-old-space-size=512 "--import=file:///x y/hooks.mjs"');
+});
+
+t.test('a token typed at the client\'s prompt is not echoed nor kept in history', async (t) => {
+  try {
+    execFileSync('sh', ['-c', 'command -v tmux'], { stdio: 'ignore' });
+  } catch {
+    if (process.env.BACKDOOR_REQUIRE_TOOLS === '1') t.fail('tmux is not installed');
+    else t.plan(0, 'skipped: tmux is not installed (.ci/run installs it)');
+    return;
+  }
+  const { start } = await import('./fixtures/backdoor.ts');
+  const backdoor = await start(t, { token: 'typed-secret-123' });
+  const { port } = backdoor.address() as { port: number };
+  const tmp = sharedTmp(t);
+  const history = join(tmp, 'history');
+  const socket = `backdoor-test-${process.pid}-${Math.random().toString(36).slice(2)}`;
+  const tmux = (...args: string[]) => new Promise<string>((resolve, reject) => execFile('tmux', ['-L', socket, ...args], { timeout: 5000 }, (error, stdout) => (error ? reject(error) : resolve(stdout))));
+  t.teardown(() => tmux('kill-server').catch(() => {}));
+  await tmux('new-session', '-d', '-x', '100', '-y', '30', `env -u BACKDOOR_TOKEN BACKDOOR_HISTORY=${history} ${process.execPath} ${cli} --port ${port}; echo CLIENT-ENDED; sleep 30`);
+  const screen = async (pattern: RegExp) => {
+    const deadline = Date.now() + 5000;
+    for (;;) {
+      const text = await tmux('capture-pane', '-p');
+      if (pattern.test(text)) return text;
+      if (Date.now() > deadline) throw new Error(`screen never showed ${pattern}:\n${text}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  };
+  await screen(/Token:\s*$/m);
+  await tmux('send-keys', 'typed-secret-123', 'Enter');
+  await screen(/Type "\.help" for more information\.\n>\s*$/m);
+  await tmux('send-keys', '1+1', 'Enter');
+  const shown = await screen(/^2\n>\s*$/m);
+  t.notMatch(shown, /typed-secret/, 'not echoed');
+  await tmux('send-keys', 'C-d');
+  await screen(/CLIENT-ENDED/);
+  t.notMatch(readFileSync(history, 'utf8'), /typed-secret/, 'not in history');
+  t.match(readFileSync(history, 'utf8'), /1\+1/);
+});
+
+t.test('the rendezvous directory can be named (BACKDOOR_DIR) for both sides', async (t) => {
+  const tmp = sharedTmp(t);
+  const dir = join(tmp, 'mine');
+  mkdirSync(dir, { mode: 0o700 });
+  const app = await victimApp(t, tmp, { BACKDOOR_DIR: dir, BACKDOOR_START: '1' });
+  await app.waitForStderr(/listening on/);
+  t.ok(existsSync(join(dir, `${app.pid}.json`)));
+  const answer = await client(['--pid', String(app.pid)], { BACKDOOR_DIR: dir }, '3*3\n');
+  t.match(answer.stdout, /^9$/m);
+  symlinkSync(dir, join(tmp, 'link'));
+  const viaLink = await client(['ls'], { BACKDOOR_DIR: join(tmp, 'link') });
+  t.match(viaLink, { code: 1, stderr: /is a symbolic link: not reading it/ });
+});
