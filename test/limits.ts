@@ -1,6 +1,7 @@
 // What holds before authentication, and inputs that must not bring down the worker.
 import t, { type Test } from 'tap';
 import { Evaluator } from '../dist/lib/evaluator.js';
+import { nestingDepth } from '../dist/workers/input.js';
 import { ScriptNames } from '../dist/workers/script-names.js';
 import type { AuditEvent } from '../dist/lib/protocol.js';
 import { connect, start } from './fixtures/backdoor.ts';
@@ -98,6 +99,10 @@ t.test('pathological lines: answered or refused in the session; the worker and e
     t.equal(await other.eval('1+1'), '2');
   }
   t.equal(await client.eval('"still here"'), "'still here'");
+  // Brackets nested deeper than any real code are compiled nowhere: V8 compiling such a
+  // destructuring pattern in a worker thread crashes the process on Node 22 and 24.
+  t.equal(await client.eval(`let ${'['.repeat(10_000)}x${']'.repeat(10_000)} = 1`), 'Uncaught RangeError: Maximum call stack size exceeded (brackets nested more than 1000 deep are not compiled)');
+  t.equal(nestingDepth('f("((((", `[[[`, /* {{{ */ [1, [2]]) // ((('), 3);
 });
 
 t.test('JSON mode: ids are small and flat; an interrupt abandons a waiting input; idleness applies to it', async (t) => {

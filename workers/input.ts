@@ -19,7 +19,16 @@ export type InputVerdict =
    */
   | { kind: 'error'; message: string; source: string; importHint?: string }
   /** Only white space and comments. */
-  | { kind: 'empty' };
+  | { kind: 'empty' }
+  /** Not to be compiled anywhere: `message` says why (nested too deeply). */
+  | { kind: 'refused'; message: string };
+
+/**
+ * Brackets nested deeper than this are refused before any parser sees them: V8 compiling a
+ * destructuring pattern 10,000 deep in a worker thread crashes the whole process on Node 22
+ * and 24 (a segmentation fault, not a RangeError), and nothing real is nested this deep.
+ */
+export const MAX_NESTING = 1000;
 
 const parseOptions: Options = {
   ecmaVersion: 'latest',
@@ -34,12 +43,41 @@ const parseOptions: Options = {
  * tens of thousands deep) is left to V8 to compile or refuse on the main thread, unrewritten.
  */
 export function classifyInput(source: string): InputVerdict {
+  if (nestingDepth(source) > MAX_NESTING) {
+    return { kind: 'refused', message: `RangeError: Maximum call stack size exceeded (brackets nested more than ${MAX_NESTING} deep are not compiled)` };
+  }
   try {
     return classify(source);
   } catch (error) {
     if (!(error instanceof RangeError)) throw error;
     return { kind: 'error', message: 'RangeError: the input is nested too deeply to analyse', source };
   }
+}
+
+/**
+ * How deep `(`, `[` and `{` nest in `source`, outside strings and comments (template literals
+ * are read as strings, their `${}` included: an estimate that errs on the side of less depth).
+ * One pass, no recursion.
+ */
+export function nestingDepth(source: string): number {
+  let depth = 0;
+  let deepest = 0;
+  for (let i = 0; i < source.length; i++) {
+    const char = source[i];
+    if (char === '"' || char === "'" || char === '`') {
+      for (i++; i < source.length && source[i] !== char; i++) if (source[i] === '\\') i++;
+    } else if (char === '/' && source[i + 1] === '/') {
+      while (i < source.length && source[i] !== '\n') i++;
+    } else if (char === '/' && source[i + 1] === '*') {
+      const end = source.indexOf('*/', i + 2);
+      i = end === -1 ? source.length : end + 1;
+    } else if (char === '(' || char === '[' || char === '{') {
+      if (++depth > deepest) deepest = depth;
+    } else if (char === ')' || char === ']' || char === '}') {
+      depth = Math.max(0, depth - 1);
+    }
+  }
+  return deepest;
 }
 
 function classify(source: string): InputVerdict {

@@ -365,6 +365,10 @@ export class Session {
     if (verdict.kind === 'incomplete') return this.#prompt(CONTINUATION);
     const typed = this.#buffer;
     this.#clearBuffer();
+    if (verdict.kind === 'refused') {
+      this.#write(`Uncaught ${verdict.message}\n`);
+      return this.#prompt();
+    }
     if (verdict.kind === 'complete') for (const name of verdict.declared) this.#declared.add(name);
     this.#run(runnable(verdict, typed), typed);
   }
@@ -376,6 +380,7 @@ export class Session {
     if ('interrupt' in input) return this.#write(errLine(input.interrupt, 'nothing is running with that id'));
     const verdict = classifyInput(input.code);
     if (verdict.kind === 'incomplete') return this.#write(errLine(input.id, 'incomplete input: the code must be complete in one input'));
+    if (verdict.kind === 'refused') return this.#write(retLine(input.id, { ok: false, text: `Uncaught ${verdict.message}` }, 0));
     if (verdict.kind === 'complete') for (const name of verdict.declared) this.#declared.add(name);
     this.#run({ ...runnable(verdict, input.code), json: true }, input.code, input.id);
   }
@@ -659,7 +664,7 @@ export class Session {
  * it runs, and prints `undefined`) or a syntax error (compiled there, so that V8's own message,
  * source line and caret are printed and the error becomes `_error`, as in Node's REPL).
  */
-function runnable(verdict: Exclude<InputVerdict, { kind: 'incomplete' }>, typed: string): Pick<EvalRequest, 'code' | 'awaited' | 'importHint'> {
+function runnable(verdict: Exclude<InputVerdict, { kind: 'incomplete' | 'refused' }>, typed: string): Pick<EvalRequest, 'code' | 'awaited' | 'importHint'> {
   if (verdict.kind === 'complete') return { code: verdict.code, awaited: verdict.awaited };
   if (verdict.kind === 'empty') return { code: typed, awaited: false };
   return { code: verdict.source, awaited: false, importHint: verdict.importHint };
