@@ -107,7 +107,17 @@ export class Evaluator {
     if (request.kind === 'stats') {
       return this.#answer(start, this.#health.report(this.stats(), this.#options.mainThreadBudget ?? 0.1, request.workerReport ?? ''));
     }
-    if (request.kind === 'locals') return this.#answer(start, this.#listLocals(request.colors === true));
+    if (request.kind === 'locals') {
+      // A local's custom inspect function could loop: under the watchdog, as every formatter.
+      const list = () => this.#listLocals(request.colors === true);
+      let text: string;
+      try {
+        text = this.#format.timeoutMs ? within(this.#format.timeoutMs, list) : list();
+      } catch (error) {
+        text = `[the locals could not be listed within ${this.#format.timeoutMs} ms: ${String((error as Error)?.message ?? error)}]`;
+      }
+      return this.#answer(start, text);
+    }
     const session = this.#context(request);
     // Whatever the session's code starts now (timers, callbacks) stays the session's.
     return attribution.run(session, () => this.#run(request, session, start));

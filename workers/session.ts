@@ -31,6 +31,8 @@ export interface SessionHost {
 
 /** Queued lines past which the client's input is paused until the session catches up. */
 const MAX_QUEUED_LINES = 256;
+/** ...or past which the text of queued lines (each up to maxInputBytes) is paused. */
+const MAX_QUEUED_CHARS = 4 * 1024 * 1024;
 /** Output waiting for a client that does not read, past which its input is paused... */
 const PAUSE_UNSENT_OUTPUT = 1024 * 1024;
 /** ...and past which it is disconnected: its results would pile up without end. */
@@ -604,7 +606,9 @@ export class Session {
   // Stop reading from a client that is far ahead of its commands or does not read its output.
   #flowControl(): void {
     if (this.#closed) return;
-    const behind = this.#lines.length >= MAX_QUEUED_LINES || this.#socket.writableLength > PAUSE_UNSENT_OUTPUT || this.#checkingToken;
+    let queued = 0;
+    for (const line of this.#lines) queued += line.text.length;
+    const behind = this.#lines.length >= MAX_QUEUED_LINES || queued > MAX_QUEUED_CHARS || this.#socket.writableLength > PAUSE_UNSENT_OUTPUT || this.#checkingToken;
     if (behind && !this.#socket.isPaused()) this.#socket.pause();
     else if (!behind && this.#socket.isPaused()) this.#socket.resume();
   }
