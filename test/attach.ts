@@ -11,6 +11,8 @@ const exec = promisify(execFile);
 const cli = new URL('../dist/client/cli.js', import.meta.url).pathname;
 const rendezvous = join(tmpdir(), `backdoor-${process.getuid!()}`);
 const discovery = (pid: number) => join(rendezvous, `${pid}.json`);
+/** A preload that registers asynchronous module hooks (see the file). */
+const hooks = new URL('./fixtures/apps/async-hooks.mjs', import.meta.url).href;
 
 /** Runs the client with `input` on its stdin (not a terminal). */
 function client(args: string[], input: string): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -48,6 +50,13 @@ const apps: [string, string, string[], NodeJS.ProcessEnv][] = [
   ['ESM app with --import backdoor/register', 'http-app.mjs', ['--import', 'backdoor/register'], { BACKDOOR_PORT: '0' }],
   ['CommonJS app with --require backdoor/register', 'http-app.cjs', ['--require', 'backdoor/register'], { BACKDOOR_PORT: '0' }],
   ['app with NODE_OPTIONS=--import backdoor/register', 'http-app.mjs', [], { BACKDOOR_PORT: '0', NODE_OPTIONS: '--import backdoor/register' }],
+  // With asynchronous module hooks registered (tsx, OpenTelemetry, APMs), before and after the
+  // preload: on Node 22, require() of an ES module then throws; the CommonJS preload has none.
+  ['CommonJS app, async hooks, then --require backdoor/register', 'http-app.cjs', ['--import', hooks, '--require', 'backdoor/register'], { BACKDOOR_PORT: '0' }],
+  ['CommonJS app, --require backdoor/register, then async hooks', 'http-app.cjs', ['--require', 'backdoor/register', '--import', hooks], { BACKDOOR_PORT: '0' }],
+  ['ESM app, async hooks, then --import backdoor/register', 'http-app.mjs', ['--import', hooks, '--import', 'backdoor/register'], { BACKDOOR_PORT: '0' }],
+  ['ESM app, --import backdoor/register, then async hooks', 'http-app.mjs', ['--import', 'backdoor/register', '--import', hooks], { BACKDOOR_PORT: '0' }],
+  ['CommonJS app, hooks and the preload in NODE_OPTIONS', 'http-app.cjs', [], { BACKDOOR_PORT: '0', NODE_OPTIONS: `--import ${hooks} --require backdoor/register` }],
 ];
 for (const [name, file, flags, env] of apps) {
   t.test(`${name}: USR1 starts, USR2 closes, the app serves throughout`, async (t) => {
