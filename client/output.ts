@@ -1,9 +1,11 @@
 /**
  * What the `backdoor` client does with the server's output: the server speaks a plain line
- * protocol (text, then a prompt `> ` or `... ` with no newline). Pure, for tests.
+ * protocol (text, then a prompt `> `, `... ` or `| ` with no newline). Pure, for tests.
  */
 
-const PROMPT = /(^|\n)(> |\.\.\. )$/;
+/** The prompts: `> `, and for an unfinished input `... ` (Node 20, 22) or `| ` (Node 24). */
+const PROMPT = /(^|\n)(> |\.\.\. |\| )$/;
+const PROMPTS = ['> ', '... ', '| '];
 
 /**
  * Splits output received so far into text to print now and the prompt it ends with, if any.
@@ -15,7 +17,7 @@ export function splitPrompt(received: string): { text: string; prompt: string | 
     const at = match.index + match[1].length;
     return { text: received.slice(0, at), prompt: match[2], held: '' };
   }
-  const tail = /(^|\n)(>|\.{1,3})$/.exec(received);
+  const tail = /(^|\n)(>|\.{1,3}|\|)$/.exec(received);
   if (tail) {
     const at = tail.index + tail[1].length;
     return { text: received.slice(0, at), prompt: undefined, held: received.slice(at) };
@@ -50,12 +52,12 @@ export class PipeFilter {
     let out = '';
     while (data !== '') {
       if (this.#atLineStart) {
-        const prompt = ['> ', '... '].find((p) => data.startsWith(p));
+        const prompt = PROMPTS.find((p) => data.startsWith(p));
         if (prompt) {
           data = data.slice(prompt.length);
           continue;
         }
-        if (['> ', '... '].some((p) => p.startsWith(data))) {
+        if (PROMPTS.some((p) => p.startsWith(data))) {
           this.#pending = data; // perhaps the start of a prompt: wait for more
           return out;
         }

@@ -23,6 +23,12 @@ import type { MessagePort } from 'node:worker_threads';
  */
 export const importFunctionName = '__backdoorImport';
 
+/**
+ * The prompt of an unfinished input, as Node's REPL shows it: `... ` up to Node 22, `| ` from
+ * Node 24 on. (The `backdoor` client knows both.)
+ */
+export const CONTINUATION_PROMPT: string = Number(process.versions.node.split('.')[0]) >= 24 ? '| ' : '... ';
+
 /** What the worker needs to know to listen and greet; plain data, built from the options. */
 export interface WorkerConfig {
   /** TCP host, or undefined with `path`. */

@@ -5,6 +5,7 @@ import { ClientTelnet } from '../client/telnet-client.ts';
 t.test('splitPrompt: text to print, and the prompt it ends with', async (t) => {
   t.same(splitPrompt('banner\n> '), { text: 'banner\n', prompt: '> ', held: '' });
   t.same(splitPrompt('42\n... '), { text: '42\n', prompt: '... ', held: '' });
+  t.same(splitPrompt('42\n| '), { text: '42\n', prompt: '| ', held: '' }, 'Node 24\'s continuation prompt');
   t.same(splitPrompt('> '), { text: '', prompt: '> ', held: '' });
   t.same(splitPrompt('partial output'), { text: 'partial output', prompt: undefined, held: '' });
   // A tail that may still become a prompt waits for the next chunk.

@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import { execFile } from 'node:child_process';
 import type { Worker } from 'node:worker_threads';
 import t, { type Test } from 'tap';
@@ -153,7 +154,7 @@ t.test('maxInputBytes: a longer input is discarded with an error, the session go
   // A multi-line input counts whole (the rest of the paste then starts a new input, which
   // .break drops).
   client.send(`[\n${`${'1,'.repeat(40)}\n`.repeat(30)}.break\n2+2\n`);
-  t.match(await client.expect(/> 4\n> $/), /^(\.\.\. )+Input discarded: longer than 1000 bytes \(the maxInputBytes option\)\n> /);
+  t.match(await client.expect(/> 4\n> $/), /^(\.\.\. |\| )+Input discarded: longer than 1000 bytes \(the maxInputBytes option\)\n> /);
   // Without a newline, nothing past the limit is kept; the newline ends it.
   for (let i = 0; i < 100; i++) client.send('y'.repeat(10_000));
   t.equal(await client.eval(''), 'Input discarded: longer than 1000 bytes (the maxInputBytes option)');
@@ -189,7 +190,8 @@ t.test('hostile and enormous values: an error or a truncated value, and the app 
   t.equal(await client.eval('({ get boom() { throw new Error("no") } })'), '{ boom: [Getter] }');
   t.equal(await client.eval('new Proxy({}, { get() { throw 1 }, ownKeys() { throw 2 }, getPrototypeOf() { throw 3 } })'),
     'Proxy [\n  {},\n  {\n    get: [Function: get],\n    ownKeys: [Function: ownKeys],\n    getPrototypeOf: [Function: getPrototypeOf]\n  }\n]');
-  t.equal(await client.eval('({ [Symbol.toPrimitive]() { throw new Error("no") } })'), '{ [Symbol(Symbol.toPrimitive)]: [Function: [Symbol.toPrimitive]] }');
+  // As this version's util.inspect prints such an object (symbol keys print differently on 24).
+  t.equal(await client.eval('({ [Symbol.toPrimitive]() { throw new Error("no") } })'), inspect({ [Symbol.toPrimitive]() { throw new Error('no'); } }));
   t.equal(await client.eval('({ [Symbol.for("nodejs.util.inspect.custom")]() { throw new TypeError("custom") } })'), '[value could not be formatted: TypeError: custom]');
   t.equal(await client.eval('({ [Symbol.for("nodejs.util.inspect.custom")]() { for (;;); } })', 10_000), '[value too large to print within 250 ms: a object]');
   t.equal(await client.eval('throw { [Symbol.for("nodejs.util.inspect.custom")]() { for (;;); } }', 10_000), 'Uncaught [thrown value too large to print within 250 ms: a object]');

@@ -1,3 +1,4 @@
+import { CONTINUATION_PROMPT } from '../dist/lib/protocol.js';
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -95,7 +96,7 @@ t.test('close(): sessions are told and disconnected, the port is freed, twice is
   t.teardown(() => client.destroy());
   await client.ready();
   client.send('function unfinished() {\n');
-  await client.expect('... ');
+  await client.expect(CONTINUATION_PROMPT);
   const first = backdoor.close();
   t.equal(backdoor.close(), first);
   await first;

@@ -1,3 +1,4 @@
+import { CONTINUATION_PROMPT } from '../dist/lib/protocol.js';
 import t from 'tap';
 import { TestClient } from './fixtures/client.ts';
 import { connect, start } from './fixtures/backdoor.ts';
@@ -64,16 +65,16 @@ t.test('the usual Node globals, require from the app\'s directory, import()', as
   t.equal(await client.eval('typeof global.setTimeout'), "'function'");
 });
 
-t.test('incomplete input continues with "... " until it is complete', async (t) => {
+t.test('incomplete input continues with Node\'s continuation prompt until it is complete', async (t) => {
   const client = await connect(t, await start(t));
   client.send('function f() {\n');
-  await client.expect(/^\.\.\. $/);
+  await client.expect(new RegExp(`^${escape(CONTINUATION_PROMPT)}$`));
   client.send('  return 42\n');
-  await client.expect(/^\.\.\. $/);
+  await client.expect(new RegExp(`^${escape(CONTINUATION_PROMPT)}$`));
   t.equal(await client.eval('}'), 'undefined');
   t.equal(await client.eval('f()'), '42');
   client.send('[1,\n');
-  await client.expect('... ');
+  await client.expect(CONTINUATION_PROMPT);
   t.equal(await client.eval('2]'), '[ 1, 2 ]');
 });
 
@@ -133,11 +134,11 @@ t.test('telnet line ends (CR LF, CR NUL) work, and telnet commands never reach t
 t.test('Ctrl-C (IAC IP) clears a half-typed input and gives a fresh prompt', async (t) => {
   const client = await connect(t, await start(t));
   client.send('function broken() {\r\n');
-  await client.expect('... ');
+  await client.expect(CONTINUATION_PROMPT);
   client.send(Buffer.from([IAC, 244, IAC, 253, 6])); // IP, then DO TIMING-MARK as telnet sends them
   await client.expect(/> $/);
   // The TIMING-MARK answer comes before the new prompt: the client drops output until it sees it.
-  t.match(client.received, /\.\.\. \xff\xfb\x06\n> $/);
+  t.match(client.received, new RegExp(`${escape(CONTINUATION_PROMPT)}\xff\xfb\x06\n> $`));
   t.equal(await client.eval('1+1'), '2');
 });
 
@@ -174,7 +175,7 @@ t.test('.help lists the commands; an unknown one says so', async (t) => {
 t.test('.break drops a half-typed input; .clear also forgets declarations', async (t) => {
   const client = await connect(t, await start(t));
   client.send('if (true) {\n');
-  await client.expect('... ');
+  await client.expect(CONTINUATION_PROMPT);
   t.equal(await client.eval('.break'), '');
   await client.eval('let kept = 1');
   t.equal(await client.eval('kept'), '1');
@@ -251,3 +252,7 @@ t.test('mainThreadBudget paces a flood: after a costly command the next one wait
   // never fires early, so this cannot flake on a slow machine).
   t.ok(second - first >= 300 + 40 - 5, `gap ${second - first} ms`);
 });
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

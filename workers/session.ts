@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import type { AuditEvent, EvalOutcome, EvalRequest, WorkerConfig } from '../lib/protocol.ts';
+import { CONTINUATION_PROMPT, type AuditEvent, type EvalOutcome, type EvalRequest, type WorkerConfig } from '../lib/protocol.ts';
 import type { Command, Dispatcher } from './dispatcher.ts';
 import { classifyInput, type InputVerdict } from './input.ts';
 import { errLine, modeLine, outLine, parseJsonInput, retLine, tapLine, uncaughtLine, type JsonId } from './json-mode.ts';
@@ -44,7 +44,7 @@ const WRONG_TOKEN_DELAY_MS = 1000;
 const PENDING_NOTICE_MS = 1000;
 
 const PROMPT = '> ';
-const CONTINUATION = '... ';
+const CONTINUATION = CONTINUATION_PROMPT;
 
 /** A command of this session in flight, and what it was typed as. */
 interface Running {
