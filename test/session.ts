@@ -106,8 +106,8 @@ t.test('console output prints in the session before the result; sessions never s
 t.test('pasted lines all run, in order, each output once', async (t) => {
   const client = await connect(t, await start(t));
   client.send('let n = 0\nn += 1\nawait new Promise(r => setTimeout(r, 20)); n += 1\nn += 1\nfunction g() {\nreturn n }\ng()\n');
-  await client.expect('> ... undefined\n> 3\n> ');
-  t.equal(client.received.replace(/^[^]*?\n> /, ''), 'undefined\n> 1\n> 2\n> 3\n> ... undefined\n> 3\n> ');
+  await client.expect(`> ${CONTINUATION_PROMPT}undefined\n> 3\n> `);
+  t.equal(client.received.replace(/^[^]*?\n> /, ''), `undefined\n> 1\n> 2\n> 3\n> ${CONTINUATION_PROMPT}undefined\n> 3\n> `);
 });
 
 t.test('a client that half-closes still gets every pending result, then the server closes', async (t) => {
