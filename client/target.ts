@@ -1,6 +1,6 @@
 /** Which backdoor the `backdoor` client's argument means. */
 import net from 'node:net';
-import { processExists, processIsMine, readDiscovered, readReady, sanitize } from '../lib/discovery.ts';
+import { processExists, processIsMine, readDiscovered, readReady, rendezvousDir, sanitize, unsafeDirReason } from '../lib/discovery.ts';
 import type { BackdoorAddress } from '../lib/protocol.ts';
 
 export type Target =
@@ -32,8 +32,21 @@ export async function resolveTarget(argument: string, meaning: NumberMeaning = u
   const isPort = number >= 1 && number <= 65535;
   const port: Target = { kind: 'address', address: { host: '127.0.0.1', port: number } };
   if (meaning === 'port') return isPort ? port : { kind: 'error', reason: `${number} is not a port (1-65535)` };
+  // A rendezvous directory that is not safely this user's is not read, and the number is not
+  // quietly taken for a port instead: the backdoor the user meant may be missing because
+  // another user took the directory (and listens on that port).
+  const dir = rendezvousDir();
+  const unsafe = unsafeDirReason(dir);
+  if (unsafe !== undefined && unsafe !== 'does not exist') {
+    return { kind: 'error', reason: `${dir} ${unsafe}: its files are not believed (another user may have made it)${isPort ? `; \`backdoor --port ${number}\` connects to the port` : ''}` };
+  }
   const asProcess = processTarget(number);
   if (meaning === 'pid') return asProcess ?? { kind: 'error', reason: describeProcess(number) };
+  // A process of this user's with that number, without a backdoor: say so, rather than
+  // connecting to whatever listens on the port of the same number.
+  if (!asProcess && processIsMine(number)) {
+    return { kind: 'error', reason: `${describeProcess(number)}${isPort ? `; \`backdoor --port ${number}\` connects to the port` : ''}` };
+  }
   if (asProcess && isPort && (await somethingListens(number))) {
     return {
       kind: 'error',

@@ -19,7 +19,7 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { BackdoorError } from './errors.ts';
 import type { BackdoorAddress } from './protocol.ts';
 
@@ -69,6 +69,17 @@ export function unsafeDirReason(dir: string): string | undefined {
   if (!stats.isDirectory()) return 'is not a directory';
   if (uid >= 0 && stats.uid !== uid) return `belongs to uid ${stats.uid}, not to this user (uid ${uid})`;
   if ((stats.mode & 0o077) !== 0) return `is open to other users (mode ${(stats.mode & 0o777).toString(8)})`;
+  // In a parent that every user may write without the sticky bit, another user can rename the
+  // directory away between a check and a use, and put a link of theirs in its place.
+  const parent = dirname(dir);
+  try {
+    const above = statSync(parent);
+    if ((above.mode & 0o002) !== 0 && (above.mode & 0o1000) === 0) {
+      return `is in ${parent}, which every user may write without the sticky bit (mode ${(above.mode & 0o7777).toString(8)})`;
+    }
+  } catch (error) {
+    return `is in ${parent}, which cannot be checked: ${(error as Error).message}`;
+  }
   return undefined;
 }
 

@@ -37,8 +37,8 @@ export interface BackdoorOptions {
    */
   idleTimeoutMs?: number;
   /**
-   * With a `token`: how long a connection has to give it before it is closed. At most 8
-   * connections wait for the token at once (a ninth closes the one that has waited longest),
+   * With a `token`: how long a connection has to give it before it is closed. At most 64
+   * connections wait for the token at once (the next closes the one that has waited longest),
    * apart from the `maxSessions` of those that gave it, so that connections that never
    * authenticate cannot lock the operator out. Default 10 s.
    */

@@ -26,7 +26,7 @@ async function login(t: Test, backdoor: { address(): unknown }, token: string): 
 
 t.test('connections that never give the token: a deadline, a pool of their own, the operator still gets in', async (t) => {
   const backdoor = await start(t, { token: 'operator-secret', authTimeoutMs: 600, maxSessions: 2 });
-  const silent = await Promise.all(Array.from({ length: 20 }, () => dial(t, backdoor)));
+  const silent = await Promise.all(Array.from({ length: 80 }, () => dial(t, backdoor)));
   const operator = await login(t, backdoor, 'operator-secret');
   t.equal(await operator.eval('1+1'), '2');
   const second = await login(t, backdoor, 'operator-secret');
@@ -102,7 +102,13 @@ t.test('pathological lines: answered or refused in the session; the worker and e
   // Brackets nested deeper than any real code are compiled nowhere: V8 compiling such a
   // destructuring pattern in a worker thread crashes the process on Node 22 and 24.
   t.equal(await client.eval(`let ${'['.repeat(10_000)}x${']'.repeat(10_000)} = 1`), 'Uncaught RangeError: Maximum call stack size exceeded (brackets nested more than 1000 deep are not compiled)');
-  t.equal(nestingDepth('f("((((", `[[[`, /* {{{ */ [1, [2]]) // ((('), 3);
+  // Hidden in a template's expression, or behind a regular expression with a quote in it.
+  const deep = `${'['.repeat(10_000)}a${']'.repeat(10_000)}=[]`;
+  for (const hidden of ['`${' + deep + '}`', `/"/,${deep},/"/`]) {
+    t.match(await client.eval(hidden), /^Uncaught RangeError: Maximum call stack size exceeded \(brackets nested more than 1000 deep/);
+  }
+  t.equal(nestingDepth('f([1, [2]], {a: (3)})'), 3);
+  t.equal(nestingDepth('"(((" + `${[1]}`'), 5, 'brackets in strings count too');
 });
 
 t.test('JSON mode: ids are small and flat; an interrupt abandons a waiting input; idleness applies to it', async (t) => {
@@ -119,6 +125,10 @@ t.test('JSON mode: ids are small and flat; an interrupt abandons a waiting input
   t.match(JSON.parse(await client.expect('\n')), { tag: 'ret', id: 'forever', ok: false, inspect: /^Interrupted/ });
   client.send(`${JSON.stringify({ id: 2, code: '6*7' })}\n`);
   t.match(JSON.parse(await client.expect('\n')), { tag: 'ret', id: 2, ok: true, inspect: '42' });
+  // An interrupt in the same write as its input, and one for an input still queued behind it.
+  client.send(`${JSON.stringify({ id: 'a', code: 'await new Promise(() => {})' })}\n${JSON.stringify({ id: 'b', code: '1' })}\n${JSON.stringify({ interrupt: 'b' })}\n${JSON.stringify({ interrupt: 'a' })}\n`);
+  const answers = [JSON.parse(await client.expect('\n')), JSON.parse(await client.expect('\n'))];
+  t.match(answers, [{ tag: 'ret', id: 'b', ok: false, inspect: /^Interrupted/ }, { tag: 'ret', id: 'a', ok: false, inspect: /^Interrupted/ }]);
   client.send(`${JSON.stringify({ interrupt: 'nothing' })}\n`);
   t.match(JSON.parse(await client.expect('\n')), { tag: 'err', id: 'nothing', message: 'nothing is running with that id' });
   // An input that waits for ever does not keep the session from its idle timeout.

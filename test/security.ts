@@ -1,6 +1,6 @@
 // Another local user, files planted where the client looks, and what the client gives away.
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
@@ -134,6 +134,34 @@ t.test('a number that is both a process of ours and a listening port asks; a reg
   t.equal(app.process.exitCode, null, 'the app was sent nothing');
   const named = await client(['--pid', '--signal', 'SIGUSR2', String(app.pid)], { TMPDIR: tmp }, '6*7\n');
   t.match(named.stdout, /^42$/m);
+});
+
+t.test('a number that names a process of ours without a backdoor is not taken for a port someone listens on', async (t) => {
+  const other = otherUser(t);
+  if (!other) return;
+  const tmp = sharedTmp(t);
+  // An app of ours, not opted in, whose pid another user listens on as a port.
+  const app = await startApp(t, 'http-app.mjs', [], { TMPDIR: tmp });
+  if (app.pid > 65535) return t.pass('this pid cannot be a port');
+  const listener = other.spawn(['-e', `require('net').createServer((s) => { s.on('data', (d) => process.stdout.write('GOT ' + d)); s.write('Token: ') }).listen(${app.pid}, '127.0.0.1', () => console.log('up'))`]);
+  let got = '';
+  listener.stdout!.on('data', (chunk) => (got += chunk));
+  while (!got.includes('up')) await new Promise((resolve) => setTimeout(resolve, 20));
+  const result = await client([String(app.pid)], { TMPDIR: tmp, BACKDOOR_TOKEN: 'a-long-secret' }, '1+1\n');
+  t.match(result, { code: 1, stderr: new RegExp(`process ${app.pid} has not opted in[^]*\\\`backdoor --port ${app.pid}\\\` connects to the port`) });
+  t.notMatch(got, /GOT/, 'nothing was sent to the port');
+});
+
+t.test('a rendezvous directory in a parent others may write without the sticky bit is not used', async (t) => {
+  const tmp = sharedTmp(t);
+  const open = join(tmp, 'open');
+  mkdirSync(open);
+  chmodSync(open, 0o777); // world-writable, no sticky bit
+  const app = await victimApp(t, open, { BACKDOOR_START: '1' });
+  await app.waitForStderr(/not installed: .*which every user may write without the sticky bit/);
+  t.match(await app.get(), /^ok/);
+  const ls = await client(['ls'], { TMPDIR: open });
+  t.match(ls, { code: 1, stderr: /without the sticky bit/ });
 });
 
 t.test('the token goes only to a server that asks for it', async (t) => {

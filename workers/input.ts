@@ -55,26 +55,20 @@ export function classifyInput(source: string): InputVerdict {
 }
 
 /**
- * How deep `(`, `[` and `{` nest in `source`, outside strings and comments (template literals
- * are read as strings, their `${}` included: an estimate that errs on the side of less depth).
- * One pass, no recursion.
+ * How deep `(`, `[` and `{` could nest in `source`: every bracket counts, in strings, templates,
+ * regular expressions and comments too. Telling those apart takes a parser (a `"` inside `/"/`
+ * is no string), and a guard that a parser's blind spot can bypass guards nothing; the price is
+ * that a string of more than a thousand unclosed brackets is refused too. One pass, no recursion.
  */
 export function nestingDepth(source: string): number {
   let depth = 0;
   let deepest = 0;
   for (let i = 0; i < source.length; i++) {
-    const char = source[i];
-    if (char === '"' || char === "'" || char === '`') {
-      for (i++; i < source.length && source[i] !== char; i++) if (source[i] === '\\') i++;
-    } else if (char === '/' && source[i + 1] === '/') {
-      while (i < source.length && source[i] !== '\n') i++;
-    } else if (char === '/' && source[i + 1] === '*') {
-      const end = source.indexOf('*/', i + 2);
-      i = end === -1 ? source.length : end + 1;
-    } else if (char === '(' || char === '[' || char === '{') {
+    const code = source.charCodeAt(i);
+    if (code === 40 || code === 91 || code === 123) {
       if (++depth > deepest) deepest = depth;
-    } else if (char === ')' || char === ']' || char === '}') {
-      depth = Math.max(0, depth - 1);
+    } else if ((code === 41 || code === 93 || code === 125) && depth > 0) {
+      depth--;
     }
   }
   return deepest;

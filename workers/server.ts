@@ -11,8 +11,12 @@ import { listenPrivately, removeSocketFile } from './unix-socket.ts';
 
 /** How long closing waits for clients to take their last output before cutting them off. */
 const CLOSE_GRACE_MS = 1000;
-/** Connections waiting to give the token at once; a newer one closes the oldest. */
-const MAX_UNAUTHENTICATED = 8;
+/**
+ * Connections waiting to give the token at once; a newer one closes the oldest. Large enough
+ * that a flood of connections from another local user must open this many within the round
+ * trip the operator's client takes to answer `Token: ` to push it out.
+ */
+const MAX_UNAUTHENTICATED = 64;
 
 /** The listener and its sessions; lives in the worker thread. */
 export class BackdoorServer implements SessionHost {

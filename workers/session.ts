@@ -279,18 +279,37 @@ export class Session {
    * cannot wait behind the input it interrupts.
    */
   #takeLine(line: Line): void {
-    if (this.#mode === 'json' && !line.overflowed && line.text.includes('"interrupt"')) {
+    this.#lines.push(line);
+    if (this.#mode === 'json' && this.#running) this.#takeInterrupts();
+  }
+
+  /**
+   * JSON mode, an input running: the queued `{"interrupt": id}` lines for it (or for an input
+   * still queued behind it, which is then dropped) are answered now. Lines that arrived before
+   * `.mode json` was handled are looked at too, once it has been.
+   */
+  #takeInterrupts(): void {
+    for (let i = 0; i < this.#lines.length; i++) {
+      const line = this.#lines[i];
+      if (line.overflowed || !line.text.includes('"interrupt"')) continue;
       const input = parseJsonInput(line.text);
-      if (input.ok && 'interrupt' in input && this.#running && this.#running.id === input.interrupt) {
-        const running = this.#running;
+      if (!input.ok || !('interrupt' in input)) continue;
+      const running = this.#running;
+      const queued = this.#lines.findIndex((other, at) => at < i && queuedInputId(other) === input.interrupt);
+      if (running?.id === input.interrupt) {
         this.#host.dispatcher.abandon(running.command);
         this.#finishCommand(running, false);
-        this.#write(retLine(input.interrupt, { ok: false, text: 'Interrupted: no longer waited for (synchronous code still runs to its end or evalTimeoutMs)' }, performance.now() - running.started));
-        this.#drain();
-        return;
+        this.#write(retLine(input.interrupt, { ok: false, text: INTERRUPTED }, performance.now() - running.started));
+      } else if (queued !== -1) {
+        this.#lines.splice(queued, 1);
+        i--;
+        this.#write(retLine(input.interrupt, { ok: false, text: INTERRUPTED }, 0));
+      } else {
+        continue; // answered in its turn: nothing is running with that id
       }
+      this.#lines.splice(i, 1);
+      i--;
     }
-    this.#lines.push(line);
   }
 
   /** Handle queued lines until one starts a command (or a token check), or none are left. */
@@ -302,6 +321,7 @@ export class Session {
       if (this.#mode === 'token') this.#checkToken(line);
       else if (this.#mode === 'json') this.#handleJson(line);
       else this.#handleLine(line);
+      if (this.#mode === 'json' && this.#running) this.#takeInterrupts();
     }
     if (!this.#running && !this.#checkingToken && this.#lines.length === 0 && this.#inputEnded) this.#end();
     this.#flowControl();
@@ -672,6 +692,15 @@ function runnable(verdict: Exclude<InputVerdict, { kind: 'incomplete' | 'refused
   if (verdict.kind === 'complete') return { code: verdict.code, awaited: verdict.awaited };
   if (verdict.kind === 'empty') return { code: typed, awaited: false };
   return { code: verdict.source, awaited: false, importHint: verdict.importHint };
+}
+
+const INTERRUPTED = 'Interrupted: no longer waited for (synchronous code still runs to its end or evalTimeoutMs)';
+
+/** The id of a queued JSON-mode input line, or undefined for anything else. */
+function queuedInputId(line: Line): JsonId | undefined {
+  if (line.overflowed || !line.text.includes('"code"')) return undefined;
+  const input = parseJsonInput(line.text);
+  return input.ok && 'code' in input ? input.id : undefined;
 }
 
 function formatDuration(ms: number): string {
