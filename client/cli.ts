@@ -19,7 +19,10 @@ import { runInteractive } from './interactive.ts';
 import { runEval, runJson } from './json.ts';
 import { runPiped } from './pipe.ts';
 import { describeProcess, resolveTarget } from './target.ts';
-import { readTokenHidden, serverAsksToken } from './token.ts';
+import { readTokenHidden, serverAdmits, serverAsksToken } from './token.ts';
+
+/** Connections made, at most, when the server pushes one out before it has given the token. */
+const MAX_ATTEMPTS = 5;
 
 const usage = `usage: backdoor <port | host:port | /path/to.sock | pid>   connect to a backdoor
        backdoor ls                                        list the backdoors on this machine
@@ -81,35 +84,43 @@ async function main(argv: string[]): Promise<number> {
     address = target.address;
   }
 
-  let socket: net.Socket;
-  try {
-    socket = await connect(address);
-  } catch (error) {
-    const why = `cannot connect to ${formatAddress(address)}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`;
-    // `backdoor 1234` where 1234 is a process, not a port: say what is wrong with the process.
-    const number = Number(argument);
-    return fail(Number.isInteger(number) && 'port' in address && processExists(number) ? `${why}; and ${describeProcess(number)}` : why);
-  }
-  socket.on('error', (error) => process.stderr.write(`backdoor: ${error.message}\n`));
-  // The token goes only to a server that asks for it: never to one that would run it as code,
-  // nor to one that merely greets.
   const interactive = process.stdin.isTTY === true && process.stdout.isTTY === true;
+  let socket: net.Socket;
   let token: string | undefined;
-  if (await serverAsksToken(socket)) {
-    token = process.env.BACKDOOR_TOKEN;
-    if (!token && interactive && values.eval === undefined && !values.json) {
-      try {
-        token = await readTokenHidden();
-      } catch (error) {
+  // A connection pushed out while it was giving the token (a flood of connections that never
+  // give one fills the server's pool) is made again, a few times.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      socket = await connect(address);
+    } catch (error) {
+      const why = `cannot connect to ${formatAddress(address)}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`;
+      // `backdoor 1234` where 1234 is a process, not a port: say what is wrong with the process.
+      const number = Number(argument);
+      return fail(Number.isInteger(number) && 'port' in address && processExists(number) ? `${why}; and ${describeProcess(number)}` : why);
+    }
+    socket.on('error', (error) => process.stderr.write(`backdoor: ${error.message}\n`));
+    // The token goes only to a server that asks for it: never to one that would run it as
+    // code, nor to one that merely greets.
+    if (!(await serverAsksToken(socket))) break;
+    if (token === undefined) {
+      token = process.env.BACKDOOR_TOKEN || undefined;
+      if (!token && interactive && values.eval === undefined && !values.json) {
+        try {
+          token = await readTokenHidden();
+        } catch (error) {
+          socket.destroy();
+          return fail((error as Error).message);
+        }
+      }
+      if (!token) {
         socket.destroy();
-        return fail((error as Error).message);
+        return fail('the backdoor asks for a token: set BACKDOOR_TOKEN');
       }
     }
-    if (!token) {
-      socket.destroy();
-      return fail('the backdoor asks for a token: set BACKDOOR_TOKEN');
-    }
     socket.write(`${token}\n`);
+    if ((await serverAdmits(socket)) !== 'pushed out' || attempt === MAX_ATTEMPTS) break;
+    socket.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
   }
 
   // What was read to see whether the server asks for the token waits in the paused socket for

@@ -13,26 +13,49 @@ const QUESTION = 'Token: ';
  * within `timeoutMs`.
  */
 export function serverAsksToken(socket: Socket, timeoutMs = 5000): Promise<boolean> {
+  return readUntil(socket, (text) => (text === QUESTION ? true : text !== '' && !QUESTION.startsWith(text) ? false : undefined), false, timeoutMs);
+}
+
+/**
+ * After the token was sent: whether the server let the connection in (its banner or a prompt
+ * follows), refused it (a wrong token, no free session), or pushed it out first (too many
+ * connections waiting for the token, or the connection closed). What is read is given back.
+ */
+export function serverAdmits(socket: Socket, timeoutMs = 5000): Promise<'in' | 'refused' | 'pushed out'> {
+  return readUntil<'in' | 'refused' | 'pushed out'>(socket, (text) => {
+    const after = text.startsWith(QUESTION) ? text.slice(QUESTION.length) : text;
+    if (after.includes('Too many connections are waiting')) return 'pushed out';
+    if (/Wrong token|too many sessions/.test(after)) return 'refused';
+    if (/backdoor: |> $/.test(after)) return 'in';
+    return undefined;
+  }, 'pushed out', timeoutMs, 'in');
+}
+
+/**
+ * Reads until `decide` says something of the text so far (telnet commands taken out), then
+ * gives everything read back to the socket, paused, for whoever reads it next.
+ */
+function readUntil<T>(socket: Socket, decide: (text: string) => T | undefined, onClose: T, timeoutMs: number, onTimeout: T = onClose): Promise<T> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
-    const finish = (asks: boolean) => {
+    const finish = (answer: T) => {
       clearTimeout(timer);
       socket.off('data', onData);
-      socket.off('close', onClose);
+      socket.off('close', onEnd);
       socket.pause();
       if (chunks.length > 0) socket.unshift(Buffer.concat(chunks));
-      resolve(asks);
+      resolve(answer);
     };
     const onData = (chunk: Buffer) => {
       chunks.push(chunk);
-      const text = withoutTelnet(Buffer.concat(chunks).toString('latin1'));
-      if (text === QUESTION) finish(true);
-      else if (text !== '' && !QUESTION.startsWith(text)) finish(false);
+      const answer = decide(withoutTelnet(Buffer.concat(chunks).toString('latin1')));
+      if (answer !== undefined) finish(answer);
     };
-    const onClose = () => finish(false);
-    const timer = setTimeout(() => finish(false), timeoutMs);
+    const onEnd = () => finish(onClose);
+    const timer = setTimeout(() => finish(onTimeout), timeoutMs);
     socket.on('data', onData);
-    socket.once('close', onClose);
+    socket.once('close', onEnd);
+    socket.resume();
   });
 }
 

@@ -179,6 +179,28 @@ t.test('the token goes only to a server that asks for it', async (t) => {
   t.notMatch(received.join(''), /do-not-leak-me/);
 });
 
+t.test('a connection pushed out while giving the token is made again', async (t) => {
+  // A server that, as under a flood of silent connections, pushes out the first two attempts.
+  let attempts = 0;
+  const server = net.createServer((socket) => {
+    const attempt = ++attempts;
+    socket.on('error', () => {});
+    socket.write('Token: ');
+    socket.once('data', () => {
+      if (attempt <= 2) return socket.end('\nToo many connections are waiting to give the token: closing the one that waited longest.\n');
+      socket.write('\nbackdoor: Node.js (a stand-in)\n> ');
+      socket.on('data', () => socket.write('42\n> '));
+      socket.on('end', () => socket.end());
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => server.close());
+  const { port } = server.address() as net.AddressInfo;
+  const result = await client(['--port', String(port)], { BACKDOOR_TOKEN: 'a-long-secret' }, '6*7\n');
+  t.equal(attempts, 3);
+  t.match(result, { code: 0, stdout: /^42$/m });
+});
+
 t.test('the preload\'s settings (the token too) do not reach the app\'s child processes', async (t) => {
   const tmp = sharedTmp(t);
   const app = await victimApp(t, tmp, {
