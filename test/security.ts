@@ -9,7 +9,6 @@ import { startApp, type ChildApp } from './fixtures/child.ts';
 import { otherUser, sharedTmp } from './fixtures/other-user.ts';
 
 const cli = new URL('../dist/client/cli.js', import.meta.url).pathname;
-const register = new URL('../dist/lib/register.js', import.meta.url).pathname;
 const uid = process.getuid!();
 
 /** Runs the client (stdin not a terminal); never rejects. */
@@ -71,8 +70,17 @@ t.test('another user\'s opted-in process is not listed, not signalled, not conne
   const other = otherUser(t);
   if (!other) return;
   const tmp = sharedTmp(t);
-  // The other user's own app, opted in, in the same shared temporary directory.
-  const theirs = other.spawn(['--import', register, '-e', 'setInterval(() => {}, 1000); console.log("up")'], { TMPDIR: tmp });
+  // The other user's own app, opted in (its ready file in its own rendezvous directory, as the
+  // preload writes it), in the same shared temporary directory. (Plain code: this repository
+  // may be where the other user cannot read it.)
+  const theirs = other.spawn(['-e', `
+    const fs = require('fs'), path = require('path');
+    const dir = path.join(process.env.TMPDIR, 'backdoor-' + process.getuid());
+    fs.mkdirSync(dir, { mode: 0o700 });
+    fs.writeFileSync(path.join(dir, process.pid + '.ready'), JSON.stringify({ pid: process.pid, startSignal: 'SIGUSR1', stopSignal: 'SIGUSR2' }));
+    process.on('SIGUSR1', () => console.error('listening (signalled)'));
+    setInterval(() => {}, 1000);
+    console.log('up');`], { TMPDIR: tmp });
   let theirErr = '';
   theirs.stderr!.on('data', (chunk) => (theirErr += chunk));
   await new Promise((resolve) => theirs.stdout!.once('data', resolve));
