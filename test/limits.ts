@@ -150,10 +150,10 @@ t.test('.inspect of an object graph full of back-references is bounded', async (
 
 t.test('what is remembered of past inputs is bounded in bytes, and forgotten with the session', async (t) => {
   const names = new ScriptNames(256, 64 * 1024);
-  for (let i = 0; i < 200; i++) names.nameOf(`${i}`.padEnd(1000, ' '));
+  for (let i = 1; i <= 200; i++) names.nameOf(`${i}`.padEnd(1000, ' '), i);
   t.ok(names.bytes <= 64 * 1024, `bytes: ${names.bytes}`);
-  t.equal(names.nameOf('199'.padEnd(1000, ' ')), 'REPL200', 'recent ones keep their names');
-  t.equal(names.nameOf('0'.padEnd(1000, ' ')), 'REPL201', 'old ones were forgotten');
+  t.equal(names.nameOf('200'.padEnd(1000, ' '), 201), 'REPL200', 'recent ones keep their names');
+  t.equal(names.nameOf('1'.padEnd(1000, ' '), 202), 'REPL202', 'old ones were forgotten');
 
   const evaluator = new Evaluator({ locals: {}, evalTimeoutMs: 0 }, { settle() {}, output() {}, tap() {}, uncaught() {}, audit() {} });
   t.teardown(() => evaluator.close());

@@ -4,7 +4,7 @@ import { startNodeRepl, transcript } from './fixtures/node-repl.ts';
 
 // Each case is typed into Node's own REPL (over net, in this process) and into a backdoor
 // session; the backdoor must print what Node prints.
-const cases: { name: string; lines: string[]; until?: RegExp; frames?: 'drop' }[] = [
+const cases: { name: string; lines: string[]; until?: RegExp; frames?: 'drop'; numbers?: boolean }[] = [
   { name: 'a syntax error shows its source line and caret', lines: ['let 1x'] },
   { name: 'a static import gets the hint to use import()', lines: ['import x from "y"', 'import { a, b as c } from "m"', 'import * as ns from "n"'] },
   { name: '_error is set by syntax errors too', lines: ['throw "a"', 'let 1x', '_error'] },
@@ -13,6 +13,7 @@ const cases: { name: string; lines: string[]; until?: RegExp; frames?: 'drop' }[
   { name: 'an object literal on one line', lines: ['{ a: 1 }', '{ a: 1 };'] },
   { name: "Node's built-in modules by their bare names", lines: ['fs.existsSync("/")', 'typeof util.inspect', 'path.sep', 'typeof os.cpus'] },
   { name: 'stack traces keep the frames of typed code', lines: ['function f() { throw new Error("boom") }', 'f()', '[1].map(() => { throw new Error("m") })'] },
+  { name: 'inputs are numbered by the lines evaluated, multi-line and empty ones too', lines: ['function a() {', 'throw new Error("x")', '}', 'a()', '', 'b()', 'let 1x', '(() => { throw new Error("y") })()'], numbers: true },
   { name: 'errors thrown by builtins (JSON.parse) print as in Node', lines: ['JSON.parse("{")', 'null.x', 'undefinedName'] },
   { name: 'white space and comments print undefined, an empty line nothing', lines: ['// comment', '   ', '', '/* c */'] },
   { name: 'unknown dot-commands are invalid keywords', lines: ['.toString', '.nope', '.5 + 1'] },
@@ -30,10 +31,10 @@ t.test('the backdoor prints what Node\'s REPL prints', async (t) => {
   const node = await startNodeRepl(t);
   const backdoor = await start(t);
   const ours = backdoor.address() as { port: number; host: string };
-  for (const { name, lines, until, frames } of cases) {
+  for (const { name, lines, until, frames, numbers } of cases) {
     const drop = (text: string) => (frames === 'drop' ? text.replace(/^ {4}at .*\n/gm, '') : text);
-    const expected = drop(await transcript(t, node, lines, until));
-    const actual = drop(await transcript(t, ours, lines, until));
+    const expected = drop(await transcript(t, node, lines, until, numbers));
+    const actual = drop(await transcript(t, ours, lines, until, numbers));
     t.equal(actual, expected, name);
   }
 });

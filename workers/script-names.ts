@@ -1,7 +1,10 @@
 /**
- * The names of a session's inputs in stack traces, as in Node: `REPL1`, `REPL2`... An input
- * typed again gets its first name back, so that V8's code cache (keyed by source and name)
- * serves a repeated command (a person's `stats.requests`, a script polling) without compiling.
+ * The names of a session's inputs in stack traces, as in Node: `REPL<n>`, where n counts the
+ * lines evaluated so far (the session counts them). An input typed again gets its first name
+ * back, so that V8's code cache (keyed by source and name) and the main thread's cache of
+ * compiled inputs serve a repeated command (a person's `stats.requests`, a script polling)
+ * without compiling: 0.9 us instead of 9 us for `1+1` (Node 20, this machine). That is the one
+ * place the names differ from Node's, whose repeated input gets a new number.
  *
  * What it remembers is bounded in entries and in bytes: inputs can be up to `maxInputBytes`
  * each, and a session must not keep hundreds of megabytes of them.
@@ -9,7 +12,6 @@
 export class ScriptNames {
   readonly #numbers = new Map<string, number>();
   #bytes = 0;
-  #last = 0;
   readonly #maxEntries: number;
   readonly #maxBytes: number;
 
@@ -18,16 +20,14 @@ export class ScriptNames {
     this.#maxBytes = maxBytes;
   }
 
-  /** The name of `code`: its earlier one if remembered, else the next number. */
-  nameOf(code: string): string {
-    let number = this.#numbers.get(code);
-    if (number === undefined) {
-      number = ++this.#last;
-      if (code.length <= this.#maxBytes / 4) {
-        this.#numbers.set(code, number);
-        this.#bytes += code.length * 2;
-        this.#evict();
-      }
+  /** The name of `code`: its earlier one if remembered, else `REPL<number>`. */
+  nameOf(code: string, number: number): string {
+    const earlier = this.#numbers.get(code);
+    if (earlier !== undefined) return `REPL${earlier}`;
+    if (code.length <= this.#maxBytes / 4) {
+      this.#numbers.set(code, number);
+      this.#bytes += code.length * 2;
+      this.#evict();
     }
     return `REPL${number}`;
   }

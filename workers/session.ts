@@ -88,6 +88,8 @@ export class Session {
   #background = 0;
   #commandsRun = 0;
   readonly #scriptNames = new ScriptNames();
+  /** Lines evaluated so far, as Node's REPL counts them for its script names. */
+  #linesEvaluated = 0;
   /** Names this session declared at the top level (completion: they are not properties). */
   readonly #declared = new Set<string>();
   #inputEnded = false;
@@ -377,6 +379,9 @@ export class Session {
     this.#interruptedOnce = false;
     if (this.#replCommand(line)) return;
     if (this.#buffer === '' && /^\s*(exit|quit)(\(\))?\s*;?\s*$/.test(line)) return this.#end();
+    // Node's REPL numbers every line it evaluates, a line of a multi-line input or an empty
+    // one too: `REPL3` is the input whose last line was the third.
+    this.#linesEvaluated++;
     // As in Node's REPL, an empty line alone does nothing (white space or a comment is run:
     // it prints `undefined`); inside a multi-line input it is part of the input.
     if (line === '' && this.#buffer === '') return this.#prompt();
@@ -475,7 +480,7 @@ export class Session {
         ...request,
         context: this.#context,
         session: this.id,
-        filename: this.#scriptNames.nameOf(request.code),
+        filename: this.#scriptNames.nameOf(request.code, this.#mode === 'json' ? ++this.#linesEvaluated : this.#linesEvaluated),
         colors: this.#mode === 'text' && this.#negotiation.colors,
         columns: this.#terminal ? this.#negotiation.columns : undefined,
       },
