@@ -23,9 +23,9 @@ export interface SessionOwner {
  * - Elsewhere (Node 20, 22), `AsyncLocalStorage` is built on async hooks, whose promise hook
  *   makes every `await` of the app 3-5 times dearer (measured: 70 -> 220-380 ns) for as long as
  *   it is enabled. So the backdoor runs its own init hook, and only while a session context
- *   exists: each async resource created while session code runs is tagged with its owner, and
- *   the tag stays on the resource after the hook is disabled, so a timer left by an ended
- *   session is still known to be the session's. (Only resources created while no session
+ *   exists: each async resource created while session code runs is mapped to its owner (in a
+ *   WeakMap, nothing on the resource), and the mapping stays after the hook is disabled, so a
+ *   timer left by an ended session is still known to be the session's. (Only resources created while no session
  *   exists go untagged: the callback of a timer that an ended session's timer set.)
  */
 export interface Attribution {
@@ -53,36 +53,40 @@ class FrameAttribution implements Attribution {
   release(): void {}
 }
 
-const ownerTag = Symbol('backdoor.owner');
-type Tagged = { [ownerTag]?: SessionOwner };
+/**
+ * Owners of async resources, kept beside them rather than on them: nothing of the backdoor's
+ * shows on a promise or a timer that session code lists or prints.
+ */
+const owners = new WeakMap<object, SessionOwner>();
 
 class HookAttribution implements Attribution {
   #contexts = 0;
   readonly #hook = createHook({
-    init(_id, _type, _trigger, resource: Tagged) {
+    init(_id, _type, _trigger, resource: object) {
       // An exception thrown in an async hook ends the process: never let one out.
       try {
-        const owner = (executionAsyncResource() as Tagged)[ownerTag];
-        if (owner !== undefined) resource[ownerTag] = owner;
+        const owner = owners.get(executionAsyncResource());
+        if (owner !== undefined) owners.set(resource, owner);
       } catch {
-        // A frozen resource stays untagged.
+        // (a WeakMap takes any object: nothing is expected to throw here)
       }
     },
   });
 
   run<T>(owner: SessionOwner, fn: () => T): T {
-    const resource = executionAsyncResource() as Tagged;
-    const previous = resource[ownerTag];
-    resource[ownerTag] = owner;
+    const resource = executionAsyncResource();
+    const previous = owners.get(resource);
+    owners.set(resource, owner);
     try {
       return fn();
     } finally {
-      resource[ownerTag] = previous;
+      if (previous === undefined) owners.delete(resource);
+      else owners.set(resource, previous);
     }
   }
 
   current(): SessionOwner | undefined {
-    return (executionAsyncResource() as Tagged)[ownerTag];
+    return owners.get(executionAsyncResource());
   }
 
   retain(): void {

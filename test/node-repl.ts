@@ -38,3 +38,12 @@ t.test('the backdoor prints what Node\'s REPL prints', async (t) => {
     t.equal(actual, expected, name);
   }
 });
+
+t.test('what session code makes carries nothing of the backdoor\'s that it could print', async (t) => {
+  const backdoor = await start(t);
+  const ours = backdoor.address() as { port: number; host: string };
+  // (Node's own REPL prints async ids on promises, because its domain turns on async hooks.)
+  const text = await transcript(t, ours, ['const p = Promise.resolve(1); p', 'new Promise(() => {})', 'Reflect.ownKeys(p).map(String)', 'setTimeout(() => {}, 1)']);
+  t.notMatch(text, /backdoor|SessionContext/);
+  t.match(text, /Promise \{\s+1/);
+});
