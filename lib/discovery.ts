@@ -21,6 +21,7 @@ import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readdi
 import { tmpdir, userInfo } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { BackdoorError } from './errors.ts';
+import inheritance from './inheritance.cts';
 import type { BackdoorAddress } from './protocol.ts';
 
 /** What a discovery file holds. */
@@ -44,7 +45,7 @@ export interface Ready {
 
 const uid = process.getuid?.() ?? -1;
 /** As the process started: the preload removes BACKDOOR_* from the environment once read. */
-const dirAtStart = process.env.BACKDOOR_DIR;
+const dirAtStart = inheritance.peekPreloadSettings().BACKDOOR_DIR;
 
 /** The rendezvous directory of this user (see above), from `env` or as at start; not checked. */
 export function rendezvousDir(env?: NodeJS.ProcessEnv): string {

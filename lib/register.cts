@@ -12,6 +12,7 @@
  */
 import os = require('node:os');
 import workerThreads = require('node:worker_threads');
+import inheritance = require('./inheritance.cjs');
 
 /** As lib/signal-names.ts: signals that cannot or must not be caught. */
 const unusable = new Set(['SIGKILL', 'SIGSTOP', 'SIGINT', 'SIGTERM', 'SIGQUIT', 'SIGTSTP', 'SIGCHLD', 'SIGSEGV', 'SIGBUS', 'SIGFPE', 'SIGILL', 'SIGPIPE', 'SIGABRT']);
@@ -27,6 +28,9 @@ if (workerThreads.isMainThread) {
       if (!loaded) early.push(signal as NodeJS.Signals);
     });
   }
+  // Out of the environment now, before the app's first line can spawn a child; register.js
+  // gets them handed over.
+  inheritance.scrubEnvironment(process.env, true);
   import('./register.js').then(
     () => {
       loaded = true;

@@ -12,19 +12,21 @@
  */
 import { isMainThread } from 'node:worker_threads';
 import { optionsFromEnv } from './env.ts';
-import { scrubEnvironment } from './inheritance.ts';
+import inheritance from './inheritance.cts';
 import { installSignalHandlers, startNow } from './signals.ts';
 
 if (isMainThread) {
-  const startAtOnce = process.env.BACKDOOR_START === '1';
+  // As the CommonJS preload handed them over, or the environment itself.
+  const settings = inheritance.preloadSettings();
+  const startAtOnce = settings.BACKDOOR_START === '1';
   try {
-    const options = optionsFromEnv();
-    // Read once, then out of the environment the app's children will see (see inheritance.ts).
-    scrubEnvironment();
+    const options = optionsFromEnv(settings === process.env ? process.env : { ...process.env, ...settings });
+    // Read once, then out of the environment the app's children will see (inheritance.cts).
+    inheritance.scrubEnvironment();
     installSignalHandlers(options);
     if (startAtOnce) void startNow();
   } catch (error) {
-    scrubEnvironment();
+    inheritance.scrubEnvironment();
     process.stderr.write(`backdoor: not installed: ${(error as Error).message}\n`);
   }
 }

@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import vm from 'node:vm';
 import { builtinModules } from 'node:module';
-import type { SessionOwner } from './attribution.ts';
+import { attribution, type SessionOwner } from './attribution.ts';
 import { replInspectOptions } from './format.ts';
 import { importFunctionName } from './protocol.ts';
 
@@ -91,7 +91,7 @@ export class SessionContext implements SessionOwner {
       events.tap(value);
       return value;
     });
-    define('clearImmediate', safeClearImmediate);
+    for (const [name, value] of Object.entries(trackedTimers())) define(name, value);
     define('queueMicrotask', (callback: () => void) => {
       if (typeof callback !== 'function') return queueMicrotask(callback); // Node's own TypeError
       // Node 20 and 22 report an exception of a microtask with no async context left to tell
@@ -252,6 +252,56 @@ function defineBuiltinModules(context: vm.Context): void {
       enumerable: false,
     });
   }
+}
+
+/**
+ * The timer functions of a session. Each timer its code sets keeps the attribution hook on
+ * (see attribution.ts) until it has run or been cleared, also after the session has ended: on
+ * Node 20 and 22, what its callback then starts (a promise of `fs.promises` that rejects) is
+ * still known to be the session's. An interval keeps it on until it is cleared. (Cleared through
+ * `global.clearTimeout`, a timer keeps it on for good: a cost, never a wrong owner.)
+ */
+function trackedTimers(): Record<string, unknown> {
+  const pending = new Set<object>();
+  const settle = (handle: unknown) => {
+    if (typeof handle === 'object' && handle !== null && pending.delete(handle)) attribution.release();
+  };
+  const schedule = (native: (...args: never[]) => object, repeats: boolean) => {
+    const scheduled = function (this: unknown, callback: unknown, ...rest: unknown[]): object {
+      if (typeof callback !== 'function') return Reflect.apply(native, this, [callback, ...rest]) as object; // Node's own TypeError
+      let handle: object | undefined;
+      const run = function (this: unknown, ...args: unknown[]): unknown {
+        try {
+          return Reflect.apply(callback, this, args);
+        } finally {
+          if (!repeats) settle(handle);
+        }
+      };
+      handle = Reflect.apply(native, this, [run, ...rest]) as object;
+      pending.add(handle);
+      attribution.retain();
+      return handle;
+    };
+    // `util.promisify(setTimeout)` and the like, as on Node's own.
+    for (const key of Reflect.ownKeys(native)) {
+      if (typeof key === 'symbol') Object.defineProperty(scheduled, key, Reflect.getOwnPropertyDescriptor(native, key)!);
+    }
+    Object.defineProperty(scheduled, 'name', { value: native.name });
+    return scheduled;
+  };
+  const clear = (native: (handle: never) => void, name: string) =>
+    Object.defineProperty(function (this: unknown, handle: unknown) {
+      settle(handle);
+      return Reflect.apply(native, this, [handle]);
+    }, 'name', { value: name });
+  return {
+    setTimeout: schedule(setTimeout as never, false),
+    setInterval: schedule(setInterval as never, true),
+    setImmediate: schedule(setImmediate as never, false),
+    clearTimeout: clear(clearTimeout as never, 'clearTimeout'),
+    clearInterval: clear(clearInterval as never, 'clearInterval'),
+    clearImmediate: clear(safeClearImmediate as never, 'clearImmediate'),
+  };
 }
 
 let Immediate: (new () => unknown) | undefined;

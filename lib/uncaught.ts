@@ -25,8 +25,9 @@ let installed = false;
  *
  * The wrapper stays for the life of the process: a timer set by a session can throw long after
  * the backdoor closed, and must not crash the app then either. Installing it also refuses
- * `uncaughtException` listeners added by session code, as Node's REPL does: they would take
- * the app's crash handling away from it.
+ * `uncaughtException` listeners added by session code, as Node's REPL does, and
+ * `unhandledRejection` listeners and `process.setUncaughtExceptionCaptureCallback()`: each would
+ * take the app's crash handling away from it.
  */
 export function watchSession(objectPrototype: object, owner: SessionOwner): void {
   realms.set(objectPrototype, owner);
@@ -41,7 +42,7 @@ export function watchSession(objectPrototype: object, owner: SessionOwner): void
         return true;
       }
     } else if (event === 'unhandledRejection') {
-      const owner = realmOwner(args[1]) ?? attribution.current();
+      const owner = realmOwner(args[1]) ?? realmOwner(args[0]) ?? attribution.current();
       if (owner) {
         owner.report(args[0], 'rejection');
         return true;
@@ -50,11 +51,21 @@ export function watchSession(objectPrototype: object, owner: SessionOwner): void
     return Reflect.apply(emit, this, [event, ...args]) as boolean;
   } as typeof process.emit;
   (process as NodeJS.EventEmitter).prependListener('newListener', refuseCrashHandlers);
+  const setCapture = process.setUncaughtExceptionCaptureCallback;
+  process.setUncaughtExceptionCaptureCallback = function setUnlessSession(this: NodeJS.Process, callback) {
+    if (attribution.current() !== undefined) throw replInputError('process.setUncaughtExceptionCaptureCallback() cannot be used in the REPL');
+    return Reflect.apply(setCapture, this, [callback]) as void;
+  };
 }
 
+/**
+ * The app's crash handling is not the session's to change: listeners for `uncaughtException`
+ * (refused by Node's REPL too) and `unhandledRejection` (either one turns a crash into
+ * silence for the app's own errors), and the capture callback.
+ */
 function refuseCrashHandlers(event: string | symbol): void {
-  if (event === 'uncaughtException' && attribution.current() !== undefined) {
-    throw replInputError('Listeners for `uncaughtException` cannot be used in the REPL');
+  if ((event === 'uncaughtException' || event === 'unhandledRejection') && attribution.current() !== undefined) {
+    throw replInputError(`Listeners for \`${event}\` cannot be used in the REPL`);
   }
 }
 

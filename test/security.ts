@@ -4,7 +4,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, symlinkSync, 
 import net from 'node:net';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
-import { withoutPreload } from '../dist/lib/inheritance.js';
+import inheritance from '../dist/lib/inheritance.cjs';
 import { startApp, type ChildApp } from './fixtures/child.ts';
 import { otherUser, sharedTmp } from './fixtures/other-user.ts';
 
@@ -22,8 +22,8 @@ function client(args: string[], env: NodeJS.ProcessEnv = {}, input = ''): Promis
 }
 
 /** The demo-like app of this user, opted in by the preload, with its temporary directory at `tmp`. */
-async function victimApp(t: Test, tmp: string, env: NodeJS.ProcessEnv = {}): Promise<ChildApp> {
-  return startApp(t, 'http-app.mjs', ['--import', 'backdoor/register'], { TMPDIR: tmp, ...env });
+async function victimApp(t: Test, tmp: string, env: NodeJS.ProcessEnv = {}, file = 'http-app.mjs', flags = ['--import', 'backdoor/register']): Promise<ChildApp> {
+  return startApp(t, file, flags, { TMPDIR: tmp, ...env });
 }
 
 t.test('another user who made the rendezvous directory first gets nothing of ours', async (t) => {
@@ -220,11 +220,22 @@ t.test('the preload\'s settings (the token too) do not reach the app\'s child pr
   const env = await client(['--port', String(port)], { BACKDOOR_TOKEN: 'inherited-secret' }, `require("child_process").spawnSync(process.execPath, ["-p", "JSON.stringify(Object.entries(process.env).filter(([k]) => k.startsWith('BACKDOOR_') || k === 'NODE_OPTIONS'))"], { encoding: "utf8" }).stdout\n`);
   t.match(env.stdout, /NODE_OPTIONS.*--max-old-space-size=512/);
   t.notMatch(env.stdout, /backdoor\/register|BACKDOOR_|inherited-secret/);
-  t.equal(withoutPreload('--import backdoor/register'), '');
-  t.equal(withoutPreload('--require=backdoor/register -r /srv/app/node_modules/backdoor/dist/lib/register.js --trace-warnings'), '--trace-warnings');
-  t.equal(withoutPreload('--import ./my-hooks.mjs --import backdoor/register'), '--import ./my-hooks.mjs');
+  t.equal(inheritance.withoutPreload('--import backdoor/register'), '');
+  t.equal(inheritance.withoutPreload('--require=backdoor/register -r /srv/app/node_modules/backdoor/dist/lib/register.js --trace-warnings'), '--trace-warnings');
+  t.equal(inheritance.withoutPreload('--import ./my-hooks.mjs --import backdoor/register'), '--import ./my-hooks.mjs');
   // Node reads double-quoted words too (test runners write them so).
-  t.equal(withoutPreload('"--max-old-space-size=512" "--import" "backdoor/register" "--import=file:///x y/hooks.mjs"'), '--max-old-space-size=512 "--import=file:///x y/hooks.mjs"');
+  t.equal(inheritance.withoutPreload('"--max-old-space-size=512" "--import" "backdoor/register" "--import=file:///x y/hooks.mjs"'), '--max-old-space-size=512 "--import=file:///x y/hooks.mjs"');
+});
+
+t.test('nor does a child the app starts in its first line, with either preload', async (t) => {
+  const tmp = sharedTmp(t);
+  const register = new URL('../dist/lib/register.cjs', import.meta.url).pathname;
+  for (const [flags, nodeOptions] of [[['--require', 'backdoor/register'], ''], [['--import', 'backdoor/register'], ''], [[], `--max-old-space-size=512 --require ${register}`]] as const) {
+    const app = await victimApp(t, tmp, { BACKDOOR_TOKEN: 'first-line-secret', BACKDOOR_START: '1', NODE_OPTIONS: nodeOptions }, 'spawn-first.cjs', [...flags]);
+    const saw = /child saw (.*)\n/.exec(app.stdout())![1];
+    t.notMatch(saw, /BACKDOOR_|register|first-line-secret/, `${flags.join(' ') || nodeOptions}: ${saw}`);
+    await app.waitForStderr(/listening on/);
+  }
 });
 
 t.test('a token typed at the client\'s prompt is not echoed nor kept in history', async (t) => {
