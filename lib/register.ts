@@ -1,14 +1,14 @@
 /**
- * The zero-code preload: `node --import backdoor/register app.js` (or in NODE_OPTIONS, or
- * `--require backdoor/register`: Node 20.19+ requires this ES module synchronously, so the
- * handlers are in place before the app's first line, as with --import) installs the
- * backdoor's signal handlers in a process whose code knows nothing of it. Configured from
- * the environment (lib/env.ts); `BACKDOOR_START=1` starts the backdoor at once.
+ * The zero-code preload: `node --import backdoor/register app.js` (or in NODE_OPTIONS; with
+ * `--require`, register.cts takes the signals first and loads this) installs the backdoor's
+ * signal handlers in a process whose code knows nothing of it. Configured from the
+ * environment (lib/env.ts); `BACKDOOR_START=1` starts the backdoor at once.
  *
  * It never stops the app from starting: a bad setting is reported on stderr and the app runs
  * without a backdoor. Its settings (the token too) are removed from the environment that the
- * app's child processes inherit, unless `BACKDOOR_INHERIT=1` (lib/inheritance.ts). In worker threads it does nothing (a preload runs again in every worker
- * that inherits the process's flags).
+ * app's child processes inherit, unless `BACKDOOR_INHERIT=1` (lib/inheritance.cts). In worker
+ * threads it does nothing (a preload runs again in every worker that inherits the process's
+ * flags).
  */
 import { isMainThread } from 'node:worker_threads';
 import { optionsFromEnv } from './env.ts';

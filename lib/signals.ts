@@ -1,9 +1,9 @@
-import { startBackdoor, type Backdoor } from './backdoor.ts';
-import { BackdoorError } from './errors.ts';
-import { ensureRendezvousDir, rendezvousDir, setReady } from './discovery.ts';
 import { dirname } from 'node:path';
-import { unusableSignalReason } from './signal-names.ts';
+import { startBackdoor, type Backdoor } from './backdoor.ts';
+import { ensureRendezvousDir, rendezvousDir, setReady } from './discovery.ts';
+import { BackdoorError } from './errors.ts';
 import { resolveOptions, type BackdoorOptions } from './options.ts';
+import { unusableSignalReason } from './signal-names.ts';
 
 /** Options of `installSignalHandlers`: any `startBackdoor` option, and the two signals. */
 export interface SignalOptions extends BackdoorOptions {
