@@ -118,6 +118,18 @@ export class Evaluator {
       }
       return this.#answer(start, text);
     }
+    // An input that does not compile, in a session that has no context yet (a client typing
+    // garbage), makes none: a context costs the main thread a millisecond and a megabyte.
+    if (request.kind !== 'complete' && !this.#contexts.has(request.context)) {
+      try {
+        this.#script(request); // kept in the cache for the run below
+      } catch (error) {
+        const outcome: EvalOutcome = { ok: false, text: capText(formatThrown(error, 'Uncaught', request.colors ? this.#colorFormat : this.#format)) };
+        const json = request.json ? toJsonValue(error) : undefined;
+        if (json) outcome.value = json;
+        return { out: '', outcome, cost: performance.now() - start };
+      }
+    }
     const session = this.#context(request);
     // Whatever the session's code starts now (timers, callbacks) stays the session's.
     return attribution.run(session, () => this.#run(request, session, start));

@@ -396,6 +396,12 @@ export class Session {
       this.#write(`Uncaught ${verdict.message}\n`);
       return this.#prompt();
     }
+    // White space or comments before any code ran: `undefined`, as the main thread would say,
+    // without making a context there for it.
+    if (verdict.kind === 'empty' && !this.#usedContext) {
+      this.#write('undefined\n');
+      return this.#prompt();
+    }
     if (verdict.kind === 'complete') for (const name of verdict.declared) this.#declared.add(name);
     this.#run(runnable(verdict, typed), typed);
   }
@@ -408,6 +414,9 @@ export class Session {
     const verdict = classifyInput(input.code);
     if (verdict.kind === 'incomplete') return this.#write(errLine(input.id, 'incomplete input: the code must be complete in one input'));
     if (verdict.kind === 'refused') return this.#write(retLine(input.id, { ok: false, text: `Uncaught ${verdict.message}` }, 0));
+    if (verdict.kind === 'empty' && !this.#usedContext) {
+      return this.#write(retLine(input.id, { ok: true, text: 'undefined', value: { json: null, meta: { values: ['undefined'] } } }, 0));
+    }
     if (verdict.kind === 'complete') for (const name of verdict.declared) this.#declared.add(name);
     this.#run({ ...runnable(verdict, input.code), json: true }, input.code, input.id);
   }
