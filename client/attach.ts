@@ -1,7 +1,7 @@
 /** `backdoor <pid>` for a process that opted in but has no backdoor running yet. */
 import { processExists, readDiscovered } from '../lib/discovery.ts';
 import type { BackdoorAddress } from '../lib/protocol.ts';
-import { unusableSignalReason } from '../lib/signal-names.ts';
+import signalNames from '../lib/signal-names.cts';
 import { describeProcess } from './target.ts';
 
 /**
@@ -12,7 +12,7 @@ import { describeProcess } from './target.ts';
  */
 export async function attach(pid: number, registeredSignal: string, chosen: string | undefined, timeoutMs = 5000): Promise<BackdoorAddress> {
   const signal = chosen ?? 'SIGUSR1';
-  const unusable = unusableSignalReason(signal);
+  const unusable = signalNames.unusableSignalReason(signal);
   if (unusable) throw new Error(`the signal ${unusable}`);
   if (chosen === undefined && registeredSignal !== signal) {
     throw new Error(`process ${pid} starts its backdoor on ${registeredSignal}, not ${signal}: run \`backdoor --signal ${registeredSignal} ${pid}\` if that is what you want to send`);

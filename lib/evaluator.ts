@@ -108,15 +108,8 @@ export class Evaluator {
       return this.#answer(start, this.#health.report(this.stats(), this.#options.mainThreadBudget ?? 0.1, request.workerReport ?? ''));
     }
     if (request.kind === 'locals') {
-      // A local's custom inspect function could loop: under the watchdog, as every formatter.
-      const list = () => this.#listLocals(request.colors === true);
-      let text: string;
-      try {
-        text = this.#format.timeoutMs ? within(this.#format.timeoutMs, list) : list();
-      } catch (error) {
-        text = `[the locals could not be listed within ${this.#format.timeoutMs} ms: ${String((error as Error)?.message ?? error)}]`;
-      }
-      return this.#answer(start, text);
+      const listing = this.#bounded('the locals', () => this.#listLocals(request.colors === true));
+      return this.#answer(start, listing.text);
     }
     // An input that does not compile, in a session that has no context yet (a client typing
     // garbage), makes none: a context costs the main thread a millisecond and a megabyte.
@@ -156,6 +149,19 @@ export class Evaluator {
     }
     const outcome = this.#outcome(session, value, threw, request);
     return { out, outcome, cost: performance.now() - start };
+  }
+
+  /**
+   * A listing (`.inspect`, `.locals`) under the formatting watchdog, as every formatter: a
+   * custom inspect function met on the way could loop.
+   */
+  #bounded(what: string, list: () => string): EvalOutcome {
+    const ms = this.#format.timeoutMs ?? 0;
+    try {
+      return { ok: true, text: capText(ms > 0 ? within(ms, list) : list()) };
+    } catch (error) {
+      return { ok: false, text: `[${what} could not be made within ${ms} ms: ${String((error as Error)?.message ?? error)}]` };
+    }
   }
 
   #answer(start: number, text: string): EvalReply {
@@ -259,13 +265,7 @@ export class Evaluator {
     if (request.columns) format = { ...format, inspectOptions: { ...(format.inspectOptions ?? replInspectOptions), breakLength: request.columns } };
     let outcome: EvalOutcome;
     if (!threw && request.kind === 'inspect') {
-      // A custom inspect function met in the listing could loop: under the watchdog too.
-      const list = () => listValue(value, (entry) => session.handle(entry), request.depth ?? 1, request.colors === true);
-      try {
-        outcome = { ok: true, text: capText(format.timeoutMs ? within(format.timeoutMs, list) : list()) };
-      } catch (error) {
-        outcome = { ok: false, text: `[the listing could not be made within ${format.timeoutMs} ms: ${String((error as Error)?.message ?? error)}]` };
-      }
+      outcome = this.#bounded('the listing', () => listValue(value, (entry) => session.handle(entry), request.depth ?? 1, request.colors === true));
     } else if (!threw) {
       outcome = { ok: true, text: capText(formatValue(value, format)) };
     } else if (this.#isTimeout(value)) {

@@ -10,19 +10,16 @@
  * app), then loads register.js with `import()`, which goes through any hooks, and hands over
  * the signals that arrived meanwhile. Whatever fails is reported on stderr; the app starts.
  */
-import os = require('node:os');
 import workerThreads = require('node:worker_threads');
 import inheritance = require('./inheritance.cjs');
-
-/** As lib/signal-names.ts: signals that cannot or must not be caught. */
-const unusable = new Set(['SIGKILL', 'SIGSTOP', 'SIGINT', 'SIGTERM', 'SIGQUIT', 'SIGTSTP', 'SIGCHLD', 'SIGSEGV', 'SIGBUS', 'SIGFPE', 'SIGILL', 'SIGPIPE', 'SIGABRT']);
+import signalNames = require('./signal-names.cjs');
 
 if (workerThreads.isMainThread) {
   const early: NodeJS.Signals[] = [];
   let loaded = false;
   const named = (value: string | undefined, fallback: string) => (value === undefined || value === '' ? fallback : value);
   for (const signal of [named(process.env.BACKDOOR_START_SIGNAL, 'SIGUSR1'), named(process.env.BACKDOOR_STOP_SIGNAL, 'SIGUSR2')]) {
-    if (!(signal in os.constants.signals) || unusable.has(signal)) continue; // register.js says why
+    if (signalNames.unusableSignalReason(signal) !== undefined) continue; // register.js says why
     // Stays for the life of the process, doing nothing once register.js has its own listener.
     process.on(signal as NodeJS.Signals, () => {
       if (!loaded) early.push(signal as NodeJS.Signals);

@@ -46,8 +46,6 @@ export class SessionContext implements SessionOwner {
   readonly objectPrototype: object;
   /** The context's own `Error`, whose `prepareStackTrace` formats its errors' stacks. */
   readonly Error: ErrorConstructor;
-  /** The context's own `Promise.prototype.then`, as it was before any session code ran. */
-  readonly then: (this: Promise<unknown>, ...args: unknown[]) => unknown;
   readonly #events: SessionEvents;
   #output = '';
   #dropped = 0;
@@ -66,10 +64,9 @@ export class SessionContext implements SessionOwner {
   constructor(locals: Record<string, unknown>, events: SessionEvents) {
     this.#events = events;
     this.context = vm.createContext({}, { name: 'backdoor session' });
-    const realm = vm.runInContext('({ Object, Error, Promise })', this.context) as { Object: ObjectConstructor; Error: ErrorConstructor; Promise: PromiseConstructor };
+    const realm = vm.runInContext('({ Object, Error })', this.context) as { Object: ObjectConstructor; Error: ErrorConstructor };
     this.objectPrototype = realm.Object.prototype;
     this.Error = realm.Error;
-    this.then = realm.Promise.prototype.then as SessionContext['then'];
     forwardNodeGlobals(this.context);
 
     const sink = new Writable({

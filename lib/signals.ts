@@ -3,7 +3,7 @@ import { startBackdoor, type Backdoor } from './backdoor.ts';
 import { ensureRendezvousDir, rendezvousDir, setReady } from './discovery.ts';
 import { BackdoorError } from './errors.ts';
 import { resolveOptions, type BackdoorOptions } from './options.ts';
-import { unusableSignalReason } from './signal-names.ts';
+import signalNames from './signal-names.cts';
 
 /** Options of `installSignalHandlers`: any `startBackdoor` option, and the two signals. */
 export interface SignalOptions extends BackdoorOptions {
@@ -79,7 +79,7 @@ function say(text: string): void {
 }
 
 function checkSignal(name: 'startSignal' | 'stopSignal', value: unknown): NodeJS.Signals {
-  const reason = unusableSignalReason(value);
+  const reason = signalNames.unusableSignalReason(value);
   if (reason === undefined) return value as NodeJS.Signals;
   if (reason.startsWith('is not')) throw new TypeError(`The "${name}" option must be a signal name such as 'SIGUSR2'. Received ${String(value)}`);
   throw new TypeError(`The "${name}" option ${reason}`);
