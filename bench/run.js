@@ -5,7 +5,7 @@
 // at ~45% of its measured capacity, while REPL clients (bench/sessions.js) use it. Scenarios
 // are interleaved in rounds, and each is compared with the baseline of its own round.
 import { fork } from 'node:child_process';
-import { discoveryPath } from '../dist/lib/discovery.js';
+import { discoveryPath } from '../dist/common/discovery.js';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { mkdirSync, writeFileSync } from 'node:fs';

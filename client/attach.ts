@@ -1,7 +1,7 @@
 /** `backdoor <pid>` for a process that opted in but has no backdoor running yet. */
-import { processExists, readDiscovered } from '../lib/discovery.ts';
-import type { BackdoorAddress } from '../lib/protocol.ts';
-import signalNames from '../lib/signal-names.cts';
+import { processExists, readDiscovered } from '../common/discovery.ts';
+import type { BackdoorAddress } from '../common/address.ts';
+import signalNames from '../common/signal-names.cts';
 import { describeProcess } from './target.ts';
 
 /**

@@ -1,7 +1,7 @@
 /** Which backdoor the `backdoor` client's argument means. */
 import net from 'node:net';
-import { processExists, processIsMine, readDiscovered, readReady, rendezvousDir, sanitize, unsafeDirReason } from '../lib/discovery.ts';
-import type { BackdoorAddress } from '../lib/protocol.ts';
+import { processExists, processIsMine, readDiscovered, readReady, rendezvousDir, sanitize, unsafeDirReason } from '../common/discovery.ts';
+import type { BackdoorAddress } from '../common/address.ts';
 
 export type Target =
   /** Connect here. */

@@ -5,7 +5,7 @@
  */
 import type { Socket } from 'node:net';
 import { StringDecoder } from 'node:string_decoder';
-import { DO, DONT, IAC, Option, SB, SE, TelnetParser, WILL, WONT } from '../workers/telnet.ts';
+import { DO, DONT, IAC, Option, SB, SE, TelnetParser, WILL, WONT } from '../common/telnet.ts';
 
 const TTYPE_IS = 0;
 const TTYPE_SEND = 1;

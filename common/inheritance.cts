@@ -13,7 +13,7 @@ import url = require('node:url');
 
 /** The preload as Node options name it: `backdoor/register`, or the file itself (a path or a file URL). */
 const preloadName = /^(?:.*[\\/])?backdoor[\\/](?:register|dist[\\/]lib[\\/]register\.c?js)$/;
-const preloadFiles = new Set(['register.cjs', 'register.js'].map((name) => path.join(__dirname, name)));
+const preloadFiles = new Set(['register.cjs', 'register.js'].map((name) => path.join(__dirname, '..', 'lib', name)));
 
 function isPreload(value: string): boolean {
   if (preloadName.test(value)) return true;

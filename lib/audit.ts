@@ -1,4 +1,5 @@
-import { defaultAuditTypes, formatAuditEvent, type AuditEvent, type WorkerConfig } from './protocol.ts';
+import { defaultAuditTypes, formatAuditEvent, type AuditEvent } from '../common/audit-event.ts';
+import type { WorkerConfig } from '../common/protocol.ts';
 import type { ResolvedOptions } from './options.ts';
 
 /**

@@ -1,11 +1,13 @@
 import { expose, wrap, type Remote } from 'comlink';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import type { BackdoorAddress } from '../common/address.ts';
+import { Channel } from '../common/channel.ts';
+import type { MainApi, MainNotification, WorkerApi, WorkerConfig, WorkerData, WorkerNotification } from '../common/protocol.ts';
 import { Auditor } from './audit.ts';
-import { announce, withdraw } from './discovery.ts';
-import { BackdoorError } from './errors.ts';
+import { announce, withdraw } from './announce.ts';
+import { BackdoorError } from '../common/errors.ts';
 import { Evaluator } from './evaluator.ts';
 import { resolveOptions, type BackdoorOptions, type ResolvedOptions } from './options.ts';
-import { portEndpoint, type BackdoorAddress, type MainApi, type WorkerApi, type WorkerConfig, type WorkerData } from './protocol.ts';
 
 const fromSource = import.meta.url.endsWith('.ts');
 /** The worker entry, compiled beside this file (`.ts` when run from source under a loader). */
@@ -82,21 +84,26 @@ export class Backdoor {
       }
     });
 
-    this.#control = wrap<WorkerApi>(portEndpoint(port1));
+    const channel = new Channel<MainNotification, WorkerNotification>(
+      port1,
+      (message) => {
+        if (message.type === 'drop-context') this.#evaluator.dropContext(message.context);
+        else this.#auditor.emit(...message.events);
+      },
+      (error) => this.#auditor.emit({ type: 'fault', time: new Date().toISOString(), message: `a message from the worker failed: ${String(error)}` }),
+    );
+    this.#control = wrap<WorkerApi>(channel.endpoint);
     this.#evaluator = new Evaluator(options, {
-      settle: (id, out, outcome, cost) => void this.#control.settle(id, out, outcome, cost),
-      output: (context, text) => void this.#control.output(context, text),
-      tap: (context, outcome) => void this.#control.tap(context, outcome),
-      uncaught: (context, session, text) => void this.#control.uncaught(context, session, text),
+      settle: (id, out, outcome, cost) => channel.notify({ type: 'settle', id, out, outcome, cost }),
+      output: (context, text) => channel.notify({ type: 'output', context, text }),
+      tap: (context, outcome) => channel.notify({ type: 'tap', context, outcome }),
+      uncaught: (context, session, text) => channel.notify({ type: 'uncaught', context, session, text }),
       audit: (event) => this.#auditor.emit(event),
+      replying: () => channel.holdForAnswer(),
     });
     const evaluator = this.#evaluator;
-    const mainApi: MainApi = {
-      evaluate: (request) => evaluator.evaluate(request),
-      dropContext: (context) => evaluator.dropContext(context),
-      audit: (events) => this.#auditor.emit(...events),
-    };
-    expose(mainApi, portEndpoint(port1));
+    const mainApi: MainApi = { evaluate: (request) => evaluator.evaluate(request) };
+    expose(mainApi, channel.endpoint);
 
     // The backdoor never keeps the app alive on its own.
     this.#worker.unref();

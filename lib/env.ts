@@ -1,4 +1,5 @@
-import { defaultSocketPath, ensureRendezvousDir } from './discovery.ts';
+import { defaultSocketPath } from '../common/discovery.ts';
+import { ensureRendezvousDir } from './announce.ts';
 import type { SignalOptions } from './signals.ts';
 
 /**

@@ -1,25 +1,18 @@
 import { performance } from 'node:perf_hooks';
-import { types } from 'node:util';
-import vm from 'node:vm';
+import type vm from 'node:vm';
+import type { AuditEvent } from '../common/audit-event.ts';
+import type { EvalOutcome, EvalReply, EvalRequest, RequestOf } from '../common/protocol.ts';
 import { attribution } from './attribution.ts';
-import { formatThrown, formatValue, replInspectOptions, within, type FormatOptions } from './format.ts';
-import { HealthMonitor, listValue, preview, propertyNames } from './inspector.ts';
-import { toJsonValue } from './json-value.ts';
+import { formatThrown } from './format.ts';
+import { HealthMonitor, preview, propertyNames } from './inspector.ts';
 import { NextTurn } from './next-turn.ts';
-import type { AuditEvent, EvalOutcome, EvalReply, EvalRequest } from './protocol.ts';
-import { MAX_OUTPUT_CHARS, SessionContext, truncationNote } from './session-context.ts';
+import { OutcomeFormatter } from './outcome.ts';
+import { ScriptCache } from './script-cache.ts';
+import { SessionContext } from './session-context.ts';
 import { watchSession } from './uncaught.ts';
 
 /** The app's own `then`, taken before any session could replace it in its realm. */
 const promiseThen = Promise.prototype.then;
-
-/** The longest a value may take to print (when evalTimeoutMs is not 0 nor less). */
-const MAX_FORMAT_MS = 250;
-
-/** Compiled scripts kept for commands that are typed again. */
-const MAX_CACHED_SCRIPTS = 64;
-/** ...and the most source text they may hold together (UTF-16 bytes): inputs can be large. */
-const MAX_CACHED_SOURCE_BYTES = 4 * 1024 * 1024;
 
 /** What the evaluator tells the worker on its own initiative. */
 export interface EvaluatorEvents {
@@ -30,6 +23,11 @@ export interface EvaluatorEvents {
   uncaught(context: number, session: number, text: string): void;
   /** An audit event of the main thread's (a late error of a session that has ended). */
   audit(event: AuditEvent): void;
+  /**
+   * A command's reply is ready and about to be sent: what is told from now on must follow it
+   * (a promise that settles within microtasks would otherwise overtake it).
+   */
+  replying(): void;
 }
 
 export interface EvaluatorOptions {
@@ -46,14 +44,11 @@ export interface EvaluatorOptions {
  */
 export class Evaluator {
   readonly #contexts = new Map<number, SessionContext>();
-  /** Compiled inputs by context, name and source; a session's go when it ends. */
-  readonly #scripts = new Map<string, { script: vm.Script; context: number; bytes: number }>();
-  #scriptBytes = 0;
+  readonly #scripts = new ScriptCache();
   readonly #options: EvaluatorOptions;
   readonly #events: EvaluatorEvents;
   readonly #runOptions: vm.RunningScriptOptions;
-  readonly #format: FormatOptions;
-  readonly #colorFormat: FormatOptions;
+  readonly #format: OutcomeFormatter;
   readonly #health = new HealthMonitor();
   readonly #turn = new NextTurn();
   #closed = false;
@@ -64,10 +59,7 @@ export class Evaluator {
     this.#options = options;
     this.#events = events;
     this.#runOptions = options.evalTimeoutMs > 0 ? { timeout: options.evalTimeoutMs, displayErrors: false } : { displayErrors: false };
-    // Printing a value is guarded too, and for less long: a value that takes longer than this
-    // to print is too large to read anyway.
-    this.#format = { timeoutMs: Math.min(options.evalTimeoutMs, MAX_FORMAT_MS) };
-    this.#colorFormat = { ...this.#format, inspectOptions: { ...replInspectOptions, colors: true } };
+    this.#format = new OutcomeFormatter(options.evalTimeoutMs);
   }
 
   /**
@@ -77,7 +69,11 @@ export class Evaluator {
    * an immediate always has a poll phase (the app's I/O) between it and the next one.
    */
   evaluate(request: EvalRequest): Promise<EvalReply> {
-    return new Promise((resolve) => this.#turn.schedule(() => resolve(this.evaluateNow(request))));
+    return new Promise((resolve) => this.#turn.schedule(() => {
+      const reply = this.evaluateNow(request);
+      this.#events.replying();
+      resolve(reply);
+    }));
   }
 
   /** Runs the command now; `evaluate` is what the worker calls. */
@@ -104,23 +100,28 @@ export class Evaluator {
 
   #evaluate(request: EvalRequest, start: number): EvalReply {
     // (.stats and .locals need no session context: none is made for them.)
-    if (request.kind === 'stats') {
-      return this.#answer(start, this.#health.report(this.stats(), this.#options.mainThreadBudget ?? 0.1, request.workerReport ?? ''));
+    switch (request.kind) {
+      case 'stats':
+        return this.#answer(start, this.#health.report(this.stats(), this.#options.mainThreadBudget ?? 0.1, request.workerReport));
+      case 'locals':
+        return this.#answer(start, this.#format.bounded('the locals', () => this.#listLocals(request.colors)).text);
+      case 'complete': {
+        const session = this.#context(request);
+        return { out: '', outcome: { ok: true, text: '', names: attribution.run(session, () => this.#complete(session, request)) }, cost: performance.now() - start };
+      }
+      default:
+        return this.#runCode(request, start);
     }
-    if (request.kind === 'locals') {
-      const listing = this.#bounded('the locals', () => this.#listLocals(request.colors === true));
-      return this.#answer(start, listing.text);
-    }
+  }
+
+  #runCode(request: RequestOf<'eval' | 'inspect'>, start: number): EvalReply {
     // An input that does not compile, in a session that has no context yet (a client typing
     // garbage), makes none: a context costs the main thread a millisecond and a megabyte.
-    if (request.kind !== 'complete' && !this.#contexts.has(request.context)) {
+    if (!this.#contexts.has(request.context)) {
       try {
         this.#script(request); // kept in the cache for the run below
       } catch (error) {
-        const outcome: EvalOutcome = { ok: false, text: capText(formatThrown(error, 'Uncaught', request.colors ? this.#colorFormat : this.#format)) };
-        const json = request.json ? toJsonValue(error) : undefined;
-        if (json) outcome.value = json;
-        return { out: '', outcome, cost: performance.now() - start };
+        return { out: '', outcome: this.#format.syntaxError(error, request), cost: performance.now() - start };
       }
     }
     const session = this.#context(request);
@@ -128,11 +129,9 @@ export class Evaluator {
     return attribution.run(session, () => this.#run(request, session, start));
   }
 
-  #run(request: EvalRequest, session: SessionContext, start: number): EvalReply {
-    if (request.kind === 'complete') {
-      return { out: '', outcome: { ok: true, text: '', names: this.#complete(session, request) }, cost: performance.now() - start };
-    }
-    const earlier = this.#takeOutput(request.context);
+  #run(request: RequestOf<'eval' | 'inspect'>, session: SessionContext, start: number): EvalReply {
+    if (request.kind === 'eval') session.declare(request.declared);
+    const earlier = session.laterOutput();
     session.beginCommand();
     let value: unknown;
     let threw = false;
@@ -143,25 +142,12 @@ export class Evaluator {
       value = error;
     }
     const out = earlier + session.endCommand();
-    if (request.awaited && !threw) {
+    if (request.kind === 'eval' && request.awaited && !threw) {
       this.#settleLater(request, session, value as Promise<{ value: unknown } | undefined>);
       return { out, outcome: undefined, cost: performance.now() - start };
     }
-    const outcome = this.#outcome(session, value, threw, request);
+    const outcome = this.#format.outcome(session, value, threw, request);
     return { out, outcome, cost: performance.now() - start };
-  }
-
-  /**
-   * A listing (`.inspect`, `.locals`) under the formatting watchdog, as every formatter: a
-   * custom inspect function met on the way could loop.
-   */
-  #bounded(what: string, list: () => string): EvalOutcome {
-    const ms = this.#format.timeoutMs ?? 0;
-    try {
-      return { ok: true, text: capText(ms > 0 ? within(ms, list) : list()) };
-    } catch (error) {
-      return { ok: false, text: `[${what} could not be made within ${ms} ms: ${String((error as Error)?.message ?? error)}]` };
-    }
   }
 
   #answer(start: number, text: string): EvalReply {
@@ -175,56 +161,29 @@ export class Evaluator {
     return names.map((name) => `${name.padEnd(width)}  ${preview(this.#options.locals[name], 100, colors)}`).join('\n');
   }
 
-  #complete(session: SessionContext, { path = [], prefix = '' }: EvalRequest): string[] {
+  #complete(session: SessionContext, { path, prefix }: RequestOf<'complete'>): string[] {
     if (path.length === 0) return session.globalNames().filter((name) => name.startsWith(prefix)).sort();
-    const first = session.globalForCompletion(path[0], this.#format.timeoutMs ?? 0);
+    const first = session.globalForCompletion(path[0], this.#format.plain.timeoutMs ?? 0);
     return first.found ? propertyNames(first.value, path.slice(1), prefix) : [];
   }
 
-  // A command typed again (the worker gives it its first name back) reuses its compiled
-  // script: no new vm.Script at all. What is kept is bounded in count and bytes, and a
-  // session's inputs (which may hold secrets) are forgotten with its context.
-  #script({ code, filename, importHint, context }: EvalRequest): vm.Script {
-    const key = `${context}\0${filename}\0${code}`;
-    const cached = this.#scripts.get(key);
-    if (cached) {
-      this.#scripts.delete(key); // most recently used last
-      this.#scripts.set(key, cached);
-      return cached.script;
-    }
-    let script: vm.Script;
-    try {
-      script = new vm.Script(code, { filename });
-    } catch (error) {
-      if (importHint !== undefined) hintDynamicImport(error as Error, importHint);
-      throw error;
-    }
-    const bytes = key.length * 2;
-    if (bytes <= MAX_CACHED_SOURCE_BYTES / 4) {
-      this.#scripts.set(key, { script, context, bytes });
-      this.#scriptBytes += bytes;
-      while (this.#scripts.size > MAX_CACHED_SCRIPTS || this.#scriptBytes > MAX_CACHED_SOURCE_BYTES) {
-        this.#forgetScript(this.#scripts.keys().next().value!);
-      }
-    }
-    return script;
-  }
-
-  #forgetScript(key: string): void {
-    const entry = this.#scripts.get(key);
-    if (!entry) return;
-    this.#scripts.delete(key);
-    this.#scriptBytes -= entry.bytes;
+  #script({ context, code, line, ...request }: RequestOf<'eval' | 'inspect'>): vm.Script {
+    return this.#scripts.get(context, code, line, 'importHint' in request ? request.importHint : undefined).script;
   }
 
   /** Source text of compiled inputs kept, in UTF-16 bytes (for tests). */
   get cachedSourceBytes(): number {
-    return this.#scriptBytes;
+    return this.#scripts.bytes;
   }
 
   dropContext(context: number): void {
-    if (this.#contexts.delete(context)) attribution.release();
-    for (const [key, entry] of this.#scripts) if (entry.context === context) this.#forgetScript(key);
+    const session = this.#contexts.get(context);
+    if (session) {
+      this.#contexts.delete(context);
+      session.close();
+      attribution.release();
+    }
+    this.#scripts.forget(context);
   }
 
   /** Stop sending events; contexts are released. */
@@ -235,18 +194,17 @@ export class Evaluator {
     for (let i = 0; i < this.#contexts.size; i++) attribution.release();
     this.#contexts.clear();
     this.#scripts.clear();
-    this.#scriptBytes = 0;
   }
 
-  #settleLater(request: EvalRequest, session: SessionContext, promise: Promise<{ value: unknown } | undefined>): void {
-    const { id, context: contextId } = request;
+  #settleLater(request: RequestOf<'eval'>, session: SessionContext, promise: Promise<{ value: unknown } | undefined>): void {
+    const { id } = request;
     const settle = (value: unknown, threw: boolean) => {
       if (this.#closed) return;
       const start = performance.now();
-      const outcome = this.#outcome(session, value, threw, request);
+      const outcome = this.#format.outcome(session, value, threw, request);
       const cost = performance.now() - start;
       this.#mainThreadMs += cost;
-      this.#events.settle(id, this.#takeOutput(contextId), outcome, cost);
+      this.#events.settle(id, session.laterOutput(), outcome, cost);
     };
     // The app's own `then`: the session may have replaced its own realm's.
     try {
@@ -259,45 +217,16 @@ export class Evaluator {
     }
   }
 
-  #outcome(session: SessionContext, value: unknown, threw: boolean, request: EvalRequest): EvalOutcome {
-    session.remember(value, threw);
-    let format = request.colors ? this.#colorFormat : this.#format;
-    if (request.columns) format = { ...format, inspectOptions: { ...(format.inspectOptions ?? replInspectOptions), breakLength: request.columns } };
-    let outcome: EvalOutcome;
-    if (!threw && request.kind === 'inspect') {
-      outcome = this.#bounded('the listing', () => listValue(value, (entry) => session.handle(entry), request.depth ?? 1, request.colors === true));
-    } else if (!threw) {
-      outcome = { ok: true, text: capText(formatValue(value, format)) };
-    } else if (this.#isTimeout(value)) {
-      outcome = { ok: false, text: `Uncaught Error: ${(value as Error).message} (the evalTimeoutMs option)` };
-    } else {
-      outcome = { ok: false, text: capText(formatThrown(value, 'Uncaught', format, session.Error)) };
-    }
-    if (request.json) {
-      const json = toJsonValue(value);
-      if (json) outcome.value = json;
-    }
-    return outcome;
-  }
-
-  // Only vm's own error: a thrown proxy or getter must not run here.
-  #isTimeout(value: unknown): boolean {
-    if (!types.isNativeError(value)) return false;
-    try {
-      return (value as { code?: unknown }).code === 'ERR_SCRIPT_EXECUTION_TIMEOUT';
-    } catch {
-      return false;
-    }
-  }
-
-  #context({ context: id, session: number = 0 }: EvalRequest): SessionContext {
+  #context({ context: id, session: number }: { context: number; session: number }): SessionContext {
     let session = this.#contexts.get(id);
     if (!session) {
       session = new SessionContext(this.#options.locals, {
-        asyncOutput: (text) => this.#asyncOutput(id, text),
+        // Output printed outside a command (timers, promise callbacks) is sent once per turn of
+        // the event loop, so a loop of console.log calls costs one message, not one per call.
+        asyncOutput: () => this.#turn.schedule(() => this.#flushOutput(id)),
         tap: (value) => {
           if (this.#closed || !this.#contexts.has(id)) return;
-          this.#events.tap(id, { ok: true, text: capText(formatValue(value, this.#format)), value: toJsonValue(value) });
+          this.#events.tap(id, this.#format.tapped(value));
         },
         uncaught: (thrown) => this.#uncaught(id, number, thrown, session!.Error),
       });
@@ -314,7 +243,7 @@ export class Evaluator {
    * audit trail. Either way the app never sees it.
    */
   #uncaught(context: number, session: number, thrown: unknown, sessionError: ErrorConstructor): void {
-    const text = capText(formatThrown(thrown, 'Uncaught', this.#format, sessionError));
+    const text = this.#format.uncaught(thrown, sessionError);
     if (this.#closed) {
       this.#events.audit({ type: 'uncaught', time: new Date().toISOString(), session, message: text });
       return;
@@ -329,58 +258,8 @@ export class Evaluator {
     });
   }
 
-  readonly #pendingOutput = new Map<number, string>();
-  readonly #droppedOutput = new Map<number, number>();
-
-  // Output printed outside a command (timers, promise callbacks) is batched per turn of the
-  // event loop, so a loop of console.log calls costs one message, not one per call. A command
-  // or settlement of the same context takes the batch with it, which keeps the order.
-  #asyncOutput(context: number, text: string): void {
-    // A session that has ended may have left timers printing: nobody reads that any more.
-    if (this.#closed || !this.#contexts.has(context)) return;
-    const pending = this.#pendingOutput.get(context);
-    if (pending !== undefined) {
-      if (pending.length + text.length <= MAX_OUTPUT_CHARS) this.#pendingOutput.set(context, pending + text);
-      else this.#droppedOutput.set(context, (this.#droppedOutput.get(context) ?? 0) + text.length);
-      return;
-    }
-    this.#pendingOutput.set(context, text.slice(0, MAX_OUTPUT_CHARS));
-    if (text.length > MAX_OUTPUT_CHARS) this.#droppedOutput.set(context, text.length - MAX_OUTPUT_CHARS);
-    this.#turn.schedule(() => this.#flushOutput(context));
-  }
-
   #flushOutput(context: number): void {
-    const all = this.#pendingOutput.get(context) ?? '';
-    this.#pendingOutput.delete(context);
-    if (all !== '' && !this.#closed) this.#events.output(context, all);
+    const text = this.#contexts.get(context)?.laterOutput(true) ?? '';
+    if (text !== '' && !this.#closed) this.#events.output(context, text);
   }
-
-  // Leaves an empty batch behind: the flush already scheduled for it still owns the entry.
-  #takeOutput(context: number): string {
-    const pending = this.#pendingOutput.get(context);
-    if (pending === undefined) return '';
-    this.#pendingOutput.set(context, '');
-    const dropped = this.#droppedOutput.get(context) ?? 0;
-    this.#droppedOutput.delete(context);
-    return pending + truncationNote(dropped);
-  }
-}
-
-/**
- * Node's REPL: a static `import` is not possible in a script; say how to write it instead.
- * `hint` is the worker's rewrite of the input's import declarations.
- */
-function hintDynamicImport(error: Error, hint: string): void {
-  try {
-    if (error.name !== 'SyntaxError' || !error.message.includes('Cannot use import statement outside a module')) return;
-    error.message = `Cannot use import statement inside the Node.js REPL, alternatively use dynamic import: ${hint}`;
-    error.stack = String(error.stack).replace(/SyntaxError:.*\n/, `SyntaxError: ${error.message}\n`);
-  } catch {
-    // printed as V8 said it
-  }
-}
-
-/** A result is printed within REPL limits, but an object with a million keys still prints them all. */
-function capText(text: string): string {
-  return text.length <= MAX_OUTPUT_CHARS ? text : text.slice(0, MAX_OUTPUT_CHARS) + `\n${truncationNote(text.length - MAX_OUTPUT_CHARS).trimEnd()}`;
 }

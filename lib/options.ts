@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import type { AuditEvent } from './protocol.ts';
+import type { AuditEvent } from '../common/audit-event.ts';
 
 /** Options of `startBackdoor`. Every one is optional; the defaults are in `defaults` below. */
 export interface BackdoorOptions {

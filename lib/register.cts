@@ -11,8 +11,8 @@
  * the signals that arrived meanwhile. Whatever fails is reported on stderr; the app starts.
  */
 import workerThreads = require('node:worker_threads');
-import inheritance = require('./inheritance.cjs');
-import signalNames = require('./signal-names.cjs');
+import inheritance = require('../common/inheritance.cjs');
+import signalNames = require('../common/signal-names.cjs');
 
 if (workerThreads.isMainThread) {
   const early: NodeJS.Signals[] = [];

@@ -12,7 +12,7 @@
  */
 import { isMainThread } from 'node:worker_threads';
 import { optionsFromEnv } from './env.ts';
-import inheritance from './inheritance.cts';
+import inheritance from '../common/inheritance.cts';
 import { installSignalHandlers, startNow } from './signals.ts';
 
 if (isMainThread) {

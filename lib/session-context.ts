@@ -1,29 +1,18 @@
 import { Console } from 'node:console';
 import { createRequire } from 'node:module';
 import { Writable } from 'node:stream';
-import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import vm from 'node:vm';
-import { builtinModules } from 'node:module';
-import { attribution, type SessionOwner } from './attribution.ts';
+import type { SessionOwner } from './attribution.ts';
+import { builtinNames, defineBuiltinModules, forwarded, forwardNodeGlobals, importFromApp, trackedTimers } from './context-globals.ts';
 import { replInspectOptions } from './format.ts';
-import { importFunctionName } from './protocol.ts';
-
-/**
- * Console output kept per command (and per batch of output printed between commands): a
- * command that prints without end must not fill the main thread's memory.
- */
-export const MAX_OUTPUT_CHARS = 1024 * 1024;
-
-/** The line that stands for output that was dropped, or ''. */
-export function truncationNote(dropped: number): string {
-  return dropped > 0 ? `[... ${dropped} more characters of output dropped]\n` : '';
-}
+import { importFunctionName } from '../common/protocol.ts';
+import { OutputBuffer } from './output-buffer.ts';
 
 /** What a session context tells its evaluator. */
 export interface SessionEvents {
-  /** Console output printed while no command of this context runs. */
-  asyncOutput(text: string): void;
+  /** Console output was printed while no command of this context runs: take it soon (`laterOutput`). */
+  asyncOutput(): void;
   /** A value passed to `tap(value)`. */
   tap(value: unknown): void;
   /** Something the context's code threw or rejected after its command had returned. */
@@ -47,9 +36,14 @@ export class SessionContext implements SessionOwner {
   /** The context's own `Error`, whose `prepareStackTrace` formats its errors' stacks. */
   readonly Error: ErrorConstructor;
   readonly #events: SessionEvents;
-  #output = '';
-  #dropped = 0;
+  /** What the running command prints, and what is printed between commands. */
+  readonly #commandOutput = new OutputBuffer();
+  readonly #laterOutput = new OutputBuffer();
+  #laterScheduled = false;
   #capturing = false;
+  #closed = false;
+  /** Names declared at the top level (`let`, `class`): not properties of the global, but completed. */
+  readonly #declared = new Set<string>();
   #last: unknown;
   #lastError: unknown;
   #autoLast: boolean;
@@ -135,10 +129,27 @@ export class SessionContext implements SessionOwner {
   /** Stop collecting and return what the command printed. */
   endCommand(): string {
     this.#capturing = false;
-    const output = this.#output + truncationNote(this.#dropped);
-    this.#output = '';
-    this.#dropped = 0;
-    return output;
+    return this.#commandOutput.take();
+  }
+
+  /**
+   * Output printed between commands, taken by the next command or settlement (which keeps the
+   * order) or by the flush `asyncOutput` asked for (`flushing`: a new batch asks again).
+   */
+  laterOutput(flushing = false): string {
+    if (flushing) this.#laterScheduled = false;
+    return this.#laterOutput.take();
+  }
+
+  /** Names the session's code declares at the top level. */
+  declare(names: readonly string[]): void {
+    for (const name of names) this.#declared.add(name);
+  }
+
+  /** The session has ended: what its timers print from now on goes nowhere. */
+  close(): void {
+    this.#closed = true;
+    this.#laterOutput.take();
   }
 
   /** Numbers a value for `.inspect` listings: defines `$N` in the context and returns its name. */
@@ -176,6 +187,7 @@ export class SessionContext implements SessionOwner {
   globalNames(): string[] {
     const names = new Set<string>(Reflect.ownKeys(this.context).filter((key): key is string => typeof key === 'string'));
     for (const name of builtinNames(this.context)) names.add(name);
+    for (const name of this.#declared) names.add(name);
     return [...names];
   }
 
@@ -189,140 +201,16 @@ export class SessionContext implements SessionOwner {
   }
 
   #write(text: string): void {
-    if (!this.#capturing) this.#events.asyncOutput(text);
-    else if (this.#output.length + text.length <= MAX_OUTPUT_CHARS) this.#output += text;
-    else this.#dropped += text.length;
+    if (this.#capturing) return this.#commandOutput.append(text);
+    if (this.#closed) return;
+    this.#laterOutput.append(text);
+    if (!this.#laterScheduled) {
+      this.#laterScheduled = true;
+      this.#events.asyncOutput();
+    }
   }
 
   #defineLast(name: string, get: () => unknown, set: (value: unknown) => void): void {
     Object.defineProperty(this.context, name, { get, set, configurable: true, enumerable: false });
   }
-}
-
-/** Names of Node's globals forwarded to every session (accessors of ours, safe to read). */
-const forwarded = new Set<string>();
-
-/** The language's own globals in a context (Object, Array, Math...). */
-function builtinNames(context: vm.Context): string[] {
-  return Object.getOwnPropertyNames(vm.runInContext('globalThis', context));
-}
-
-/**
- * A fresh context has only the language's globals. Give it Node's (process, Buffer, timers,
- * URL, fetch...) as accessors to the app's own, so that it sees them as the app does, and an
- * assignment replaces the name for this session only.
- */
-function forwardNodeGlobals(context: vm.Context): void {
-  const own = new Set(builtinNames(context));
-  const appGlobal = globalThis as Record<string, unknown>;
-  for (const name of Object.getOwnPropertyNames(globalThis)) {
-    if (own.has(name) || name === 'console' || name === 'global') continue;
-    forwarded.add(name);
-    Object.defineProperty(context, name, {
-      get: () => appGlobal[name],
-      set: (value: unknown) =>
-        Object.defineProperty(context, name, { value, writable: true, configurable: true, enumerable: false }),
-      configurable: true,
-      enumerable: false,
-    });
-  }
-}
-
-/**
- * Node's built-in modules by their bare names (`fs`, `util`, `os`...), each loaded when first
- * read, as Node's REPL has them; a name the context already has (a global, a local) is left
- * alone, and assigning the name replaces the module for this session.
- */
-function defineBuiltinModules(context: vm.Context): void {
-  const load = createRequire(import.meta.url);
-  for (const name of builtinModules) {
-    if (name.startsWith('_') || name.includes('/') || name === 'module' || Object.hasOwn(context, name)) continue;
-    const settle = (value: unknown) => Object.defineProperty(context, name, { value, writable: true, configurable: true, enumerable: false });
-    Object.defineProperty(context, name, {
-      get: () => {
-        const value: unknown = load(name);
-        settle(value);
-        return value;
-      },
-      set: settle,
-      configurable: true,
-      enumerable: false,
-    });
-  }
-}
-
-/**
- * The timer functions of a session. Each timer its code sets keeps the attribution hook on
- * (see attribution.ts) until it has run or been cleared, also after the session has ended: on
- * Node 20 and 22, what its callback then starts (a promise of `fs.promises` that rejects) is
- * still known to be the session's. An interval keeps it on until it is cleared. (Cleared through
- * `global.clearTimeout`, a timer keeps it on for good: a cost, never a wrong owner.)
- */
-function trackedTimers(): Record<string, unknown> {
-  const pending = new Set<object>();
-  const settle = (handle: unknown) => {
-    if (typeof handle === 'object' && handle !== null && pending.delete(handle)) attribution.release();
-  };
-  const schedule = (native: (...args: never[]) => object, repeats: boolean) => {
-    const scheduled = function (this: unknown, callback: unknown, ...rest: unknown[]): object {
-      if (typeof callback !== 'function') return Reflect.apply(native, this, [callback, ...rest]) as object; // Node's own TypeError
-      let handle: object | undefined;
-      const run = function (this: unknown, ...args: unknown[]): unknown {
-        try {
-          return Reflect.apply(callback, this, args);
-        } finally {
-          if (!repeats) settle(handle);
-        }
-      };
-      handle = Reflect.apply(native, this, [run, ...rest]) as object;
-      pending.add(handle);
-      attribution.retain();
-      return handle;
-    };
-    // `util.promisify(setTimeout)` and the like, as on Node's own.
-    for (const key of Reflect.ownKeys(native)) {
-      if (typeof key === 'symbol') Object.defineProperty(scheduled, key, Reflect.getOwnPropertyDescriptor(native, key)!);
-    }
-    Object.defineProperty(scheduled, 'name', { value: native.name });
-    return scheduled;
-  };
-  const clear = (native: (handle: never) => void, name: string) =>
-    Object.defineProperty(function (this: unknown, handle: unknown) {
-      settle(handle);
-      return Reflect.apply(native, this, [handle]);
-    }, 'name', { value: name });
-  return {
-    setTimeout: schedule(setTimeout as never, false),
-    setInterval: schedule(setInterval as never, true),
-    setImmediate: schedule(setImmediate as never, false),
-    clearTimeout: clear(clearTimeout as never, 'clearTimeout'),
-    clearInterval: clear(clearInterval as never, 'clearInterval'),
-    clearImmediate: clear(safeClearImmediate as never, 'clearImmediate'),
-  };
-}
-
-let Immediate: (new () => unknown) | undefined;
-
-/**
- * `clearImmediate` for session code. On Node 20 and 22, clearing something that is not an
- * Immediate (`{}`, a Timeout) corrupts Node's count of immediates, and no `setImmediate`
- * callback of the app runs again; Node 24 ignores it, and so does this.
- */
-function safeClearImmediate(immediate: unknown): void {
-  if (Immediate === undefined) {
-    const probe = setImmediate(() => {});
-    clearImmediate(probe);
-    Immediate = probe.constructor as new () => unknown;
-  }
-  if (immediate instanceof Immediate) clearImmediate(immediate as NodeJS.Immediate);
-}
-
-/**
- * `import()` for session code: relative paths from the app's working directory, as `require`
- * does; packages and builtins as the app itself would import them.
- */
-function importFromApp(specifier: unknown, options?: ImportCallOptions): Promise<unknown> {
-  const text = String(specifier);
-  const target = /^\.{0,2}\//.test(text) ? pathToFileURL(resolve(process.cwd(), text)).href : text;
-  return import(target, options);
 }

@@ -1,9 +1,10 @@
 import { dirname } from 'node:path';
 import { startBackdoor, type Backdoor } from './backdoor.ts';
-import { ensureRendezvousDir, rendezvousDir, setReady } from './discovery.ts';
-import { BackdoorError } from './errors.ts';
+import { rendezvousDir } from '../common/discovery.ts';
+import { ensureRendezvousDir, setReady } from './announce.ts';
+import { BackdoorError } from '../common/errors.ts';
 import { resolveOptions, type BackdoorOptions } from './options.ts';
-import signalNames from './signal-names.cts';
+import signalNames from '../common/signal-names.cts';
 
 /** Options of `installSignalHandlers`: any `startBackdoor` option, and the two signals. */
 export interface SignalOptions extends BackdoorOptions {

@@ -2,7 +2,8 @@ import { MessageChannel } from 'node:worker_threads';
 import t from 'tap';
 import { countTurns } from './fixtures/turns.ts';
 import { Evaluator } from '../lib/evaluator.ts';
-import type { EvalOutcome, EvalReply } from '../lib/protocol.ts';
+import type { EvalOutcome, EvalReply } from '../common/protocol.ts';
+import { evalRequest } from './fixtures/requests.ts';
 import { classifyInput } from '../workers/input.ts';
 
 /** An evaluator as the main thread runs it, with the events it sends recorded. */
@@ -16,13 +17,14 @@ function setup(locals: Record<string, unknown> = {}, evalTimeoutMs = 2000) {
     tap: (context, outcome) => { output.push({ context, text: `tap ${outcome.text}` }); wake(); },
     uncaught: (context, _session, text) => { output.push({ context, text: `uncaught ${text}` }); wake(); },
     audit: (event) => { output.push({ context: 0, text: `audit ${JSON.stringify(event)}` }); wake(); },
+    replying: () => {},
   });
   let id = 0;
   /** Runs an input as a session would send it (through the worker's parser). */
   const run = (input: string, context = 1): EvalReply => {
     const verdict = classifyInput(input);
     if (verdict.kind !== 'complete') throw new Error(`not complete: ${input}`);
-    return evaluator.evaluateNow({ id: ++id, context, code: verdict.code, awaited: verdict.awaited, filename: `REPL${id}` });
+    return evaluator.evaluateNow(evalRequest(++id, context, verdict.code, { awaited: verdict.awaited, declared: verdict.declared }));
   };
   const text = (input: string, context = 1) => run(input, context).outcome?.text;
   const next = () => new Promise<void>((resolve) => { wake = resolve; });
@@ -160,7 +162,7 @@ t.test('a dropped context is forgotten: its next command starts fresh', async (t
 
 t.test('evaluate() runs each command in a turn of the event loop of its own', async (t) => {
   const { evaluator } = setup({ turn: countTurns(t) });
-  const request = (id: number) => ({ id, context: 1, code: 'turn()', awaited: false, filename: 'REPL' });
+  const request = (id: number) => evalRequest(id, 1, 'turn()');
   // As fast as a worker could ever be: the next request arrives on a port (as comlink's does)
   // the moment the reply has been given. libuv visits each port's handle once per pass, so the
   // command it schedules runs in a later turn, not in the same batch of messages.

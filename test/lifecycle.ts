@@ -1,4 +1,4 @@
-import { CONTINUATION_PROMPT } from '../dist/lib/protocol.js';
+import { CONTINUATION_PROMPT } from '../dist/common/protocol.js';
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';

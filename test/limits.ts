@@ -2,10 +2,11 @@
 import t, { type Test } from 'tap';
 import { Evaluator } from '../dist/lib/evaluator.js';
 import { nestingDepth } from '../dist/workers/input.js';
-import { ScriptNames } from '../dist/workers/script-names.js';
-import type { AuditEvent } from '../dist/lib/protocol.js';
+import { ScriptCache } from '../dist/lib/script-cache.js';
+import type { AuditEvent } from '../dist/common/audit-event.js';
 import { connect, start } from './fixtures/backdoor.ts';
 import { TestClient } from './fixtures/client.ts';
+import { evalRequest } from './fixtures/requests.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -149,17 +150,17 @@ t.test('.inspect of an object graph full of back-references is bounded', async (
 });
 
 t.test('what is remembered of past inputs is bounded in bytes, and forgotten with the session', async (t) => {
-  const names = new ScriptNames(256, 64 * 1024);
-  for (let i = 1; i <= 200; i++) names.nameOf(`${i}`.padEnd(1000, ' '), i);
+  const names = new ScriptCache(256, 64 * 1024);
+  for (let i = 1; i <= 200; i++) names.get(1, `${i}`.padEnd(1000, ' '), i);
   t.ok(names.bytes <= 64 * 1024, `bytes: ${names.bytes}`);
-  t.equal(names.nameOf('200'.padEnd(1000, ' '), 201), 'REPL200', 'recent ones keep their names');
-  t.equal(names.nameOf('1'.padEnd(1000, ' '), 202), 'REPL202', 'old ones were forgotten');
+  t.equal(names.get(1, '200'.padEnd(1000, ' '), 201).name, 'REPL200', 'recent ones keep their names');
+  t.equal(names.get(1, '1'.padEnd(1000, ' '), 202).name, 'REPL202', 'old ones were forgotten');
 
-  const evaluator = new Evaluator({ locals: {}, evalTimeoutMs: 0 }, { settle() {}, output() {}, tap() {}, uncaught() {}, audit() {} });
+  const evaluator = new Evaluator({ locals: {}, evalTimeoutMs: 0 }, { settle() {}, output() {}, tap() {}, uncaught() {}, audit() {}, replying() {} });
   t.teardown(() => evaluator.close());
   const secret = `"${'s'.repeat(100_000)}"`;
-  evaluator.evaluateNow({ id: 1, context: 7, code: secret, awaited: false, filename: 'REPL1' });
-  evaluator.evaluateNow({ id: 2, context: 8, code: '1', awaited: false, filename: 'REPL1' });
+  evaluator.evaluateNow(evalRequest(1, 7, secret));
+  evaluator.evaluateNow(evalRequest(2, 8, '1'));
   t.ok(evaluator.cachedSourceBytes > 200_000);
   evaluator.dropContext(7);
   t.ok(evaluator.cachedSourceBytes < 100, `after the session ended: ${evaluator.cachedSourceBytes}`);

@@ -4,7 +4,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, symlinkSync, 
 import net from 'node:net';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
-import inheritance from '../dist/lib/inheritance.cjs';
+import inheritance from '../dist/common/inheritance.cjs';
 import { startApp, type ChildApp } from './fixtures/child.ts';
 import { otherUser, sharedTmp } from './fixtures/other-user.ts';
 

@@ -1,4 +1,4 @@
-import { CONTINUATION_PROMPT } from '../dist/lib/protocol.js';
+import { CONTINUATION_PROMPT } from '../dist/common/protocol.js';
 import t from 'tap';
 import { TestClient } from './fixtures/client.ts';
 import { connect, start } from './fixtures/backdoor.ts';

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import t from 'tap';
 import { isDeepStrictEqual } from 'node:util';
-import { DO, DONT, IAC, IP, Option, refuseNegotiation, SB, SE, TelnetParser, WILL, WONT, XEOF, type TelnetPart } from '../workers/telnet.ts';
+import { DO, DONT, IAC, IP, Option, refuseNegotiation, SB, SE, TelnetParser, WILL, WONT, XEOF, type TelnetPart } from '../common/telnet.ts';
 
 const bytes = (...values: (number | string)[]) =>
   Buffer.concat(values.map((v) => (typeof v === 'string' ? Buffer.from(v, 'latin1') : Buffer.from([v]))));

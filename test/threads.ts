@@ -8,7 +8,7 @@ function countEvaluations(t: Test) {
   const original = Evaluator.prototype.evaluateNow;
   const seen: string[] = [];
   Evaluator.prototype.evaluateNow = function (this: Evaluator, request) {
-    seen.push(request.code);
+    seen.push('code' in request ? request.code : `.${request.kind}`);
     return original.call(this, request);
   };
   t.teardown(() => { Evaluator.prototype.evaluateNow = original; });

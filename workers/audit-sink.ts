@@ -1,5 +1,6 @@
 import { writeSync } from 'node:fs';
-import { defaultAuditTypes, formatAuditEvent, type AuditEvent, type WorkerConfig } from '../lib/protocol.ts';
+import { defaultAuditTypes, formatAuditEvent, type AuditEvent } from '../common/audit-event.ts';
+import type { WorkerConfig } from '../common/protocol.ts';
 import type { RateLimit } from './rate-limit.ts';
 
 /** How long audit events for an `audit` function wait, to travel to the main thread together. */

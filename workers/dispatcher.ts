@@ -1,6 +1,5 @@
-import type { Remote } from 'comlink';
 import { performance } from 'node:perf_hooks';
-import type { EvalOutcome, EvalReply, EvalRequest, MainApi } from '../lib/protocol.ts';
+import type { EvalOutcome, EvalReply, EvalRequest, RequestBody, WorkerNotification } from '../common/protocol.ts';
 import type { MainThreadBudget } from './budget.ts';
 
 /**
@@ -20,6 +19,12 @@ export interface CommandListener {
   done(outcome: EvalOutcome): void;
 }
 
+/** The main thread as the dispatcher sees it: one call, and notifications. */
+export interface MainLink {
+  evaluate(request: EvalRequest): Promise<EvalReply>;
+  notify(message: WorkerNotification): void;
+}
+
 /** A command handed to the dispatcher; `abandon` it to drop its result. */
 export interface Command {
   readonly request: EvalRequest;
@@ -35,30 +40,29 @@ export interface Command {
  * the app's I/O runs between any two. A session has at most one command queued here (it waits
  * for its command to end before it submits the next), so first come, first served is also
  * round robin between sessions. A command that awaits is answered at once as pending; other
- * sessions go on while it waits, and its end arrives later through `settle`. Before each
+ * sessions go on while it waits, and its end arrives later through `settle` (never before the
+ * reply of its own call: see common/channel.ts). Before each
  * command leaves, the budget may hold it back so that the commands' share of the main thread
  * stays within `mainThreadBudget`.
  */
 export class Dispatcher {
-  readonly #main: Remote<MainApi>;
+  readonly #main: MainLink;
   readonly #queue: Command[] = [];
   readonly #awaiting = new Map<number, Command>();
-  /** Settlements that overtook the reply of their own `evaluate` call. */
-  readonly #early = new Map<number, { out: string; outcome: EvalOutcome }>();
   #current: Command | undefined;
   #closed = false;
   #lastId = 0;
   readonly #budget: MainThreadBudget | undefined;
   #paced: NodeJS.Timeout | undefined;
 
-  constructor(main: Remote<MainApi>, budget?: MainThreadBudget) {
+  constructor(main: MainLink, budget?: MainThreadBudget) {
     this.#main = main;
     this.#budget = budget;
   }
 
   /** Queue a command; its listener hears from it unless it is abandoned first. */
-  submit(input: Omit<EvalRequest, 'id'>, listener: CommandListener): Command {
-    const command: Command = { request: { ...input, id: ++this.#lastId }, listener, abandoned: false };
+  submit(input: RequestBody, listener: CommandListener): Command {
+    const command: Command = { request: { ...input, id: ++this.#lastId } as EvalRequest, listener, abandoned: false };
     this.#queue.push(command);
     this.#pump();
     return command;
@@ -75,12 +79,6 @@ export class Dispatcher {
   /** An awaited command ended on the main thread; formatting its value cost `cost` ms there. */
   settle(id: number, out: string, outcome: EvalOutcome, cost = 0): void {
     this.#budget?.charge(cost, performance.now());
-    // A promise that settles within microtasks can be reported before comlink has sent the
-    // reply of the call that started it.
-    if (this.#current?.request.id === id) {
-      this.#early.set(id, { out, outcome });
-      return;
-    }
     const command = this.#awaiting.get(id);
     if (!command) return; // abandoned
     this.#awaiting.delete(id);
@@ -89,7 +87,7 @@ export class Dispatcher {
 
   /** Tell the main thread that a context is no longer used. */
   dropContext(context: number): void {
-    if (!this.#closed) void this.#main.dropContext(context);
+    if (!this.#closed) this.#main.notify({ type: 'drop-context', context });
   }
 
   /** Abandon everything; nothing more is sent. */
@@ -124,12 +122,9 @@ export class Dispatcher {
   #answered(command: Command, reply: EvalReply): void {
     this.#current = undefined;
     this.#budget?.charge(reply.cost + MESSAGING_COST_MS, performance.now());
-    const early = this.#early.get(command.request.id);
-    this.#early.delete(command.request.id);
     if (!command.abandoned) {
       if (reply.out !== '') command.listener.output(reply.out);
       if (reply.outcome) command.listener.done(reply.outcome);
-      else if (early) this.#settled(command, early.out, early.outcome);
       else {
         this.#awaiting.set(command.request.id, command);
         command.listener.pending?.();

@@ -5,7 +5,7 @@
 import { Parser, type Options, type Program } from 'acorn';
 import * as walk from 'acorn-walk';
 import vm from 'node:vm';
-import { importFunctionName } from '../lib/protocol.ts';
+import { importFunctionName } from '../common/protocol.ts';
 import { applyEdits, collectNames, rewriteTopLevelAwait, type Edit } from './await-transform.ts';
 
 export type InputVerdict =
@@ -199,7 +199,7 @@ function declaredNames(program: Program): string[] {
   return names;
 }
 
-/** Edits that turn every `import(...)` into a call of `importFunctionName` (see lib/protocol.ts). */
+/** Edits that turn every `import(...)` into a call of `importFunctionName` (see common/protocol.ts). */
 function dynamicImports(program: Program): Edit[] {
   const edits: Edit[] = [];
   walk.simple(program, {
@@ -208,4 +208,15 @@ function dynamicImports(program: Program): Edit[] {
     },
   });
   return edits;
+}
+
+/**
+ * The request for an input that is complete, empty (white space or comments: it runs, and
+ * prints `undefined`) or a syntax error (compiled on the main thread, so that V8's own message,
+ * source line and caret are printed and the error becomes `_error`, as in Node's REPL).
+ */
+export function evalRequest(verdict: Exclude<InputVerdict, { kind: 'incomplete' | 'refused' }>, typed: string, line: number): { kind: 'eval'; code: string; awaited: boolean; declared: string[]; importHint?: string; line: number } {
+  if (verdict.kind === 'complete') return { kind: 'eval', code: verdict.code, awaited: verdict.awaited, declared: verdict.declared, line };
+  if (verdict.kind === 'empty') return { kind: 'eval', code: typed, awaited: false, declared: [], line };
+  return { kind: 'eval', code: verdict.source, awaited: false, declared: [], importHint: verdict.importHint, line };
 }

@@ -19,7 +19,7 @@
  * `ok: false` and `inspect` saying so (its code goes on running on the main thread if it is
  * synchronous, within `evalTimeoutMs`; an await is simply no longer waited for).
  */
-import type { EvalOutcome } from '../lib/protocol.ts';
+import type { EvalOutcome } from '../common/protocol.ts';
 
 /** An input's id: echoed in what answers it. */
 export type JsonId = string | number | null;

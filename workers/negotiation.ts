@@ -4,7 +4,7 @@
  * terminal type; a real telnet client agrees, nc and scripts never answer. Pure: it returns the
  * bytes to send and what the client agreed to.
  */
-import { DO, DONT, IAC, Option, refuseNegotiation, SB, SE, WILL, WONT, type NegotiationVerb } from './telnet.ts';
+import { DO, DONT, IAC, Option, refuseNegotiation, SB, SE, WILL, WONT, type NegotiationVerb } from '../common/telnet.ts';
 
 const TTYPE_IS = 0;
 const TTYPE_SEND = 1;

@@ -1,11 +1,11 @@
-import type { Remote } from 'comlink';
 import net from 'node:net';
-import type { AuditEvent, EvalOutcome, ListenReply, MainApi, WorkerConfig } from '../lib/protocol.ts';
+import type { AuditEvent } from '../common/audit-event.ts';
+import type { ListenReply, MainNotification, WorkerConfig } from '../common/protocol.ts';
 import { AuditSink } from './audit-sink.ts';
 import { RateLimit } from './rate-limit.ts';
 import { MainThreadBudget } from './budget.ts';
-import { Dispatcher } from './dispatcher.ts';
-import { Session, type SessionHost } from './session.ts';
+import { Connection, type SessionHost } from './connection.ts';
+import { Dispatcher, type MainLink } from './dispatcher.ts';
 import { banner, closedNotice } from './texts.ts';
 import { listenPrivately, removeSocketFile } from './unix-socket.ts';
 
@@ -26,16 +26,16 @@ export class BackdoorServer implements SessionHost {
   readonly #audit: AuditSink;
   #lastSession = 0;
   readonly #server: net.Server;
-  readonly #sessions = new Map<Session, net.Socket>();
-  readonly #contexts = new Map<number, Session>();
+  readonly #sessions = new Map<Connection, net.Socket>();
+  readonly #contexts = new Map<number, Connection>();
   #lastContext = 0;
   #closing = false;
   #socketFile: { path: string; ino: number } | undefined;
 
-  constructor(config: WorkerConfig, main: Remote<MainApi>) {
+  constructor(config: WorkerConfig, main: MainLink) {
     this.config = config;
     this.dispatcher = new Dispatcher(main, new MainThreadBudget(config.mainThreadBudget, performance.now()));
-    this.#audit = new AuditSink(config.audit, (events) => void main.audit(events), new RateLimit(20, 5, performance.now()));
+    this.#audit = new AuditSink(config.audit, (events) => main.notify({ type: 'audit', events }), new RateLimit(20, 5, performance.now()));
     this.banner = banner(config.banner);
     // allowHalfOpen: a client that half-closes (`printf ... | nc`) still gets every pending result.
     this.#server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.#accept(socket));
@@ -85,25 +85,31 @@ export class BackdoorServer implements SessionHost {
     if (this.#socketFile) removeSocketFile(this.#socketFile.path, this.#socketFile.ino);
   }
 
-  newContext(session: Session): number {
+  newContext(session: Connection): number {
     const id = ++this.#lastContext;
     this.#contexts.set(id, session);
     return id;
   }
 
-  ended(session: Session): void {
+  ended(session: Connection): void {
     this.#sessions.delete(session);
     for (const [id, owner] of this.#contexts) {
       if (owner === session) this.#contexts.delete(id);
     }
   }
 
-  settle(id: number, out: string, outcome: EvalOutcome, cost: number): void {
-    this.dispatcher.settle(id, out, outcome, cost);
-  }
-
-  output(context: number, text: string): void {
-    this.#contexts.get(context)?.asyncOutput(text);
+  /** What the main thread tells the worker unasked. */
+  notified(message: MainNotification): void {
+    switch (message.type) {
+      case 'settle':
+        return this.dispatcher.settle(message.id, message.out, message.outcome, message.cost);
+      case 'output':
+        return this.#contexts.get(message.context)?.asyncOutput(message.text);
+      case 'tap':
+        return this.#contexts.get(message.context)?.tap(message.outcome);
+      case 'uncaught':
+        return this.#uncaught(message.context, message.session, message.text);
+    }
   }
 
   workerReport(): string {
@@ -112,12 +118,8 @@ export class BackdoorServer implements SessionHost {
     return `worker: ${this.#sessions.size} session(s), heap ${mb(heapUsed)} MB used of ${mb(heapTotal)} MB`;
   }
 
-  tap(context: number, outcome: EvalOutcome): void {
-    this.#contexts.get(context)?.tap(outcome);
-  }
-
   /** In the session of the context, even one it replaced (`.clear`); audited once it has ended. */
-  uncaught(context: number, session: number, text: string): void {
+  #uncaught(context: number, session: number, text: string): void {
     const owner = this.#contexts.get(context);
     if (owner) owner.uncaught(text);
     else this.audit({ type: 'uncaught', time: new Date().toISOString(), session, message: text });
@@ -127,7 +129,7 @@ export class BackdoorServer implements SessionHost {
     this.#audit.record(event, unauthenticated);
   }
 
-  admit(session: Session): boolean {
+  admit(session: Connection): boolean {
     let authenticated = 0;
     for (const other of this.#sessions.keys()) if (other !== session && other.authenticated) authenticated++;
     return authenticated < this.config.maxSessions;
@@ -155,6 +157,6 @@ export class BackdoorServer implements SessionHost {
       const waiting = [...this.#sessions.keys()].filter((session) => !session.authenticated);
       if (waiting.length >= MAX_UNAUTHENTICATED) waiting[0].evict();
     }
-    this.#sessions.set(new Session(++this.#lastSession, socket, this), socket);
+    this.#sessions.set(new Connection(++this.#lastSession, socket, this), socket);
   }
 }

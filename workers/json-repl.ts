@@ -1,0 +1,105 @@
+import { performance } from 'node:perf_hooks';
+import type { EvalOutcome } from '../common/protocol.ts';
+import type { Running } from './command-runner.ts';
+import { classifyInput, evalRequest } from './input.ts';
+import { errLine, modeLine, outLine, parseJsonInput, retLine, tapLine, uncaughtLine, type JsonId } from './json-mode.ts';
+import type { Line } from './line-splitter.ts';
+import { inputTooLong, type Mode, type ModeHost } from './mode.ts';
+
+const INTERRUPTED = 'Interrupted: no longer waited for (synchronous code still runs to its end or evalTimeoutMs)';
+
+/**
+ * The JSON-lines protocol for tools (see json-mode.ts for its messages): one complete input
+ * per line, every answer tagged with the input's id, and `{"interrupt": id}` answered at once,
+ * ahead of the inputs queued before it.
+ */
+export class JsonRepl implements Mode {
+  readonly name = 'json';
+  readonly #host: ModeHost;
+
+  constructor(host: ModeHost) {
+    this.#host = host;
+    host.write(modeLine());
+  }
+
+  get busy(): boolean {
+    return this.#host.runner.running !== undefined;
+  }
+
+  line({ text, overflowed }: Line): void {
+    const host = this.#host;
+    if (text.trim() === '') return;
+    const input = overflowed ? { ok: false as const, id: null, message: inputTooLong(host.config.maxInputBytes) } : parseJsonInput(text);
+    if (!input.ok) return host.write(errLine(input.id, input.message));
+    if ('interrupt' in input) return host.write(errLine(input.interrupt, 'nothing is running with that id'));
+    const verdict = classifyInput(input.code);
+    if (verdict.kind === 'incomplete') return host.write(errLine(input.id, 'incomplete input: the code must be complete in one input'));
+    if (verdict.kind === 'refused') return host.write(retLine(input.id, { ok: false, text: `Uncaught ${verdict.message}` }, 0));
+    if (verdict.kind === 'empty' && !host.runner.usedContext) {
+      return host.write(retLine(input.id, { ok: true, text: 'undefined', value: { json: null, meta: { values: ['undefined'] } } }, 0));
+    }
+    const line = ++host.runner.linesEvaluated;
+    host.runner.run({ ...evalRequest(verdict, input.code, line), json: true, colors: false }, input.code, input.id);
+  }
+
+  /**
+   * An input running: the queued `{"interrupt": id}` lines for it (or for an input still queued
+   * behind it, which is then dropped) are answered now. Lines that arrived before `.mode json`
+   * was handled are looked at too, once it has been.
+   */
+  queued(lines: Line[]): void {
+    const host = this.#host;
+    for (let i = 0; i < lines.length; i++) {
+      const line = lines[i];
+      if (line.overflowed || !line.text.includes('"interrupt"')) continue;
+      const input = parseJsonInput(line.text);
+      if (!input.ok || !('interrupt' in input)) continue;
+      const running = host.runner.running;
+      const queued = lines.findIndex((other, at) => at < i && queuedInputId(other) === input.interrupt);
+      if (running?.id === input.interrupt) {
+        host.runner.abandon(running);
+        host.write(retLine(input.interrupt, { ok: false, text: INTERRUPTED }, performance.now() - running.started));
+      } else if (queued !== -1) {
+        lines.splice(queued, 1);
+        i--;
+        host.write(retLine(input.interrupt, { ok: false, text: INTERRUPTED }, 0));
+      } else {
+        continue; // answered in its turn: nothing is running with that id
+      }
+      lines.splice(i, 1);
+      i--;
+    }
+  }
+
+  interrupt(): void {} // a tool sends {"interrupt": id}
+
+  output(text: string): void {
+    this.#host.write(outLine(null, text));
+  }
+
+  uncaught(text: string): void {
+    this.#host.write(uncaughtLine(text));
+  }
+
+  tap(outcome: EvalOutcome): void {
+    this.#host.write(tapLine(outcome));
+  }
+
+  commandOutput(running: Running, text: string): void {
+    this.#host.write(outLine(running.id ?? null, text));
+  }
+
+  commandPending(): void {} // answered when it settles
+
+  commandDone(running: Running, outcome: EvalOutcome): void {
+    this.#host.write(retLine(running.id ?? null, outcome, performance.now() - running.started));
+    this.#host.drain();
+  }
+}
+
+/** The id of a queued JSON-mode input line, or undefined for anything else. */
+function queuedInputId(line: Line): JsonId | undefined {
+  if (line.overflowed || !line.text.includes('"code"')) return undefined;
+  const input = parseJsonInput(line.text);
+  return input.ok && 'code' in input ? input.id : undefined;
+}
