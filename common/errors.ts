@@ -1,8 +1,20 @@
-/** Codes of the errors the backdoor's lifecycle can raise. */
+/** Codes of the errors the backdoor itself raises. */
 export type BackdoorErrorCode =
   | 'ERR_BACKDOOR_WORKER' // the worker thread failed to start or died
-  | 'ERR_BACKDOOR_CLOSED' // the backdoor was closed while it was starting
-  | 'ERR_BACKDOOR_UNSAFE_DIR'; // the rendezvous directory is another user's, a link, or open to others
+  | 'ERR_BACKDOOR_CLOSED' // the backdoor was closed while it was starting, or is not listening
+  | 'ERR_BACKDOOR_UNSAFE_DIR' // the rendezvous directory is another user's, a link, or open to others
+  | 'ERR_BACKDOOR_SIGNALS_INSTALLED' // installSignalHandlers() while handlers are installed
+  | 'ERR_BACKDOOR_SIGNALS_NOT_INSTALLED' // uninstalling handlers that are not installed
+  | 'ERR_BACKDOOR_LISTEN'; // listening failed with an error that has no system code
+
+/** The system's codes for a listener that cannot listen, kept as `net` servers report them. */
+export const listenErrorCodes = ['EADDRINUSE', 'EADDRNOTAVAIL', 'EACCES', 'EPERM', 'EINVAL', 'ENOENT', 'ENOTDIR', 'ENAMETOOLONG', 'ELOOP', 'EROFS', 'EEXIST', 'EAFNOSUPPORT'] as const;
+export type ListenErrorCode = (typeof listenErrorCodes)[number];
+
+/** A listen error's code as BackdoorError carries it: the system's, or ERR_BACKDOOR_LISTEN. */
+export function listenErrorCode(code: string | undefined): ListenErrorCode | 'ERR_BACKDOOR_LISTEN' {
+  return (listenErrorCodes as readonly string[]).includes(code ?? '') ? (code as ListenErrorCode) : 'ERR_BACKDOOR_LISTEN';
+}
 
 /**
  * A failure of the backdoor itself (not of code typed into it): `code` tells which, `cause`
@@ -10,9 +22,9 @@ export type BackdoorErrorCode =
  * (`EADDRINUSE`, `EACCES`) so that callers can test for them as for any `net` server.
  */
 export class BackdoorError extends Error {
-  readonly code: string;
+  readonly code: BackdoorErrorCode | ListenErrorCode;
 
-  constructor(code: BackdoorErrorCode | string, message: string, options?: { cause?: unknown }) {
+  constructor(code: BackdoorErrorCode | ListenErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'BackdoorError';
     this.code = code;

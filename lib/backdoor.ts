@@ -5,7 +5,7 @@ import { Channel } from '../common/channel.ts';
 import type { MainApi, MainNotification, WorkerApi, WorkerConfig, WorkerData, WorkerNotification } from '../common/protocol.ts';
 import { Auditor } from './audit.ts';
 import { announce, withdraw } from './announce.ts';
-import { BackdoorError } from '../common/errors.ts';
+import { BackdoorError, listenErrorCode } from '../common/errors.ts';
 import { Evaluator } from './evaluator.ts';
 import { resolveOptions, type BackdoorOptions, type ResolvedOptions } from './options.ts';
 
@@ -123,7 +123,7 @@ export class Backdoor {
     }
     if (!reply.ok) {
       await this.close();
-      const error = new BackdoorError(reply.code ?? 'ERR_BACKDOOR_WORKER', `The backdoor could not listen: ${reply.message}`);
+      const error = new BackdoorError(listenErrorCode(reply.code), `The backdoor could not listen: ${reply.message}`);
       if (reply.syscall) Object.assign(error, { syscall: reply.syscall });
       throw error;
     }

@@ -3,7 +3,7 @@
  * socket from a worker thread, so that the app it lives in keeps serving.
  */
 export { Backdoor, startBackdoor, type BackdoorStats } from './backdoor.ts';
-export { BackdoorError, type BackdoorErrorCode } from '../common/errors.ts';
+export { BackdoorError, type BackdoorErrorCode, type ListenErrorCode } from '../common/errors.ts';
 export type { BackdoorOptions } from './options.ts';
 export type { BackdoorAddress } from '../common/address.ts';
 export { installSignalHandlers, type SignalOptions } from './signals.ts';

@@ -5,6 +5,7 @@
  */
 import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node:perf_hooks';
 import { inspect, types } from 'node:util';
+import { formatDuration } from '../common/duration.ts';
 
 /** The most entries a listing or a completion shows. */
 const MAX_ENTRIES = 100;
@@ -168,7 +169,7 @@ export class HealthMonitor {
         `${(performance.eventLoopUtilization(this.#elu).utilization * 100).toFixed(1)}% since the backdoor started`,
       `memory: heap ${mb(memory.heapUsed)} used of ${mb(memory.heapTotal)}, rss ${mb(memory.rss)}, external ${mb(memory.external)}`,
       `active resources: ${[...resources].map(([kind, count]) => `${kind} ${count}`).join(', ') || 'none'}`,
-      `uptime: ${formatSeconds(process.uptime())}, pid ${process.pid}, Node.js ${process.version}`,
+      `uptime: ${formatUptime(process.uptime())}, pid ${process.pid}, Node.js ${process.version}`,
       `backdoor: ${cost.commands} command(s), ${cost.mainThreadMs.toFixed(1)} ms of main-thread time, ` +
         `${((cost.mainThreadMs / (lifetime * 1000)) * 100).toFixed(2)}% of the main thread since it started (budget ${(budget * 100).toFixed(0)}%)`,
     ];
@@ -201,9 +202,8 @@ export class HealthMonitor {
   }
 }
 
-function formatSeconds(seconds: number): string {
-  const s = Math.floor(seconds);
-  if (s < 60) return `${s} s`;
-  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
-  return `${Math.floor(s / 3600)} h ${Math.floor(s / 60) % 60} min`;
+/** Whole seconds, as `formatDuration` writes them. */
+function formatUptime(seconds: number): string {
+  const whole = Math.floor(seconds);
+  return whole === 0 ? '0 s' : formatDuration(whole * 1000);
 }

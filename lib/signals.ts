@@ -139,6 +139,6 @@ const handlers = new Map<string, { installation: Installation; action: () => Pro
 
 /** Starts the backdoor of the current installation, as its start signal would (for the preload). */
 export function startNow(): Promise<void> {
-  if (!active) throw new BackdoorError('ERR_BACKDOOR_SIGNALS_INSTALLED', 'No signal handlers are installed');
+  if (!active) throw new BackdoorError('ERR_BACKDOOR_SIGNALS_NOT_INSTALLED', 'No signal handlers are installed');
   return active.open();
 }
