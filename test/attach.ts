@@ -167,6 +167,11 @@ t.test('backdoor <pid>: attaches to a process that opted in, by signal, and says
 
   const gone = await client(['4194304'], '1\n');
   t.same(gone, { code: 1, stdout: '', stderr: 'backdoor: process 4194304 is not running\n' });
+
+  // A timeout that is not a number would never time out: refused before anything is signalled.
+  const bad = await client(['--timeout', 'abc', String(app.pid)], '1\n');
+  t.equal(bad.code, 1);
+  t.match(bad.stderr, /--timeout must be a number of milliseconds\. Received 'abc'/);
 });
 
 t.test('backdoor ls: lists the backdoors on this machine, cleans up after dead processes', async (t) => {
