@@ -1,18 +1,27 @@
+// @ts-check
 // The app under test, in its own process (forked by bench/run.js, driven over IPC): a small
 // HTTP server, with, depending on argv[2],
 //   none      nothing else (the baseline)
 //   backdoor  a backdoor (options from argv[3] as JSON)
 //   signals   signal handlers installed (the backdoor starts on SIGUSR1)
 //   repl      the peer: Node's own `repl` served over `net` on the main thread
+// and ready argv[4] ms (default 200) after that has started.
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import repl from 'node:repl';
 import { installSignalHandlers, startBackdoor } from '../dist/lib/index.js';
+import { linkToParent } from './parent.js';
+/** @import { AddressInfo } from 'node:net' */
+/** @import { EventLoopUtilization, IntervalHistogram } from 'node:perf_hooks' */
+/** @import { Backdoor, BackdoorAddress, BackdoorStats } from '../dist/lib/index.js' */
+/** @import { AppMode, AppOptions, AppReply, AppRequest } from './messages.ts' */
 
-const mode = process.argv[2] ?? 'none';
+const mode = /** @type {AppMode} */ (process.argv[2] ?? 'none');
+/** @type {AppOptions} */
 const options = JSON.parse(process.argv[3] ?? '{}');
+const settleMs = Number(process.argv[4] ?? 200);
 
 // Each request does some work, as a real handler would (~150 us here: filter and serialise a
 // list). Without it the app's capacity is so high that, at 45% of it, the load generator and
@@ -20,15 +29,17 @@ const options = JSON.parse(process.argv[3] ?? '{}');
 // the machine's scheduler, not the backdoor.
 const items = Array.from({ length: 150 }, (_, i) => ({ id: i, name: `item ${i}`, price: i * 1.5, tags: ['a', 'b'] }));
 let served = 0;
-const server = http.createServer((request, response) => {
+const server = http.createServer((_request, response) => {
   const body = JSON.stringify({ served: ++served, items: items.filter((item) => (item.id + served) % 3 !== 0) });
   response.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
   response.end(body);
 });
-await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+await /** @type {Promise<void>} */ (new Promise((resolve) => server.listen(0, '127.0.0.1', resolve)));
 
 const rssBefore = process.memoryUsage.rss();
+/** @type {Backdoor | undefined} */
 let backdoor;
+/** @type {net.Server | undefined} */
 let replServer;
 let startMs = 0;
 if (mode === 'backdoor') {
@@ -38,15 +49,16 @@ if (mode === 'backdoor') {
 } else if (mode === 'signals') {
   installSignalHandlers({ port: 0, ...options });
 } else if (mode === 'repl') {
-  replServer = net.createServer((socket) => {
+  const peer = net.createServer((socket) => {
     socket.setNoDelay(true);
     const session = repl.start({ input: socket, output: socket, prompt: '> ', terminal: false, useGlobal: false });
     session.on('exit', () => socket.end());
     socket.on('error', () => {});
   });
-  await new Promise((resolve) => replServer.listen(0, '127.0.0.1', resolve));
+  replServer = peer;
+  await /** @type {Promise<void>} */ (new Promise((resolve) => peer.listen(0, '127.0.0.1', resolve)));
 }
-await new Promise((resolve) => setTimeout(resolve, 200));
+await new Promise((resolve) => setTimeout(resolve, settleMs));
 const rssAfter = process.memoryUsage.rss();
 
 /**
@@ -56,8 +68,10 @@ const rssAfter = process.memoryUsage.rss();
  * waits for a core.
  */
 function mainThreadCpuMs() {
-  if (typeof process.threadCpuUsage === 'function') {
-    const usage = process.threadCpuUsage();
+  // Not in Node 20's types.
+  const { threadCpuUsage } = /** @type {{ threadCpuUsage?: () => NodeJS.CpuUsage }} */ (process);
+  if (typeof threadCpuUsage === 'function') {
+    const usage = threadCpuUsage.call(process);
     return (usage.user + usage.system) / 1000;
   }
   try {
@@ -69,18 +83,24 @@ function mainThreadCpuMs() {
   }
 }
 
+/**
+ * What measure-start saw.
+ * @type {{ elu: EventLoopUtilization, delay: IntervalHistogram | undefined, at: number, cpu: number, processCpu: NodeJS.CpuUsage, backdoor: BackdoorStats | undefined } | undefined}
+ */
 let measuring;
-process.on('message', (message) => {
+/** @type {(message: AppReply) => void} */
+const send = linkToParent(/** @param {AppRequest} message */ (message) => {
   if (message.cmd === 'measure-start') {
     const delay = message.delayHistogram ? monitorEventLoopDelay({ resolution: 1 }) : undefined;
     delay?.enable();
     measuring = { elu: performance.eventLoopUtilization(), delay, at: performance.now(), cpu: mainThreadCpuMs(), processCpu: process.cpuUsage(), backdoor: backdoor?.stats() };
-    process.send({ cmd: 'measure-started' });
+    send({ cmd: 'measure-started' });
   } else if (message.cmd === 'measure-stop') {
+    if (!measuring) throw new Error('measure-stop before measure-start');
     const elu = performance.eventLoopUtilization(measuring.elu);
     measuring.delay?.disable();
     const stats = backdoor?.stats();
-    process.send({
+    send({
       cmd: 'measured',
       wallMs: performance.now() - measuring.at,
       elu: elu.utilization,
@@ -88,8 +108,8 @@ process.on('message', (message) => {
       mainCpuMs: mainThreadCpuMs() - measuring.cpu,
       processCpuMs: ((usage) => (usage.user + usage.system) / 1000)(process.cpuUsage(measuring.processCpu)),
       delayP99Ms: measuring.delay ? measuring.delay.percentile(99) / 1e6 : undefined,
-      backdoorCommands: stats ? stats.commands - measuring.backdoor.commands : undefined,
-      backdoorMainMs: stats ? stats.mainThreadMs - measuring.backdoor.mainThreadMs : undefined,
+      backdoorCommands: stats && measuring.backdoor ? stats.commands - measuring.backdoor.commands : undefined,
+      backdoorMainMs: stats && measuring.backdoor ? stats.mainThreadMs - measuring.backdoor.mainThreadMs : undefined,
       resources: process.getActiveResourcesInfo(),
     });
   } else if (message.cmd === 'exit') {
@@ -97,10 +117,18 @@ process.on('message', (message) => {
   }
 });
 
-process.send({
+/**
+ * The port of a server that listens on TCP.
+ * @param {AddressInfo | BackdoorAddress | string | null} address
+ */
+function portOf(address) {
+  if (!address || typeof address === 'string' || 'path' in address) throw new Error(`not a TCP address: ${JSON.stringify(address)}`);
+  return address.port;
+}
+send({
   cmd: 'ready',
-  httpPort: server.address().port,
-  replPort: backdoor ? backdoor.address().port : replServer?.address().port,
+  httpPort: portOf(server.address()),
+  replPort: backdoor ? portOf(backdoor.address()) : replServer && portOf(replServer.address()),
   startMs,
   rssAddedMb: (rssAfter - rssBefore) / 2 ** 20,
 });

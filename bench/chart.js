@@ -1,7 +1,16 @@
+// @ts-check
 // One SVG: p99 latency of the app per scenario, as a ratio to the baseline of the same round
 // (bar: median of the rounds; line: lowest to highest round).
-const escape = (text) => String(text).replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]);
+/** @import { Report } from './messages.ts' */
 
+/** @type {Record<string, string>} */
+const entities = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' };
+const escape = (/** @type {unknown} */ text) => String(text).replace(/[&<>"]/g, (c) => entities[c]);
+
+/**
+ * The chart of a report, as SVG text.
+ * @param {Report} report
+ */
 export function renderChart(report) {
   const rows = report.scenarios;
   const left = 230;
@@ -11,7 +20,7 @@ export function renderChart(report) {
   const top = 56;
   const plot = width - left - 60;
   const max = Math.max(2, ...rows.map((r) => r.p99RatioMax ?? r.p99Ratio ?? 1)) * 1.05;
-  const x = (value) => left + (Math.min(value, max) / max) * plot;
+  const x = (/** @type {number} */ value) => left + (Math.min(value, max) / max) * plot;
   const height = top + rows.length * (barHeight + gap) + 40;
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">`,

@@ -1,3 +1,4 @@
+// @ts-check
 // HTTP load from its own process (forked by bench/run.js, driven over IPC).
 //
 // Why not autocannon: its `-R` rate limit sends each second's requests in one burst and it
@@ -12,16 +13,31 @@
 // flight on each.
 import net from 'node:net';
 import { createHistogram } from 'node:perf_hooks';
+import { linkToParent } from './parent.js';
+/** @import { LoadReply, LoadRequest, LoadResult } from './messages.ts' */
+
+/**
+ * A keep-alive connection: `busy` while its request is in flight; `due` is that request's due
+ * time (hrtime, ns); `buffer` what has arrived of its response.
+ * @typedef {{ socket: net.Socket, busy: boolean, due: bigint, buffer: string }} Connection
+ */
 
 const REQUEST = 'GET / HTTP/1.1\r\nHost: bench\r\n\r\n';
 
-/** Opens `count` keep-alive connections; `onResponse(conn)` is called per complete response. */
+/**
+ * Opens `count` keep-alive connections; `onResponse(conn)` is called per complete response.
+ * @param {number} port
+ * @param {number} count
+ * @param {(conn: Connection) => void} onResponse
+ */
 async function connect(port, count, onResponse) {
+  /** @type {Connection[]} */
   const connections = [];
   for (let i = 0; i < count; i++) {
     const socket = net.connect(port, '127.0.0.1');
     socket.setNoDelay(true);
     await new Promise((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+    /** @type {Connection} */
     const conn = { socket, busy: false, due: 0n, buffer: '' };
     socket.setEncoding('latin1');
     socket.on('data', (chunk) => {
@@ -42,11 +58,15 @@ async function connect(port, count, onResponse) {
   return connections;
 }
 
-/** Closed loop, as fast as the app answers: its capacity in requests per second. */
+/**
+ * Closed loop, as fast as the app answers: its capacity in requests per second.
+ * @param {Extract<LoadRequest, { cmd: 'capacity' }>} request
+ * @returns {Promise<{ rate: number }>}
+ */
 async function capacity({ port, connections: count, durationMs }) {
   let done = 0;
   let stop = false;
-  const send = (conn) => {
+  const send = (/** @type {Connection} */ conn) => {
     if (stop) return;
     conn.busy = true;
     conn.socket.write(REQUEST);
@@ -64,13 +84,22 @@ async function capacity({ port, connections: count, durationMs }) {
   return { rate: done / seconds };
 }
 
-/** Open loop at `rate` requests per second for `durationMs`. */
+/**
+ * Open loop at `rate` requests per second for `durationMs`.
+ * @param {Extract<LoadRequest, { cmd: 'run' }>} request
+ * @returns {Promise<LoadResult>}
+ */
 async function run({ port, rate, connections: count, durationMs }) {
+  // Bounded: a finite number of requests (not an endless loop on a rate of Infinity or NaN).
+  if (!(rate > 0 && Number.isFinite(rate) && durationMs >= 0 && Number.isFinite(durationMs))) {
+    throw new RangeError(`bad load: ${rate} req/s for ${durationMs} ms`);
+  }
   const histogram = createHistogram();
+  /** @type {bigint[]} */
   const queue = []; // due times of requests not yet sent
   let completed = 0;
   let errors = 0;
-  const send = (conn) => {
+  const send = (/** @type {Connection} */ conn) => {
     const due = queue.shift();
     if (due === undefined) return;
     conn.busy = true;
@@ -87,7 +116,7 @@ async function run({ port, rate, connections: count, durationMs }) {
   const start = process.hrtime.bigint();
   const total = Math.round((rate * durationMs) / 1000);
   let issued = 0;
-  await new Promise((resolve) => {
+  await /** @type {Promise<void>} */ (new Promise((resolve) => {
     const tick = () => {
       const now = process.hrtime.bigint();
       const due = Math.min(total, Math.floor(Number(now - start) / interval) + 1);
@@ -97,13 +126,13 @@ async function run({ port, rate, connections: count, durationMs }) {
       else resolve();
     };
     tick();
-  });
+  }));
   // Let the last requests finish (bounded).
   const deadline = Date.now() + 2000;
   while (completed < total && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   connections.forEach((c) => c.socket.destroy());
-  const us = (p) => histogram.percentile(p) / 1000;
+  const us = (/** @type {number} */ p) => histogram.percentile(p) / 1000;
   return {
     sent: issued,
     completed,
@@ -117,7 +146,8 @@ async function run({ port, rate, connections: count, durationMs }) {
   };
 }
 
-process.on('message', async (message) => {
-  const result = message.cmd === 'capacity' ? await capacity(message) : await run(message);
-  process.send({ cmd: 'result', result });
+/** @type {(message: LoadReply) => void} */
+const reply = linkToParent(async (/** @type {LoadRequest} */ message) => {
+  if (message.cmd === 'capacity') reply({ cmd: 'capacity-result', result: await capacity(message) });
+  else reply({ cmd: 'result', result: await run(message) });
 });

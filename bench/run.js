@@ -1,4 +1,8 @@
-// npm run bench [-- --quick] [-- --json [file]] [-- --rounds N] [-- --duration ms]
+// @ts-check
+// npm run bench [-- --quick | --smoke] [-- --json [file]] [-- --rounds N] [-- --duration ms]
+//
+// --quick is a short run whose figures are rough; --smoke the shortest that still writes every
+// figure, row and chart (what test/bench.ts runs), whose figures mean nothing.
 //
 // What the backdoor costs an app's request latency, side by side with Node's own REPL served
 // on the main thread: an HTTP app in its own process under an open-loop load (bench/load.js)
@@ -15,6 +19,11 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { renderChart } from './chart.js';
 import { median } from './stats.js';
+/** @import { Discovered } from '../dist/common/discovery.js' */
+/**
+ * @import { AppMode, AppOptions, AppReady, AppReply, AppRequest, BenchBackdoorOptions, LoadReply, LoadRequest, Machine,
+ *   Message, MicroFigures, Profile, Report, ScenarioRound, ScenarioRow, ScenarioRun, SessionsReply, SessionsRequest, Settings } from './messages.ts'
+ */
 
 const here = dirname(fileURLToPath(import.meta.url));
 // `--json` alone (last, or before another option) means the default file: parseArgs would
@@ -24,6 +33,7 @@ const { values: args } = parseArgs({
   args: argv,
   options: {
     quick: { type: 'boolean', default: false },
+    smoke: { type: 'boolean', default: false },
     json: { type: 'string' },
     rounds: { type: 'string' },
     duration: { type: 'string' },
@@ -34,16 +44,43 @@ const { values: args } = parseArgs({
 // `--json` alone means the default file.
 const jsonArg = process.argv.includes('--json') ? (args.json || join(here, 'results', 'latest.json')) : undefined;
 
-const settings = args.quick
-  ? { rounds: 1, durationMs: 800, warmMs: 200, capacityMs: 800, rttCommands: 300, cpuCommands: 500, idleMs: 500, signalRuns: 3 }
-  : { rounds: 5, durationMs: 8000, warmMs: 1000, capacityMs: 3000, rttCommands: 10_000, cpuCommands: 5000, idleMs: 3000, signalRuns: 20 };
-if (args.rounds) settings.rounds = Number(args.rounds);
-if (args.duration) settings.durationMs = Number(args.duration);
-Object.assign(settings, { loadShare: 0.45, connections: 10, mainThreadBudget: 0.1, evalTimeoutMs: 2000 });
+/** @type {Profile} */
+const profile = args.smoke
+  ? { rounds: 1, durationMs: 300, warmMs: 100, capacityMs: 300, rttCommands: 20, cpuCommands: 20, idleMs: 100, signalRuns: 3 }
+  : args.quick
+    ? { rounds: 1, durationMs: 800, warmMs: 200, capacityMs: 800, rttCommands: 300, cpuCommands: 500, idleMs: 500, signalRuns: 3 }
+    : { rounds: 5, durationMs: 8000, warmMs: 1000, capacityMs: 3000, rttCommands: 10_000, cpuCommands: 5000, idleMs: 3000, signalRuns: 20 };
+if (args.rounds) profile.rounds = positive('--rounds', args.rounds);
+if (args.duration) profile.durationMs = positive('--duration', args.duration);
+/** @type {Settings} */
+const settings = { ...profile, loadShare: 0.45, connections: 10, mainThreadBudget: 0.1, evalTimeoutMs: 2000 };
+// Pauses for things to settle, not in the report: after an app has started its backdoor or
+// REPL, before it says it is ready (and measures the RSS they added); before an idle app is
+// measured.
+const pauses = args.smoke ? { appSettleMs: 20, idleSettleMs: 50 } : { appSettleMs: 200, idleSettleMs: 300 };
+
+/**
+ * A command-line number that must be a positive integer.
+ * @param {string} option
+ * @param {string} text
+ */
+function positive(option, text) {
+  const value = Number(text);
+  if (!(Number.isSafeInteger(value) && value > 0)) throw new RangeError(`${option} must be a positive integer, not ${JSON.stringify(text)}`);
+  return value;
+}
 
 const TRIVIAL = '1+1';
 const HEAVY = "Array.from({ length: 2000 }, (_, i) => ({ id: i, name: 'item ' + i, tags: ['a', 'b'], at: new Date(0) }))";
 
+/**
+ * What runs beside the app under load: in an app of kind `app`, `sessions` REPL clients that
+ * each send `command` back to back, or stay idle when it is null.
+ * @typedef {{ name: string, app: AppMode, sessions?: undefined, command?: undefined }
+ *   | { name: string, app: AppMode, sessions: number, command: string | null }} Scenario
+ */
+
+/** @type {Scenario[]} */
 const scenarios = [
   { name: 'baseline (app alone)', app: 'none' },
   { name: 'backdoor, no session', app: 'backdoor' },
@@ -55,57 +92,125 @@ const scenarios = [
   { name: 'node repl, heavy flood', app: 'repl', sessions: 1, command: HEAVY },
 ];
 
-/** A forked helper process, asked things over IPC; stopped by its pid when done. */
+/**
+ * A forked helper process, asked things over IPC (`Request`s, answered by `Reply`s); stopped by
+ * its pid when done. A question fails when the helper exits first.
+ * @template {Message} Request
+ * @template {Message} Reply
+ */
 class Child {
+  /** @type {Set<Child<any, any>>} */
   static all = new Set();
 
+  /**
+   * @param {string} script
+   * @param {string[]} argv
+   */
   constructor(script, argv = []) {
     this.process = fork(join(here, script), argv, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    /** @type {number} */
+    this.pid = required(this.process.pid, `the pid of ${script}`);
+    /** @type {{ cmd: string, resolve: (message: Reply) => void, reject: (error: Error) => void }[]} */
     this.waiters = [];
-    this.process.on('message', (message) => {
+    this.process.on('message', (raw) => {
+      const message = /** @type {Reply} */ (raw);
       const index = this.waiters.findIndex((w) => w.cmd === message.cmd);
       if (index !== -1) this.waiters.splice(index, 1)[0].resolve(message);
     });
-    this.exited = new Promise((resolve) => this.process.once('exit', resolve));
+    /** @type {Promise<void>} */
+    this.exited = new Promise((resolve) =>
+      this.process.once('exit', (code, signal) => {
+        for (const waiter of this.waiters.splice(0)) waiter.reject(new Error(`${script} (pid ${this.pid}) exited (${signal ?? code}) before its ${waiter.cmd}`));
+        resolve();
+      }),
+    );
     Child.all.add(this);
   }
 
-  /** Waits for a message `cmd`, after sending `message` if given. */
+  /**
+   * Waits for a message `cmd`, after sending `message` if given.
+   * @template {Reply['cmd']} C
+   * @param {Request | undefined} message
+   * @param {C} cmd
+   * @returns {Promise<Extract<Reply, { cmd: C }>>}
+   */
   ask(message, cmd, timeoutMs = 120_000) {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${cmd} from pid ${this.process.pid} timed out`)), timeoutMs);
-      this.waiters.push({ cmd, resolve: (m) => { clearTimeout(timer); resolve(m); } });
+      const timer = setTimeout(() => reject(new Error(`${cmd} from pid ${this.pid} timed out`)), timeoutMs);
+      this.waiters.push({
+        cmd,
+        resolve: (m) => { clearTimeout(timer); resolve(/** @type {Extract<Reply, { cmd: C }>} */ (m)); },
+        reject: (error) => { clearTimeout(timer); reject(error); },
+      });
       if (message) this.process.send(message);
     });
   }
 
   async stop() {
-    if (this.process.exitCode === null) process.kill(this.process.pid, 'SIGTERM');
+    if (this.process.exitCode === null) process.kill(this.pid, 'SIGTERM');
     await this.exited;
     Child.all.delete(this);
   }
 }
 process.on('exit', () => {
-  for (const child of Child.all) if (child.process.exitCode === null) process.kill(child.process.pid, 'SIGKILL');
+  for (const child of Child.all) if (child.process.exitCode === null) process.kill(child.pid, 'SIGKILL');
 });
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-const progress = (text) => process.stderr.write(`${text}\n`);
+/** @typedef {Child<AppRequest, AppReply> & { ready: AppReady }} App */
+/** @typedef {Child<LoadRequest, LoadReply>} Load */
+/** @typedef {Child<SessionsRequest, SessionsReply>} Clients */
 
+const sleep = (/** @type {number} */ ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const progress = (/** @type {string} */ text) => process.stderr.write(`${text}\n`);
+
+/**
+ * `value`, which the bench cannot do without.
+ * @template T
+ * @param {T | undefined} value
+ * @param {string} what
+ * @returns {T}
+ */
+function required(value, what) {
+  if (value === undefined) throw new Error(`${what} is missing`);
+  return value;
+}
+
+/**
+ * Forks an app and waits until it serves.
+ * @param {AppMode} mode
+ * @param {AppOptions} options
+ * @returns {Promise<App>}
+ */
 async function startApp(mode, options = {}) {
-  const app = new Child('app.js', [mode, JSON.stringify(options)]);
+  /** @type {Child<AppRequest, AppReply>} */
+  const app = new Child('app.js', [mode, JSON.stringify(options), String(pauses.appSettleMs)]);
   const ready = await app.ask(undefined, 'ready');
   return Object.assign(app, { ready });
 }
 
+/**
+ * The port of the app's REPL (the backdoor's, or Node's).
+ * @param {App} app
+ */
+const replPort = (app) => required(app.ready.replPort, `the REPL port of an app (pid ${app.pid})`);
+
 // Defaults, but for room for the 32-session scenario and no audit lines in the bench's output.
+/** @type {BenchBackdoorOptions} */
 const backdoorOptions = { mainThreadBudget: settings.mainThreadBudget, evalTimeoutMs: settings.evalTimeoutMs, maxSessions: 64, audit: false };
 
+/**
+ * One scenario, in an app of its own.
+ * @param {Scenario} scenario
+ * @param {number} rate
+ * @param {Load} load
+ * @param {Clients} clients
+ * @returns {Promise<ScenarioRun>}
+ */
 async function runScenario(scenario, rate, load, clients) {
   const app = await startApp(scenario.app, backdoorOptions);
   try {
     if (scenario.sessions) {
-      await clients.ask({ cmd: 'start', port: app.ready.replPort, count: scenario.sessions, command: scenario.command }, 'started');
+      await clients.ask({ cmd: 'start', port: replPort(app), count: scenario.sessions, command: scenario.command }, 'started');
     }
     // Warm up under the same load: a fresh process's first second is JIT compilation, and its
     // backlog would otherwise dominate the tail.
@@ -137,13 +242,24 @@ async function runScenario(scenario, rate, load, clients) {
   }
 }
 
+/**
+ * The figures of the micro table.
+ * @param {Clients} clients
+ * @returns {Promise<MicroFigures>}
+ */
 async function micro(clients) {
+  /** @type {Partial<MicroFigures>} */
   const figures = {};
   // Round trips of 1+1 as the client sees them, back to back (no budget, so that pacing does
   // not count), with and without the timeout guard; then at a person's pace with the defaults.
+  /**
+   * @param {'rttGuardOn' | 'rttGuardOff' | 'rttInteractive'} key
+   * @param {BenchBackdoorOptions} options
+   * @param {number} n
+   */
   const rtt = async (key, options, n, gapMs = 0) => {
     const app = await startApp('backdoor', options);
-    const { result } = await clients.ask({ cmd: 'count', port: app.ready.replPort, command: TRIVIAL, n, gapMs }, 'counted', 600_000);
+    const { result } = await clients.ask({ cmd: 'count', port: replPort(app), command: TRIVIAL, n, gapMs }, 'counted', 600_000);
     figures[key] = { commands: result.commands, p50Us: result.rttP50Us, p99Us: result.rttP99Us, ...options, gapMs };
     await app.stop();
   };
@@ -152,24 +268,25 @@ async function micro(clients) {
   await rtt('rttInteractive', backdoorOptions, Math.min(settings.rttCommands, 2000), 20);
   // Main-thread CPU per trivial command, with and without the timeout guard: all of the main
   // thread's active time (event-loop utilisation) while an otherwise idle app runs them.
-  for (const [key, evalTimeoutMs] of [['cpuGuardOn', settings.evalTimeoutMs], ['cpuGuardOff', 0]]) {
+  for (const [key, evalTimeoutMs] of /** @type {const} */ ([['cpuGuardOn', settings.evalTimeoutMs], ['cpuGuardOff', 0]])) {
     const app = await startApp('backdoor', { ...backdoorOptions, mainThreadBudget: 1, evalTimeoutMs });
     await app.ask({ cmd: 'measure-start' }, 'measure-started');
-    await clients.ask({ cmd: 'count', port: app.ready.replPort, command: TRIVIAL, n: settings.cpuCommands }, 'counted', 600_000);
+    await clients.ask({ cmd: 'count', port: replPort(app), command: TRIVIAL, n: settings.cpuCommands }, 'counted', 600_000);
     const measured = await app.ask({ cmd: 'measure-stop' }, 'measured');
+    const commands = required(measured.backdoorCommands, 'the commands a backdoor ran');
     figures[key] = {
       evalTimeoutMs,
-      cpuUsPerCommand: (measured.mainCpuMs * 1000) / measured.backdoorCommands,
-      evaluatorUsPerCommand: (measured.backdoorMainMs * 1000) / measured.backdoorCommands,
+      cpuUsPerCommand: (measured.mainCpuMs * 1000) / commands,
+      evaluatorUsPerCommand: (required(measured.backdoorMainMs, "a backdoor's main-thread time") * 1000) / commands,
     };
     await app.stop();
   }
   // Idle: the main thread's active time with a started backdoor and an open idle session,
   // against the app alone, over the same time.
-  for (const [key, mode] of [['idleAppAlone', 'none'], ['idleBackdoor', 'backdoor']]) {
+  for (const [key, mode] of /** @type {const} */ ([['idleAppAlone', 'none'], ['idleBackdoor', 'backdoor']])) {
     const app = await startApp(mode, backdoorOptions);
-    if (mode === 'backdoor') await clients.ask({ cmd: 'start', port: app.ready.replPort, count: 1, command: null }, 'started');
-    await sleep(300);
+    if (mode === 'backdoor') await clients.ask({ cmd: 'start', port: replPort(app), count: 1, command: null }, 'started');
+    await sleep(pauses.idleSettleMs);
     await app.ask({ cmd: 'measure-start' }, 'measure-started');
     await sleep(settings.idleMs);
     const measured = await app.ask({ cmd: 'measure-stop' }, 'measured');
@@ -185,34 +302,68 @@ async function micro(clients) {
   // `backdoor <pid>` does), in a running app.
   {
     const app = await startApp('signals', { audit: false });
-    const discovery = discoveryPath(app.process.pid);
+    const discovery = discoveryPath(app.pid);
+    /** @type {number[]} */
     const times = [];
     for (let i = 0; i < settings.signalRuns; i++) {
       const start = performance.now();
-      process.kill(app.process.pid, 'SIGUSR1');
-      let address;
-      while (!(address = readJsonFile(discovery)?.address)) await sleep(1);
-      await new Promise((resolve, reject) => {
+      process.kill(app.pid, 'SIGUSR1');
+      const address = await poll('a discovery file after SIGUSR1', () => readJsonFile(discovery)?.address);
+      if ('path' in address) throw new Error(`the backdoor listens on ${address.path}, not on TCP`);
+      await /** @type {Promise<void>} */ (new Promise((resolve, reject) => {
         const socket = net.connect(address.port, address.host);
+        const timer = setTimeout(() => {
+          socket.destroy();
+          reject(new Error(`no prompt from ${address.host}:${address.port} within 10 s`));
+        }, 10_000);
         socket.on('data', (chunk) => {
           if (String(chunk).endsWith('> ')) {
+            clearTimeout(timer);
             socket.destroy();
             resolve();
           }
         });
-        socket.on('error', reject);
-      });
+        socket.on('error', (error) => {
+          clearTimeout(timer);
+          reject(error);
+        });
+      }));
       times.push(performance.now() - start);
-      process.kill(app.process.pid, 'SIGUSR2');
-      while (readJsonFile(discovery)) await sleep(1);
+      process.kill(app.pid, 'SIGUSR2');
+      await poll('the discovery file gone after SIGUSR2', () => (readJsonFile(discovery) ? undefined : true));
       await sleep(50);
     }
     figures.signalToPrompt = { runs: times.length, medianMs: median(times), maxMs: Math.max(...times) };
     await app.stop();
   }
-  return figures;
+  const { rttGuardOn, rttGuardOff, rttInteractive, cpuGuardOn, cpuGuardOff, idleAppAlone, idleBackdoor, signalToPrompt } = figures;
+  if (!(rttGuardOn && rttGuardOff && rttInteractive && cpuGuardOn && cpuGuardOff && idleAppAlone && idleBackdoor && signalToPrompt)) throw new Error('a micro figure is missing');
+  // In the order they were measured, as before.
+  return { rttGuardOn, rttGuardOff, rttInteractive, cpuGuardOn, cpuGuardOff, idleAppAlone, idleBackdoor, signalToPrompt };
 }
 
+/**
+ * Calls `check` every millisecond or so until it returns something, for at most `timeoutMs`.
+ * @template T
+ * @param {string} what
+ * @param {() => T | undefined} check
+ * @returns {Promise<T>}
+ */
+async function poll(what, check, timeoutMs = 10_000) {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const value = check();
+    if (value !== undefined) return value;
+    if (performance.now() > deadline) throw new Error(`no ${what} within ${timeoutMs} ms`);
+    await sleep(1);
+  }
+}
+
+/**
+ * A discovery file's content; undefined while there is none (or it is being written).
+ * @param {string} path
+ * @returns {Discovered | undefined}
+ */
 function readJsonFile(path) {
   try {
     return JSON.parse(readFileSync(path, 'utf8'));
@@ -221,7 +372,10 @@ function readJsonFile(path) {
   }
 }
 
-/** A small deterministic random generator (mulberry32). */
+/**
+ * A small deterministic random generator (mulberry32).
+ * @param {number} seed
+ */
 function seeded(seed) {
   return () => {
     seed = (seed + 0x6d2b79f5) | 0;
@@ -231,6 +385,7 @@ function seeded(seed) {
   };
 }
 
+/** @returns {Machine} */
 function machine() {
   const cpus = os.cpus();
   return {
@@ -246,7 +401,9 @@ function machine() {
 async function main() {
   const info = machine();
   console.log(`backdoor bench: Node ${info.node}, ${info.platform}, ${info.cpu}, ${info.cores} cores, ${info.memoryGb} GB`);
+  /** @type {Load} */
   const load = new Child('load.js');
+  /** @type {Clients} */
   const clients = new Child('sessions.js');
   try {
     // The app's capacity: what its main thread could serve with a core to itself, from its CPU
@@ -261,6 +418,10 @@ async function main() {
     await app.stop();
     const cpuPerRequestMs = probed.mainCpuMs / probe.completed;
     const capacity = { rate: 1000 / cpuPerRequestMs, cpuPerRequestUs: cpuPerRequestMs * 1000 };
+    // The load below is a number of requests in proportion: a finite one.
+    if (!(capacity.rate > 0 && Number.isFinite(capacity.rate))) {
+      throw new Error(`no capacity from ${probe.completed} requests in ${probed.mainCpuMs} ms of main-thread CPU`);
+    }
     const rate = Math.round(capacity.rate * settings.loadShare);
     console.log(
       `settings: ${settings.rounds} round(s) x ${settings.durationMs / 1000} s per scenario; HTTP open loop at ${rate} req/s, ` +
@@ -268,6 +429,7 @@ async function main() {
         `${settings.connections} connections; backdoor defaults (mainThreadBudget ${settings.mainThreadBudget}, evalTimeoutMs ${settings.evalTimeoutMs})`,
     );
 
+    /** @type {ScenarioRun[][]} */
     const runs = scenarios.map(() => []);
     const random = seeded(20261125);
     for (let r = 0; r < settings.rounds; r++) {
@@ -302,10 +464,20 @@ async function main() {
   }
 }
 
+/**
+ * The report: each scenario's rounds against the baseline's, and their medians.
+ * @param {Machine} info
+ * @param {Settings} settings
+ * @param {{ rate: number, cpuPerRequestUs: number }} capacity
+ * @param {number} rate
+ * @param {ScenarioRun[][]} runs
+ * @param {MicroFigures} microFigures
+ * @returns {Report}
+ */
 function summarize(info, settings, capacity, rate, runs, microFigures) {
   const baseline = runs[0];
-  const rows = scenarios.map((scenario, i) => {
-    const rounds = runs[i].map((run, r) => {
+  const rows = scenarios.map(/** @returns {ScenarioRow} */ (scenario, i) => {
+    const rounds = runs[i].map(/** @returns {ScenarioRound} */ (run, r) => {
       const base = baseline[r];
       const scale = run.wallMs / base.wallMs;
       const extraCpuMs = run.mainCpuMs - base.mainCpuMs * scale;
@@ -323,7 +495,7 @@ function summarize(info, settings, capacity, rate, runs, microFigures) {
         backdoorReportedShare: run.backdoorMainMs !== undefined && scenario.command ? run.backdoorMainMs / run.wallMs : undefined,
       };
     });
-    const pick = (f) => median(rounds.map(f).filter((v) => v !== undefined && !Number.isNaN(v)));
+    const pick = (/** @type {(round: ScenarioRound) => number | undefined} */ f) => median(rounds.map(f).filter((v) => v !== undefined && !Number.isNaN(v)));
     return {
       scenario: scenario.name,
       rounds,
@@ -361,20 +533,24 @@ function summarize(info, settings, capacity, rate, runs, microFigures) {
   };
 }
 
+/**
+ * The two tables, in Markdown.
+ * @param {Report} report
+ */
 function print(report) {
-  const f = (v, digits = 2) => (v === undefined || v === null || Number.isNaN(v) ? '' : Number(v).toFixed(digits));
+  const f = (/** @type {number | undefined | null} */ v, digits = 2) => (v === undefined || v === null || Number.isNaN(v) ? '' : Number(v).toFixed(digits));
   console.log('\n| scenario | HTTP p50 ms | p90 ms | p99 ms | p99.9 ms | req/s | p99 vs baseline | main ELU | loop delay p99 ms | commands/s | RTT p50 / p99 ms | CPU per command us, main / other threads | main-thread share |');
   console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const row of report.scenarios) {
     const ratio = `${f(row.p99Ratio)}x (${f(row.p99RatioMin)}-${f(row.p99RatioMax)})`;
     const rtt = row.rttP50Ms === undefined ? '' : `${f(row.rttP50Ms, 3)} / ${f(row.rttP99Ms, 2)}`;
     const share = row.mainThreadShare === undefined ? '' : `${f(row.mainThreadShare, 3)}${row.backdoorReportedShare === undefined ? '' : ` (own ${f(row.backdoorReportedShare, 3)})`}`;
-    console.log(`| ${row.scenario} | ${f(row.http.p50Ms, 3)} | ${f(row.http.p90Ms, 3)} | ${f(row.http.p99Ms)} | ${f(row.http.p999Ms)} | ${Math.round(row.http.achievedRate)} | ${ratio} | ${f(row.elu, 3)} | ${f(row.eventLoopDelayP99Ms)} | ${Math.round(row.commandsPerSecond) || ''} | ${rtt} | ${row.mainCpuPerCommandUs === undefined ? '' : `${f(row.mainCpuPerCommandUs, 0)} / ${f(row.otherCpuPerCommandUs, 0)}`} | ${share} |`);
+    console.log(`| ${row.scenario} | ${f(row.http.p50Ms, 3)} | ${f(row.http.p90Ms, 3)} | ${f(row.http.p99Ms)} | ${f(row.http.p999Ms)} | ${Math.round(row.http.achievedRate ?? NaN)} | ${ratio} | ${f(row.elu, 3)} | ${f(row.eventLoopDelayP99Ms)} | ${Math.round(row.commandsPerSecond ?? NaN) || ''} | ${rtt} | ${row.mainCpuPerCommandUs === undefined ? '' : `${f(row.mainCpuPerCommandUs, 0)} / ${f(row.otherCpuPerCommandUs, 0)}`} | ${share} |`);
   }
   const m = report.micro;
   console.log('\n| micro figure | value |');
   console.log('| --- | --- |');
-  const rttRow = (label, r) => console.log(`| round trip of 1+1, ${label} (${r.commands} commands) | p50 ${f(r.p50Us / 1000, 3)} ms, p99 ${f(r.p99Us / 1000, 3)} ms |`);
+  const rttRow = (/** @type {string} */ label, /** @type {import('./messages.ts').RttFigure} */ r) => console.log(`| round trip of 1+1, ${label} (${r.commands} commands) | p50 ${f(r.p50Us / 1000, 3)} ms, p99 ${f(r.p99Us / 1000, 3)} ms |`);
   rttRow(`back to back, timeout guard on (${m.rttGuardOn.evalTimeoutMs} ms), no budget`, m.rttGuardOn);
   rttRow('back to back, timeout guard off, no budget', m.rttGuardOff);
   rttRow(`one every ${m.rttInteractive.gapMs} ms, default options`, m.rttInteractive);

@@ -1,19 +1,34 @@
+// @ts-check
 // REPL clients in their own process (forked by bench/run.js, driven over IPC): `count`
 // sessions that each send `command` back to back (the next as soon as the prompt is back),
 // or stay connected and idle when there is no command.
 import net from 'node:net';
 import { createHistogram } from 'node:perf_hooks';
+import { linkToParent } from './parent.js';
+/** @import { SessionsReply, SessionsRequest } from './messages.ts' */
 
+/**
+ * A REPL session: `onPrompt` is called (once) when the next prompt has arrived.
+ * @typedef {{ socket: net.Socket, buffer: string, onPrompt: (() => void) | undefined }} Session
+ */
+
+/** @type {Session[]} */
 let sessions = [];
-let histogram;
+let histogram = createHistogram();
 let commands = 0;
 let running = false;
 
+/**
+ * Connects, and resolves at the first prompt.
+ * @param {number} port
+ * @returns {Promise<Session>}
+ */
 function open(port) {
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, '127.0.0.1');
     socket.setNoDelay(true);
     socket.setEncoding('utf8');
+    /** @type {Session} */
     const session = { socket, buffer: '', onPrompt: undefined };
     socket.on('data', (chunk) => {
       session.buffer += chunk;
@@ -30,13 +45,19 @@ function open(port) {
   });
 }
 
+/**
+ * Sends `command` as soon as the prompt is back (and `gapMs` more), while `running`.
+ * @param {Session} session
+ * @param {string} command
+ * @param {number} gapMs
+ */
 async function flood(session, command, gapMs) {
   while (running) {
     const start = process.hrtime.bigint();
-    await new Promise((resolve) => {
+    await /** @type {Promise<void>} */ (new Promise((resolve) => {
       session.onPrompt = resolve;
       session.socket.write(`${command}\n`);
-    });
+    }));
     if (!running) break;
     histogram.record(Math.max(1, Number(process.hrtime.bigint() - start)));
     commands++;
@@ -44,18 +65,20 @@ async function flood(session, command, gapMs) {
   }
 }
 
-process.on('message', async (message) => {
+/** @type {(message: SessionsReply) => void} */
+const reply = linkToParent(async (/** @type {SessionsRequest} */ message) => {
   if (message.cmd === 'start') {
     histogram = createHistogram();
     commands = 0;
     sessions = await Promise.all(Array.from({ length: message.count }, () => open(message.port)));
-    running = message.command !== null;
-    process.send({ cmd: 'started', at: Date.now() });
-    if (running) sessions.forEach((s) => flood(s, message.command, message.gapMs ?? 0));
+    const { command } = message;
+    running = command !== null;
+    reply({ cmd: 'started', at: Date.now() });
+    if (command !== null) sessions.forEach((s) => flood(s, command, message.gapMs ?? 0));
   } else if (message.cmd === 'reset') {
     histogram.reset();
     commands = 0;
-    process.send({ cmd: 'reset-done' });
+    reply({ cmd: 'reset-done' });
   } else if (message.cmd === 'stop') {
     running = false;
     const result = {
@@ -65,7 +88,7 @@ process.on('message', async (message) => {
     };
     sessions.forEach((s) => s.socket.destroy());
     sessions = [];
-    process.send({ cmd: 'stopped', result });
+    reply({ cmd: 'stopped', result });
   } else if (message.cmd === 'count') {
     // Run exactly `n` commands on one fresh session (micro figures), then report.
     histogram = createHistogram();
@@ -73,7 +96,7 @@ process.on('message', async (message) => {
     const session = await open(message.port);
     running = true;
     const target = message.n;
-    await new Promise((resolve) => {
+    await /** @type {Promise<void>} */ (new Promise((resolve) => {
       const check = setInterval(() => {
         if (commands >= target) {
           running = false;
@@ -82,8 +105,8 @@ process.on('message', async (message) => {
         }
       }, 5);
       flood(session, message.command, message.gapMs ?? 0);
-    });
+    }));
     session.socket.destroy();
-    process.send({ cmd: 'counted', result: { commands, rttP50Us: histogram.percentile(50) / 1000, rttP99Us: histogram.percentile(99) / 1000 } });
+    reply({ cmd: 'counted', result: { commands, rttP50Us: histogram.percentile(50) / 1000, rttP99Us: histogram.percentile(99) / 1000 } });
   }
 });
