@@ -34,6 +34,10 @@ const server = http.createServer((_request, response) => {
   response.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
   response.end(body);
 });
+// The load generator keeps its connections for the whole run, idle ones too (between a warm-up
+// and the measured window): Node's default closes a keep-alive connection idle for 5 s, and the
+// request written to it meanwhile would be lost.
+server.keepAliveTimeout = 0;
 await /** @type {Promise<void>} */ (new Promise((resolve) => server.listen(0, '127.0.0.1', resolve)));
 
 const rssBefore = process.memoryUsage.rss();

@@ -100,6 +100,7 @@ async function run({ port, rate, connections: count, durationMs }) {
   let completed = 0;
   let errors = 0;
   const send = (/** @type {Connection} */ conn) => {
+    if (conn.socket.destroyed) return;
     const due = queue.shift();
     if (due === undefined) return;
     conn.busy = true;
@@ -111,7 +112,17 @@ async function run({ port, rate, connections: count, durationMs }) {
     completed++;
     send(conn);
   });
-  connections.forEach((c) => c.socket.on('close', () => errors++));
+  // A connection that closes leaves the pool; a request it was serving goes to another one,
+  // timed from its due time still (never lost from the count).
+  for (const conn of connections) {
+    conn.socket.on('close', () => {
+      errors++;
+      const at = connections.indexOf(conn);
+      if (at !== -1) connections.splice(at, 1);
+      if (conn.busy) queue.unshift(conn.due);
+      conn.busy = false;
+    });
+  }
   const interval = 1e9 / rate;
   const start = process.hrtime.bigint();
   const total = Math.round((rate * durationMs) / 1000);
