@@ -12,10 +12,11 @@
  *   thread's (a settlement, a batch of output) would wake the main thread again for nothing.
  *   comlink ignores these messages; they never reach it.
  *
- * A notification never overtakes the answer to a call: once `holdForAnswer()` says that the
- * answer being handled is ready, notifications wait until comlink has posted it, then follow
- * it. (A promise that settles within microtasks of its command would otherwise be reported
- * before comlink, a few microtasks later, sends the reply of the call that started it.)
+ * A notification sent with `afterAnswer` never overtakes the answer to a call: once
+ * `holdForAnswer()` says that the answer being handled is ready, such notifications wait until
+ * comlink has posted it, then follow it. (A promise that settles within microtasks of its
+ * command would otherwise be reported before comlink, a few microtasks later, sends the reply
+ * of the call that started it.) Other notifications go at once, as they always did.
  */
 import type { Endpoint } from 'comlink';
 import type { MessagePort } from 'node:worker_threads';
@@ -30,23 +31,26 @@ export class Channel<Outgoing, Incoming> {
 
   /**
    * @param onNotification what the other side notifies, one message at a time
-   * @param onFault a notification handler threw: the channel goes on
+   * @param onFault a handler threw (ours, or comlink's): the channel goes on
    */
   constructor(port: MessagePort, onNotification: (message: Incoming) => void, onFault: (error: unknown) => void) {
     this.#port = port;
     port.on('message', (data: unknown) => {
-      if (isNotification<Incoming>(data)) {
-        try {
-          onNotification(data.notification);
-        } catch (error) {
-          onFault(error);
+      // Nothing thrown here may reach the thread's own handlers: on the main thread, they
+      // are the app's.
+      try {
+        if (isNotification<Incoming>(data)) return onNotification(data.notification);
+        const event = { data } as MessageEvent;
+        for (const listener of this.#listeners) {
+          if (typeof listener === 'function') listener(event);
+          else listener.handleEvent(event);
         }
-        return;
-      }
-      const event = { data } as MessageEvent;
-      for (const listener of this.#listeners) {
-        if (typeof listener === 'function') listener(event);
-        else listener.handleEvent(event);
+      } catch (error) {
+        try {
+          onFault(error);
+        } catch {
+          // nowhere left to tell
+        }
       }
     });
     this.endpoint = {
@@ -59,9 +63,9 @@ export class Channel<Outgoing, Incoming> {
     };
   }
 
-  /** Tell the other side, without an answer. */
-  notify(message: Outgoing): void {
-    if (this.#held) this.#held.push(message);
+  /** Tell the other side, without an answer; `afterAnswer`: not before the answer being sent. */
+  notify(message: Outgoing, afterAnswer = false): void {
+    if (afterAnswer && this.#held) this.#held.push(message);
     else this.#port.postMessage({ notification: message });
   }
 

@@ -8,7 +8,12 @@ export type BackdoorErrorCode =
   | 'ERR_BACKDOOR_LISTEN'; // listening failed with an error that has no system code
 
 /** The system's codes for a listener that cannot listen, kept as `net` servers report them. */
-export const listenErrorCodes = ['EADDRINUSE', 'EADDRNOTAVAIL', 'EACCES', 'EPERM', 'EINVAL', 'ENOENT', 'ENOTDIR', 'ENAMETOOLONG', 'ELOOP', 'EROFS', 'EEXIST', 'EAFNOSUPPORT'] as const;
+export const listenErrorCodes = [
+  'EADDRINUSE', 'EADDRNOTAVAIL', 'EACCES', 'EPERM', 'EINVAL', 'EAFNOSUPPORT', // the address
+  'ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NONAME', // the host name
+  'ENOENT', 'ENOTDIR', 'ENAMETOOLONG', 'ELOOP', 'EROFS', 'EEXIST', 'ENOSPC', // the socket path
+  'EMFILE', 'ENFILE', 'ENOMEM', // the process or the system
+] as const;
 export type ListenErrorCode = (typeof listenErrorCodes)[number];
 
 /** A listen error's code as BackdoorError carries it: the system's, or ERR_BACKDOOR_LISTEN. */

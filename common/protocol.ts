@@ -73,6 +73,8 @@ interface Code extends InContext {
   line: number;
   /** Format with ANSI colours (a colour terminal asked for them). */
   colors: boolean;
+  /** The client's window width, to break printed values at. */
+  columns?: number;
 }
 
 /** What a request asks of the main thread, by its `kind`. */
@@ -88,8 +90,6 @@ export type RequestBody =
       importHint?: string;
       /** Also serialise the value with superjson (the JSON mode). */
       json: boolean;
-      /** The client's window width, to break printed values at. */
-      columns?: number;
     })
   /** `.inspect`: list the value of the code to `depth`, numbering its parts `$1`, `$2`... */
   | (Code & { kind: 'inspect'; depth: number })

@@ -87,14 +87,14 @@ export class Backdoor {
     const channel = new Channel<MainNotification, WorkerNotification>(
       port1,
       (message) => {
-        if (message.type === 'drop-context') this.#evaluator.dropContext(message.context);
+        if (message.type === 'drop-context') this.#evaluator.dropContextLater(message.context);
         else this.#auditor.emit(...message.events);
       },
       (error) => this.#auditor.emit({ type: 'fault', time: new Date().toISOString(), message: `a message from the worker failed: ${String(error)}` }),
     );
     this.#control = wrap<WorkerApi>(channel.endpoint);
     this.#evaluator = new Evaluator(options, {
-      settle: (id, out, outcome, cost) => channel.notify({ type: 'settle', id, out, outcome, cost }),
+      settle: (id, out, outcome, cost) => channel.notify({ type: 'settle', id, out, outcome, cost }, true),
       output: (context, text) => channel.notify({ type: 'output', context, text }),
       tap: (context, outcome) => channel.notify({ type: 'tap', context, outcome }),
       uncaught: (context, session, text) => channel.notify({ type: 'uncaught', context, session, text }),

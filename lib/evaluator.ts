@@ -143,8 +143,12 @@ export class Evaluator {
     }
     const out = earlier + session.endCommand();
     if (request.kind === 'eval' && request.awaited && !threw) {
-      this.#settleLater(request, session, value as Promise<{ value: unknown } | undefined>);
-      return { out, outcome: undefined, cost: performance.now() - start };
+      const refused = this.#settleLater(request, session, value as Promise<{ value: unknown } | undefined>);
+      if (!refused) return { out, outcome: undefined, cost: performance.now() - start };
+      // Its promise cannot be waited for (the session broke its own Promise): the error is the
+      // command's outcome now, in the reply, not a settlement that would come before it.
+      value = refused.error;
+      threw = true;
     }
     const outcome = this.#format.outcome(session, value, threw, request);
     return { out, outcome, cost: performance.now() - start };
@@ -176,6 +180,14 @@ export class Evaluator {
     return this.#scripts.bytes;
   }
 
+  /**
+   * Forget a context. Scheduled as the commands are, so that a command already on its way to
+   * run (sent before the session ended) runs first and cannot make the context again after.
+   */
+  dropContextLater(context: number): void {
+    this.#turn.schedule(() => this.dropContext(context));
+  }
+
   dropContext(context: number): void {
     const session = this.#contexts.get(context);
     if (session) {
@@ -192,11 +204,13 @@ export class Evaluator {
     this.#health.stop();
     this.#turn.close();
     for (let i = 0; i < this.#contexts.size; i++) attribution.release();
+    for (const session of this.#contexts.values()) session.close();
     this.#contexts.clear();
     this.#scripts.clear();
   }
 
-  #settleLater(request: RequestOf<'eval'>, session: SessionContext, promise: Promise<{ value: unknown } | undefined>): void {
+  /** Settles the command when its promise does; what `then` threw, if it could not be waited for. */
+  #settleLater(request: RequestOf<'eval'>, session: SessionContext, promise: Promise<{ value: unknown } | undefined>): { error: unknown } | undefined {
     const { id } = request;
     const settle = (value: unknown, threw: boolean) => {
       if (this.#closed) return;
@@ -213,8 +227,9 @@ export class Evaluator {
         (error: unknown) => settle(error, true),
       ]);
     } catch (error) {
-      settle(error, true);
+      return { error };
     }
+    return undefined;
   }
 
   #context({ context: id, session: number }: { context: number; session: number }): SessionContext {

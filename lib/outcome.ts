@@ -29,7 +29,7 @@ export class OutcomeFormatter {
   outcome(session: SessionContext, value: unknown, threw: boolean, request: RequestOf<'eval' | 'inspect'>): EvalOutcome {
     session.remember(value, threw);
     let format = request.colors ? this.#colored : this.plain;
-    if (request.kind === 'eval' && request.columns) format = { ...format, inspectOptions: { ...(format.inspectOptions ?? replInspectOptions), breakLength: request.columns } };
+    if (request.columns) format = { ...format, inspectOptions: { ...(format.inspectOptions ?? replInspectOptions), breakLength: request.columns } };
     let outcome: EvalOutcome;
     if (!threw && request.kind === 'inspect') {
       outcome = this.bounded('the listing', () => listValue(value, (entry) => session.handle(entry), request.depth, request.colors));

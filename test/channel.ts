@@ -3,6 +3,11 @@ import { MessageChannel } from 'node:worker_threads';
 import t from 'tap';
 import { Channel } from '../common/channel.ts';
 
+/** Waits (a bounded while) until `done()`, for messages between two ports of this thread. */
+async function until(done: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !done(); i++) await new Promise((resolve) => setTimeout(resolve, 5));
+}
+
 /** Two ends of a real MessageChannel: `a` exposes `api` to `b`; what each end hears is logged. */
 function pair(api: Record<string, (...args: never[]) => unknown>) {
   const { port1, port2 } = new MessageChannel();
@@ -28,7 +33,7 @@ t.test('a notification told once the answer is ready follows the answer, though 
     evaluate: () => {
       channel.holdForAnswer();
       const reply = Promise.resolve('reply');
-      queueMicrotask(() => channel.notify('settle'));
+      queueMicrotask(() => channel.notify('settle', true));
       return reply;
     },
   });
@@ -37,11 +42,26 @@ t.test('a notification told once the answer is ready follows the answer, though 
   a.notify('before');
   const answer = remote.evaluate().then((value) => log.push(`b got ${String(value)}`));
   await answer;
-  await new Promise((resolve) => setImmediate(resolve));
+  await until(() => log.length === 3);
   t.same(log, ['b heard before', 'b got reply', 'b heard settle']);
   a.notify('after');
-  await new Promise((resolve) => setImmediate(resolve));
+  await until(() => log.length === 4);
   t.equal(log.at(-1), 'b heard after', 'nothing is held once the answer has gone');
+});
+
+t.test('only a notification sent after the answer waits for it', async (t) => {
+  let channel!: Channel<string, string>;
+  const { a, remote, log, close } = pair({
+    evaluate: () => {
+      channel.holdForAnswer();
+      queueMicrotask(() => channel.notify('tap'));
+      return Promise.resolve('reply');
+    },
+  });
+  channel = a;
+  t.teardown(close);
+  await remote.evaluate().then((value) => log.push(`b got ${String(value)}`));
+  t.same(log, ['b heard tap', 'b got reply']);
 });
 
 t.test('a notification is never answered: the side that told it is not woken again', async (t) => {
@@ -49,7 +69,8 @@ t.test('a notification is never answered: the side that told it is not woken aga
   t.teardown(close);
   b.notify('output');
   b.notify('output');
-  await new Promise((resolve) => setImmediate(resolve));
+  await until(() => log.length === 2);
+  await new Promise((resolve) => setTimeout(resolve, 20)); // an answer, if any, would be here by now
   t.same(log, ['a heard output', 'a heard output']);
   t.equal(receivedByB(), 0, 'no answer to either');
 });
@@ -59,7 +80,7 @@ t.test('a handler that throws is reported, and the channel goes on', async (t) =
   t.teardown(close);
   a.notify('throw');
   a.notify('next');
-  await new Promise((resolve) => setImmediate(resolve));
+  await until(() => log.length === 1);
   t.match(faults, [{ message: 'handler failed' }]);
   t.same(log, ['b heard next']);
 });

@@ -18,5 +18,6 @@ t.test('durations read as a person writes them', async (t) => {
   t.equal(formatDuration(60_000), '1 min');
   t.equal(formatDuration(90_000), '1 min 30 s');
   t.equal(formatDuration(3_600_000), '1 h');
-  t.equal(formatDuration(3_725_000), '1 h 2 min');
+  t.equal(formatDuration(3_725_000), '1 h 2 min 5 s');
+  t.equal(formatDuration(3_630_000), '1 h 30 s');
 });

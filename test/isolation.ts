@@ -41,6 +41,9 @@ const hostile: { input: string; prints: RegExp }[] = [
   { input: 'process.on("unhandledRejection", () => {})', prints: /ERR_INVALID_REPL_INPUT[^]*Listeners for `unhandledRejection` cannot be used in the REPL/ },
   { input: 'process.setUncaughtExceptionCaptureCallback(() => {})', prints: /ERR_INVALID_REPL_INPUT[^]*setUncaughtExceptionCaptureCallback\(\) cannot be used in the REPL/ },
   { input: 'Promise = null; Function.prototype.call = null; Function.prototype.apply = null; Array.prototype.push = null; JSON.stringify = null; Object.defineProperty = null; Reflect.apply = null; Symbol = null; 1', prints: /^1$/m },
+  // The session breaks its Promise so that its command's promise cannot be waited for: that is
+  // its outcome, at once (it must not hang, nor be reported before the command's reply).
+  { input: 'Promise.prototype.constructor = 1; await 0', prints: /Uncaught TypeError/ },
   { input: 'clearImmediate({}); clearImmediate(setTimeout(() => {}, 1)); clearTimeout({}); clearInterval(setImmediate(() => {})); 1', prints: /^1$/m },
 ];
 

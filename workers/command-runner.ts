@@ -57,6 +57,8 @@ export class CommandRunner {
   readonly #backgrounded = new Set<Running>();
   #background = 0;
   #commandsRun = 0;
+  /** Completion requests not yet answered: dropped with the context they ask about. */
+  readonly #completions = new Set<Command>();
   #context: number;
   #usedContext = false;
   /** Lines evaluated so far, as Node's REPL counts them for its script names. */
@@ -105,8 +107,21 @@ export class CommandRunner {
   /** Names for tab completion from the main thread (nothing is audited or waited for). */
   complete(path: string[], prefix: string): Promise<EvalOutcome> {
     return new Promise((resolve) => {
-      this.#owner.dispatcher.submit(this.#inContext({ kind: 'complete', path, prefix }), { output: () => {}, done: resolve });
+      const command = this.#owner.dispatcher.submit(this.#inContext({ kind: 'complete', path, prefix }), {
+        output: () => {},
+        done: (outcome) => {
+          this.#completions.delete(command);
+          resolve(outcome);
+        },
+      });
+      this.#completions.add(command);
     });
+  }
+
+  // A completion still queued would make the dropped context again on the main thread.
+  #dropCompletions(): void {
+    for (const command of this.#completions) this.#owner.dispatcher.abandon(command);
+    this.#completions.clear();
   }
 
   // The main thread makes the context when a request first names it.
@@ -157,6 +172,7 @@ export class CommandRunner {
 
   /** `.clear`: a fresh context; the old one is forgotten on the main thread. */
   newContext(): void {
+    this.#dropCompletions();
     if (this.#usedContext) this.#owner.dispatcher.dropContext(this.#context);
     this.#context = this.#owner.newContext();
     this.#usedContext = false;
@@ -165,6 +181,7 @@ export class CommandRunner {
   /** The session has ended: its commands are abandoned and its context forgotten. */
   close(): void {
     for (const running of [this.#running, ...this.#backgrounded]) if (running) this.abandon(running);
+    this.#dropCompletions();
     if (this.#usedContext) this.#owner.dispatcher.dropContext(this.#context);
   }
 }

@@ -103,10 +103,14 @@ export class BackdoorServer implements SessionHost {
     switch (message.type) {
       case 'settle':
         return this.dispatcher.settle(message.id, message.out, message.outcome, message.cost);
-      case 'output':
-        return this.#contexts.get(message.context)?.asyncOutput(message.text);
-      case 'tap':
-        return this.#contexts.get(message.context)?.tap(message.outcome);
+      case 'output': {
+        const owner = this.#contexts.get(message.context);
+        return owner?.guard(() => owner.asyncOutput(message.text));
+      }
+      case 'tap': {
+        const owner = this.#contexts.get(message.context);
+        return owner?.guard(() => owner.tap(message.outcome));
+      }
       case 'uncaught':
         return this.#uncaught(message.context, message.session, message.text);
     }
@@ -121,7 +125,7 @@ export class BackdoorServer implements SessionHost {
   /** In the session of the context, even one it replaced (`.clear`); audited once it has ended. */
   #uncaught(context: number, session: number, text: string): void {
     const owner = this.#contexts.get(context);
-    if (owner) owner.uncaught(text);
+    if (owner) owner.guard(() => owner.uncaught(text));
     else this.audit({ type: 'uncaught', time: new Date().toISOString(), session, message: text });
   }
 

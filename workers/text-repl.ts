@@ -121,7 +121,7 @@ export class TextRepl implements Mode, ReplCommandHost {
     const host = this.#host;
     const colors = host.negotiation.colors;
     let body: SessionRequest;
-    if (request.kind === 'inspect') body = { ...request, line: host.runner.linesEvaluated, colors };
+    if (request.kind === 'inspect') body = { ...request, line: host.runner.linesEvaluated, colors, columns: this.#columns() };
     else if (request.kind === 'locals') body = { kind: 'locals', colors };
     else body = { kind: 'stats', workerReport: host.workerReport() };
     host.runner.run(body, typed);
