@@ -50,7 +50,7 @@ async function play(port: number, steps: [Uint8Array, number][], abrupt: boolean
 t.test('fuzz: random bytes over 2 x 48 connections harm neither the app nor the next session', async (t) => {
   // One malloc arena per thread at most: freed memory is then reused rather than spread over
   // arenas whose pages stay in rss, which would make rss between waves noise, not a leak.
-  const app = await startApp(t, 'fuzz-app.mjs', ['--expose-gc'], { MALLOC_ARENA_MAX: '2' });
+  const app = await startApp(t, 'fuzz-app.mjs', ['--expose-gc', '--max-semi-space-size=1'], { MALLOC_ARENA_MAX: '2' });
   const port = Number(/backdoor (\d+)/.exec(app.stdout())![1]);
   const warm = await TestClient.connect({ port });
   await warm.ready();
