@@ -19,6 +19,7 @@
  * of the call that started it.) Other notifications go at once, as they always did.
  */
 import type { Endpoint } from 'comlink';
+import { performance } from 'node:perf_hooks';
 import type { MessagePort } from 'node:worker_threads';
 
 type Listener = Parameters<Endpoint['addEventListener']>[1];
@@ -28,6 +29,7 @@ export class Channel<Outgoing, Incoming> {
   readonly #port: MessagePort;
   readonly #listeners = new Set<Listener>();
   #held: Outgoing[] | undefined;
+  #busyMs = 0;
 
   /**
    * @param onNotification what the other side notifies, one message at a time
@@ -36,6 +38,7 @@ export class Channel<Outgoing, Incoming> {
   constructor(port: MessagePort, onNotification: (message: Incoming) => void, onFault: (error: unknown) => void) {
     this.#port = port;
     port.on('message', (data: unknown) => {
+      const start = performance.now();
       // Nothing thrown here may reach the thread's own handlers: on the main thread, they
       // are the app's.
       try {
@@ -51,11 +54,13 @@ export class Channel<Outgoing, Incoming> {
         } catch {
           // nowhere left to tell
         }
+      } finally {
+        this.#busyMs += performance.now() - start;
       }
     });
     this.endpoint = {
       postMessage: (message: unknown, transfer?: readonly unknown[]) => {
-        port.postMessage(message, transfer as never);
+        this.#post(message, transfer);
         if (this.#held && isAnswer(message)) this.#release();
       },
       addEventListener: (_type: string, listener: Listener) => void this.#listeners.add(listener),
@@ -66,7 +71,18 @@ export class Channel<Outgoing, Incoming> {
   /** Tell the other side, without an answer; `afterAnswer`: not before the answer being sent. */
   notify(message: Outgoing, afterAnswer = false): void {
     if (afterAnswer && this.#held) this.#held.push(message);
-    else this.#port.postMessage({ notification: message });
+    else this.#post({ notification: message });
+  }
+
+  /** Milliseconds this thread has spent on the channel: handling messages, and sending (cloning) them. */
+  get busyMs(): number {
+    return this.#busyMs;
+  }
+
+  #post(message: unknown, transfer?: readonly unknown[]): void {
+    const start = performance.now();
+    this.#port.postMessage(message, transfer as never);
+    this.#busyMs += performance.now() - start;
   }
 
   /** The answer to the call being handled is ready: what is notified from now on follows it. */
@@ -77,7 +93,7 @@ export class Channel<Outgoing, Incoming> {
   #release(): void {
     const held = this.#held!;
     this.#held = undefined;
-    for (const message of held) this.#port.postMessage({ notification: message });
+    for (const message of held) this.#post({ notification: message });
   }
 }
 

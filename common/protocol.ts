@@ -129,6 +129,11 @@ export interface EvalReply {
   outcome: EvalOutcome | undefined;
   /** Main-thread milliseconds this call used (compile, run, format). */
   cost: number;
+  /**
+   * The app's own load: its event-loop utilisation without the backdoor's work (0..1), smoothed
+   * over about a second, for the budget (see workers/budget.ts). Absent until it is known.
+   */
+  load?: number;
 }
 
 /** Exposed by the main thread. */

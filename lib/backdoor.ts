@@ -93,7 +93,7 @@ export class Backdoor {
       (error) => this.#auditor.emit({ type: 'fault', time: new Date().toISOString(), message: `a message from the worker failed: ${String(error)}` }),
     );
     this.#control = wrap<WorkerApi>(channel.endpoint);
-    this.#evaluator = new Evaluator(options, {
+    this.#evaluator = new Evaluator({ ...options, messagingMs: () => channel.busyMs }, {
       settle: (id, out, outcome, cost) => channel.notify({ type: 'settle', id, out, outcome, cost }, true),
       output: (context, text) => channel.notify({ type: 'output', context, text }),
       tap: (context, outcome) => channel.notify({ type: 'tap', context, outcome }),

@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type vm from 'node:vm';
 import type { AuditEvent } from '../common/audit-event.ts';
 import type { EvalOutcome, EvalReply, EvalRequest, RequestOf } from '../common/protocol.ts';
+import { AppLoad } from './app-load.ts';
 import { attribution } from './attribution.ts';
 import { formatThrown } from './format.ts';
 import { HealthMonitor, preview, propertyNames } from './inspector.ts';
@@ -35,6 +36,8 @@ export interface EvaluatorOptions {
   evalTimeoutMs: number;
   /** For `.stats`: the share the backdoor may use. Default 0.1. */
   mainThreadBudget?: number;
+  /** Main-thread milliseconds the backdoor spent on its messages, to tell the app's own load. */
+  messagingMs?: () => number;
 }
 
 /**
@@ -51,6 +54,7 @@ export class Evaluator {
   readonly #format: OutcomeFormatter;
   readonly #health = new HealthMonitor();
   readonly #turn = new NextTurn();
+  readonly #appLoad = new AppLoad();
   #closed = false;
   #commands = 0;
   #mainThreadMs = 0;
@@ -90,6 +94,8 @@ export class Evaluator {
     }
     this.#commands++;
     this.#mainThreadMs += reply.cost;
+    const load = this.#appLoad.measure(this.#mainThreadMs + (this.#options.messagingMs?.() ?? 0));
+    if (!Number.isNaN(load)) reply.load = load;
     return reply;
   }
 

@@ -20,6 +20,16 @@ export interface SessionEvents {
 }
 
 /**
+ * A context without interceptors where Node has them (20.18+, 22.8+, 24): its global is an
+ * ordinary object, so session code runs at the speed of the app's own realm instead of 2-3x
+ * slower through a contextified sandbox's interceptors (a 2,000-object build: 1.3 ms against
+ * 4.6 ms, Node 20.20). Node's globals and the locals are put on it (forwardNodeGlobals).
+ */
+function contextObject(): object {
+  return ((vm.constants as unknown as { DONT_CONTEXTIFY?: object } | undefined)?.DONT_CONTEXTIFY ?? {}) as object;
+}
+
+/**
  * The global scope of one session: a `vm` context in which declarations (`let x`, functions,
  * classes) persist between commands, with the app's `locals`, Node's globals and built-in
  * modules (`fs`, `util`... loaded when first used, as in Node's REPL), `require`, `_`, `_error`,
@@ -57,7 +67,7 @@ export class SessionContext implements SessionOwner {
    */
   constructor(locals: Record<string, unknown>, events: SessionEvents) {
     this.#events = events;
-    this.context = vm.createContext({}, { name: 'backdoor session' });
+    this.context = vm.createContext(contextObject(), { name: 'backdoor session' });
     const realm = vm.runInContext('({ Object, Error })', this.context) as { Object: ObjectConstructor; Error: ErrorConstructor };
     this.objectPrototype = realm.Object.prototype;
     this.Error = realm.Error;

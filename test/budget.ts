@@ -1,5 +1,5 @@
 import t from 'tap';
-import { MainThreadBudget } from '../workers/budget.ts';
+import { allowedShare, MainThreadBudget, MIN_SHARE } from '../workers/budget.ts';
 
 t.test('an occasional command goes at once', async (t) => {
   const budget = new MainThreadBudget(0.1, 0);
@@ -43,4 +43,45 @@ t.test('a share of 1 never waits', async (t) => {
   const budget = new MainThreadBudget(1, 0);
   budget.charge(1000, 1);
   t.equal(budget.delay(1), 0);
+});
+
+t.test('the share follows the app\'s own load: unpaced when idle, the ceiling when light, far below it when busy', async (t) => {
+  t.equal(allowedShare(0, 0.1), 1, 'idle: no pacing');
+  t.equal(allowedShare(0.04, 0.1), 1);
+  t.equal(allowedShare(0.05, 0.1), 0.1, 'light: the ceiling');
+  t.ok(Math.abs(allowedShare(0.45, 0.1) - 0.01) < 1e-9, `45%: a tenth of the ceiling (${allowedShare(0.45, 0.1)})`);
+  t.ok(allowedShare(0.25, 0.1) < 0.1 && allowedShare(0.25, 0.1) > 0.01);
+  t.equal(allowedShare(0.99, 0.1), MIN_SHARE, 'never below the floor');
+  t.equal(allowedShare(Number.NaN, 0.1), 0.1, 'not known: the ceiling');
+  t.equal(allowedShare(0.9, 1), 1, 'a ceiling of 1 never paces');
+  let last = 1;
+  for (let load = 0; load <= 1; load += 0.01) {
+    const share = allowedShare(load, 0.3);
+    t.ok(share <= last + 1e-12, `never rises with load (${load.toFixed(2)})`);
+    last = share;
+  }
+});
+
+t.test('a runaway command in an idle app leaves no debt: the next command goes at once', async (t) => {
+  const budget = new MainThreadBudget(0.1, 0);
+  budget.observe(0.3, 0); // the app was busy...
+  budget.charge(2000, 2000); // ...a 2 s command, stopped by evalTimeoutMs
+  t.ok(budget.delay(2000) > 10_000, 'busy: paid back first');
+  budget.observe(0.01, 2000); // its reply says the app itself is idle
+  t.equal(budget.delay(2000), 0);
+});
+
+t.test('a flood against a busy app is paced far below the ceiling', async (t) => {
+  const budget = new MainThreadBudget(0.1, 0);
+  let now = 0;
+  let used = 0;
+  for (let i = 0; i < 5000; i++) {
+    budget.observe(0.45, now);
+    now += budget.delay(now);
+    now += 0.15;
+    budget.charge(0.15, now);
+    used += 0.15;
+    now += 0.1;
+  }
+  t.ok(Math.abs(used / now - allowedShare(0.45, 0.1)) < 0.002, `share ${(used / now).toFixed(4)}`);
 });

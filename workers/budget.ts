@@ -1,47 +1,92 @@
 /**
- * The share of the main thread's time the backdoor may use, as a token bucket: time accrues at
- * `share` milliseconds per millisecond of wall time, up to a small burst; each command spends
- * what it cost the main thread (measured there); the next command waits while the balance is
- * negative. So a person's occasional command is answered at once, while a flood is paced to
- * `share` of the main thread however many sessions send it: over any window of T ms the
- * backdoor uses at most share * T + burst, plus the one command that overdraws.
+ * How much of the main thread the backdoor's commands may use, and when the next one may go.
  *
- * A long command is never cut short here (that is `evalTimeoutMs`' job): it is paid for
- * afterwards, by the wait before the next one.
+ * The policy is work-conserving: the share follows the app's own load (its event-loop
+ * utilisation without the backdoor's work, which the main thread reports with each reply).
+ *
+ * - The app idle (its own load under IDLE_LOAD): no pacing at all. Nobody is there to protect;
+ *   a script piped into the backdoor runs at full speed, and a runaway command that was stopped
+ *   by `evalTimeoutMs` leaves no debt behind.
+ * - Above that, the share starts at the ceiling (`mainThreadBudget`) and falls fast as the app's
+ *   load rises: a tenth of the ceiling at 45% load, so that a flood of commands barely moves the
+ *   app's tail latency; never below MIN_SHARE, so that an operator is never frozen out.
+ *
+ * Within a share, a token bucket: time accrues at `share` ms per ms of wall time, up to a small
+ * burst; each command spends what it cost the main thread; the next one waits while the
+ * balance is negative. A person's occasional command is answered at once; a flood is paced.
+ * A long command is never cut short here (that is `evalTimeoutMs`' job).
  */
+
+/** The app's own load under which it counts as idle. */
+export const IDLE_LOAD = 0.05;
+/** The share never falls below this (0.2%: a trivial command every ~60 ms still goes). */
+export const MIN_SHARE = 0.002;
+/** How fast the share falls with the app's load above IDLE_LOAD: a tenth of the ceiling at 45%. */
+const FALL = Math.log(10) / (0.45 - IDLE_LOAD);
+
+/** The share of the main thread allowed at the app's own `load` (0..1) under `ceiling`. */
+export function allowedShare(load: number, ceiling: number): number {
+  if (ceiling >= 1 || load < IDLE_LOAD) return 1;
+  if (!Number.isFinite(load)) return ceiling; // not known: the ceiling
+  return Math.max(MIN_SHARE, Math.min(ceiling, ceiling * Math.exp(-FALL * (load - IDLE_LOAD))));
+}
+
 export class MainThreadBudget {
-  readonly share: number;
+  /** The ceiling: `mainThreadBudget`. */
+  readonly ceiling: number;
   readonly burstMs: number;
+  #share: number;
+  #load: number | undefined;
   #balance: number;
   #at: number;
 
   /**
-   * @param share of the main thread, in (0, 1]; 1 means no pacing
+   * @param ceiling the most of the main thread the commands may use, in (0, 1]; 1 means no pacing
    * @param now the current time in ms (a monotonic clock)
-   * @param burstMs what may be spent at once after a pause (default: share * 100 ms)
+   * @param burstMs what may be spent at once after a pause (default: ceiling * 100 ms)
    */
-  constructor(share: number, now: number, burstMs = share * 100) {
-    this.share = share;
+  constructor(ceiling: number, now: number, burstMs = ceiling * 100) {
+    this.ceiling = ceiling;
     this.burstMs = burstMs;
+    this.#share = ceiling; // until the main thread has told the app's load
     this.#balance = burstMs;
     this.#at = now;
   }
 
+  /** The share allowed now. */
+  get share(): number {
+    return this.#share;
+  }
+
+  /** The app's own load, as last reported (undefined before the first reply). */
+  get load(): number | undefined {
+    return this.#load;
+  }
+
+  /** The main thread reported the app's own load. */
+  observe(load: number, now: number): void {
+    this.#accrue(now);
+    this.#load = load;
+    this.#share = allowedShare(load, this.ceiling);
+    // Unpaced, nothing is owed: an idle app has nothing to be protected from.
+    if (this.#share >= 1) this.#balance = this.burstMs;
+  }
+
   /** How long the next command must wait, in ms; 0 when it may go now. */
   delay(now: number): number {
-    if (this.share >= 1) return 0;
+    if (this.#share >= 1) return 0;
     this.#accrue(now);
-    return this.#balance >= 0 ? 0 : -this.#balance / this.share;
+    return this.#balance >= 0 ? 0 : -this.#balance / this.#share;
   }
 
   /** A command used `costMs` of main-thread time. */
   charge(costMs: number, now: number): void {
     this.#accrue(now);
-    this.#balance -= costMs;
+    if (this.#share < 1) this.#balance -= costMs;
   }
 
   #accrue(now: number): void {
-    this.#balance = Math.min(this.burstMs, this.#balance + Math.max(0, now - this.#at) * this.share);
+    this.#balance = Math.min(this.burstMs, this.#balance + Math.max(0, now - this.#at) * this.#share);
     this.#at = now;
   }
 }

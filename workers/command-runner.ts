@@ -24,6 +24,8 @@ export interface Running {
 export interface CommandEvents {
   commandOutput(running: Running, text: string): void;
   commandPending(running: Running): void;
+  /** The command has waited `ms` for the main thread; `reason` says why (told once). */
+  commandWaiting(running: Running, ms: number, reason: string): void;
   commandDone(running: Running, outcome: EvalOutcome): void;
 }
 
@@ -95,6 +97,7 @@ export class CommandRunner {
         running.pending = true;
         this.#owner.events.commandPending(running);
       }),
+      waiting: (ms, reason) => guard(() => this.#owner.events.commandWaiting(running, ms, reason)),
       done: (outcome) => guard(() => {
         this.finish(running, outcome.ok);
         this.#owner.events.commandDone(running, outcome);

@@ -255,14 +255,24 @@ export class Connection implements ModeHost {
     if (this.#closed || text === '') return;
     const terminal = this.#input.terminal;
     if (terminal) terminal.write(text);
-    else this.#socket.write(text);
+    else this.#out(text);
     this.#checkUnsent();
   }
 
   send(data: string | Buffer): void {
     if (this.#closed) return;
-    this.#socket.write(data);
+    this.#out(data);
     this.#checkUnsent();
+  }
+
+  // What one turn writes (a value, then the prompt) leaves in one system call.
+  #out(data: string | Buffer): void {
+    const socket = this.#socket;
+    if (!socket.writableCorked) {
+      socket.cork();
+      process.nextTick(() => socket.uncork());
+    }
+    socket.write(data);
   }
 
   #checkUnsent(): void {

@@ -15,6 +15,8 @@ export interface CommandListener {
   output(text: string): void;
   /** The main thread answered that the command awaits; `done` comes later. */
   pending?(): void;
+  /** It has waited `ms` for the main thread (once, after HELD_NOTICE_MS), and why. */
+  waiting?(ms: number, reason: string): void;
   /** The command ended (returned, threw, or its promise settled). */
   done(outcome: EvalOutcome): void;
 }
@@ -30,7 +32,14 @@ export interface Command {
   readonly request: EvalRequest;
   readonly listener: CommandListener;
   abandoned: boolean;
+  /** When it was submitted (performance.now()). */
+  readonly submitted: number;
+  /** Told that it waits. */
+  noticed?: boolean;
 }
+
+/** A command that has waited this long for the main thread is told why, once. */
+export const HELD_NOTICE_MS = 1000;
 
 /**
  * Sends complete inputs to the main thread one at a time.
@@ -54,6 +63,7 @@ export class Dispatcher {
   #lastId = 0;
   readonly #budget: MainThreadBudget | undefined;
   #paced: NodeJS.Timeout | undefined;
+  #noticeTimer: NodeJS.Timeout | undefined;
 
   constructor(main: MainLink, budget?: MainThreadBudget) {
     this.#main = main;
@@ -62,9 +72,10 @@ export class Dispatcher {
 
   /** Queue a command; its listener hears from it unless it is abandoned first. */
   submit(input: RequestBody, listener: CommandListener): Command {
-    const command: Command = { request: { ...input, id: ++this.#lastId } as EvalRequest, listener, abandoned: false };
+    const command: Command = { request: { ...input, id: ++this.#lastId } as EvalRequest, listener, abandoned: false, submitted: performance.now() };
     this.#queue.push(command);
     this.#pump();
+    this.#watch();
     return command;
   }
 
@@ -94,6 +105,7 @@ export class Dispatcher {
   close(): void {
     this.#closed = true;
     clearTimeout(this.#paced);
+    clearTimeout(this.#noticeTimer);
     if (this.#current) this.#current.abandoned = true;
     for (const command of [...this.#queue, ...this.#awaiting.values()]) command.abandoned = true;
     this.#queue.length = 0;
@@ -121,6 +133,7 @@ export class Dispatcher {
 
   #answered(command: Command, reply: EvalReply): void {
     this.#current = undefined;
+    if (reply.load !== undefined) this.#budget?.observe(reply.load, performance.now());
     this.#budget?.charge(reply.cost + MESSAGING_COST_MS, performance.now());
     if (!command.abandoned) {
       if (reply.out !== '') command.listener.output(reply.out);
@@ -133,8 +146,49 @@ export class Dispatcher {
     this.#pump();
   }
 
+  /**
+   * Never silent: a command still waiting for the main thread after HELD_NOTICE_MS hears why,
+   * the budget or a main thread that does not answer. One timer, for the oldest such command,
+   * only while commands wait.
+   */
+  #watch(): void {
+    if (this.#noticeTimer || this.#closed) return;
+    const waiting = [this.#current, ...this.#queue].filter((command) => command && !command.noticed && command.listener.waiting) as Command[];
+    if (waiting.length === 0) return;
+    const oldest = Math.min(...waiting.map((command) => command.submitted));
+    this.#noticeTimer = setTimeout(() => {
+      this.#noticeTimer = undefined;
+      const now = performance.now();
+      for (const command of [this.#current, ...this.#queue]) {
+        if (!command || command.noticed || command.abandoned || now - command.submitted < HELD_NOTICE_MS) continue;
+        command.noticed = true;
+        command.listener.waiting?.(now - command.submitted, this.#reason(command, now));
+      }
+      this.#watch();
+    }, Math.max(0, oldest + HELD_NOTICE_MS - performance.now()));
+    this.#noticeTimer.unref?.();
+  }
+
+  #reason(command: Command, now: number): string {
+    const current = this.#current;
+    if (current === command || (current && now - current.submitted >= HELD_NOTICE_MS / 2)) {
+      const since = current === command ? 'it was sent' : 'the command ahead of it was sent';
+      return `the app's main thread has not answered since ${since}: it is busy (the app's own work, or a long command)`;
+    }
+    const budget = this.#budget;
+    if (this.#paced && budget) {
+      const load = budget.load === undefined ? 'not known yet' : `${Math.round(budget.load * 100)}%`;
+      return `held by the budget: the app's own load is ${load}, so commands may use ${formatShare(budget.share)} of its main thread now (mainThreadBudget ${budget.ceiling})`;
+    }
+    return 'queued behind the commands of other sessions';
+  }
+
   #settled(command: Command, out: string, outcome: EvalOutcome): void {
     if (out !== '') command.listener.output(out);
     command.listener.done(outcome);
   }
+}
+
+function formatShare(share: number): string {
+  return share >= 0.1 ? `${Math.round(share * 100)}%` : `${(share * 100).toFixed(1)}%`;
 }

@@ -43,6 +43,28 @@ const parseOptions: Options = {
  * tens of thousands deep) is left to V8 to compile or refuse on the main thread, unrewritten.
  */
 export function classifyInput(source: string): InputVerdict {
+  // An input typed again (a person polling `stats.requests`, a script, a paste) is not parsed
+  // again: a parse costs the worker ~25 us, most of it acorn's set-up per parse.
+  const cached = verdicts.get(source);
+  if (cached) {
+    verdicts.delete(source); // most recently used last
+    verdicts.set(source, cached);
+    return cached;
+  }
+  const verdict = classifyUncached(source);
+  if (source.length <= MAX_CACHED_INPUT) {
+    verdicts.set(source, verdict);
+    if (verdicts.size > MAX_CACHED_VERDICTS) verdicts.delete(verdicts.keys().next().value!);
+  }
+  return verdict;
+}
+
+/** Verdicts of recent short inputs, by their text (bounded: 256 of up to 1,000 characters). */
+const verdicts = new Map<string, InputVerdict>();
+const MAX_CACHED_VERDICTS = 256;
+const MAX_CACHED_INPUT = 1000;
+
+function classifyUncached(source: string): InputVerdict {
   if (nestingDepth(source) > MAX_NESTING) {
     return { kind: 'refused', message: `RangeError: Maximum call stack size exceeded (brackets nested more than ${MAX_NESTING} deep are not compiled)` };
   }

@@ -13,7 +13,9 @@
  * - `{"tag":"tap","val":...,"inspect":"..."}` for values the code passes to `tap(value)`;
  * - `{"tag":"uncaught","text":"Uncaught Error: ..."}` when code of the session throws (or rejects)
  *   after its input has returned: a timer's, a callback's;
- * - `{"tag":"err","id":...,"message":"..."}` when an input is not one (bad JSON, incomplete code).
+ * - `{"tag":"err","id":...,"message":"..."}` when an input is not one (bad JSON, incomplete code);
+ * - `{"tag":"wait","id":...,"ms":1000,"reason":"..."}` once, when an input has waited a second
+ *   for the main thread (the budget holds it, or the app keeps the main thread busy).
  *
  * `{"interrupt": id}` abandons the running input with that id: it is answered at once with
  * `ok: false` and `inspect` saying so (its code goes on running on the main thread if it is
@@ -75,6 +77,8 @@ export function retLine(id: unknown, outcome: EvalOutcome, ms: number): string {
 export const outLine = (id: unknown, text: string): string => `${JSON.stringify({ tag: 'out', id, text })}\n`;
 
 export const uncaughtLine = (text: string): string => `${JSON.stringify({ tag: 'uncaught', text })}\n`;
+
+export const waitLine = (id: unknown, ms: number, reason: string): string => `${JSON.stringify({ tag: 'wait', id, ms: Math.round(ms), reason })}\n`;
 
 export const errLine = (id: unknown, message: string): string => `${JSON.stringify({ tag: 'err', id, message })}\n`;
 

@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { EvalOutcome } from '../common/protocol.ts';
 import type { Running } from './command-runner.ts';
 import { classifyInput, evalRequest } from './input.ts';
-import { errLine, modeLine, outLine, parseJsonInput, retLine, tapLine, uncaughtLine, type JsonId } from './json-mode.ts';
+import { errLine, modeLine, outLine, parseJsonInput, retLine, tapLine, uncaughtLine, waitLine, type JsonId } from './json-mode.ts';
 import type { Line } from './line-splitter.ts';
 import { inputTooLong, type Mode, type ModeHost } from './mode.ts';
 
@@ -90,6 +90,10 @@ export class JsonRepl implements Mode {
   }
 
   commandPending(): void {} // answered when it settles
+
+  commandWaiting(running: Running, ms: number, reason: string): void {
+    this.#host.write(waitLine(running.id ?? null, ms, reason));
+  }
 
   commandDone(running: Running, outcome: EvalOutcome): void {
     this.#host.write(retLine(running.id ?? null, outcome, performance.now() - running.started));

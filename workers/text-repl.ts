@@ -165,6 +165,11 @@ export class TextRepl implements Mode, ReplCommandHost {
     this.#host.write(text);
   }
 
+  /** Never silent: the command waits for the main thread, and why. */
+  commandWaiting(_running: Running, ms: number, reason: string): void {
+    this.#host.write(`(waiting ${(ms / 1000).toFixed(1)} s: ${reason}; Ctrl+C abandons it)\n`);
+  }
+
   /** The main thread is awaiting it: if that lasts, give the prompt back. */
   commandPending(running: Running): void {
     const host = this.#host;

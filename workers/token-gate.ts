@@ -91,5 +91,6 @@ export class TokenGate implements Mode {
   tap(_outcome: EvalOutcome): void {}
   commandOutput(): void {}
   commandPending(): void {}
+  commandWaiting(): void {}
   commandDone(): void {}
 }

@@ -1,0 +1,61 @@
+// Never silent: a command that waits for the main thread is told why; Ctrl-C abandons it; and
+// the budget leaves no debt behind a runaway command in an idle app.
+import t from 'tap';
+import { Dispatcher } from '../dist/workers/dispatcher.js';
+import { MainThreadBudget } from '../dist/workers/budget.js';
+import { connect, start } from './fixtures/backdoor.ts';
+
+const IAC = 255;
+const IP = 244;
+/** Holds the main thread (of this process: the backdoor's app) for `ms`, then is 'done'. */
+const busy = (ms: number) => `const t0 = Date.now(); while (Date.now() - t0 < ${ms}) {}; "done"`;
+
+t.test('a command the main thread does not answer for a second is told why; so are those behind it; Ctrl-C abandons a held one', async (t) => {
+  const backdoor = await start(t, { evalTimeoutMs: 10_000 });
+  const [a, b, c] = [await connect(t, backdoor), await connect(t, backdoor), await connect(t, backdoor)];
+  a.send(`${busy(2000)}\n`);
+  b.send('2*21\n');
+  c.send('3*3\n');
+  c.send(Buffer.from([IAC, IP])); // while 3*3 waits behind the others
+  t.match(await a.expect(/'done'\n> $/, 10_000), /\(waiting 1\.\d s: the app's main thread has not answered since it was sent: it is busy[^\n]*; Ctrl\+C abandons it\)\n'done'/);
+  t.match(await b.expect(/42\n> $/, 10_000), /\(waiting \d\.\d s: the app's main thread has not answered since the command ahead of it was sent[^\n]*\)\n42/);
+  await c.expect(/\n> $/); // Ctrl-C's fresh prompt
+  t.equal(await c.eval('4*4'), '16');
+  t.notMatch(c.received, /^9$/m, 'the abandoned command never prints');
+});
+
+t.test('JSON mode: the wait is an event of the input', async (t) => {
+  const client = await connect(t, await start(t, { evalTimeoutMs: 10_000 }));
+  client.send('.mode json\n');
+  await client.expect(/"tag":"mode"[^\n]*\n/);
+  client.send(`${JSON.stringify({ id: 7, code: busy(1500) })}\n`);
+  const lines = (await client.expect(/"tag":"ret"[^\n]*\n/, 10_000)).trim().split('\n').map((line) => JSON.parse(line));
+  const wait = lines.find((line) => line.tag === 'wait');
+  t.match(wait, { tag: 'wait', id: 7, ms: Number, reason: /main thread has not answered/ });
+  t.match(lines.at(-1), { tag: 'ret', id: 7, ok: true, inspect: "'done'" });
+});
+
+t.test('after a runaway loop is stopped in an idle app, the next command answers at once: no debt, no wait', async (t) => {
+  const client = await connect(t, await start(t, { evalTimeoutMs: 600 }));
+  t.match(await client.eval('while (true) {}', 10_000), /Script execution timed out after 600ms/);
+  const mark = client.received.length;
+  // Paced as before (600 ms paid back at 10%), it would wait 6 s, told so after one.
+  t.equal(await client.eval('2*21', 3000), '42');
+  t.equal(await client.eval('"again"', 3000), "'again'");
+  t.notMatch(client.received.slice(mark), /waiting/);
+});
+
+t.test('a command held by the budget says so, with the app\'s load and the share allowed', async (t) => {
+  const budget = new MainThreadBudget(0.1, performance.now());
+  budget.observe(0.45, performance.now());
+  budget.charge(200, performance.now()); // deep in debt: the next waits ~20 s
+  const calls: number[] = [];
+  const dispatcher = new Dispatcher({ evaluate: async () => { calls.push(1); return { out: '', outcome: { ok: true, text: '1' }, cost: 0 }; }, notify() {} }, budget);
+  t.teardown(() => dispatcher.close());
+  const told = await new Promise<{ ms: number; reason: string }>((resolve) => {
+    dispatcher.submit({ kind: 'locals', colors: false }, { output() {}, done() {}, waiting: (ms, reason) => resolve({ ms, reason }) });
+  });
+  t.ok(told.ms >= 1000);
+  t.match(told.reason, /^held by the budget: the app's own load is 45%, so commands may use 1\.0% of its main thread now \(mainThreadBudget 0\.1\)$/);
+  t.same(calls, [], 'still held');
+});
