@@ -6,11 +6,14 @@
 //   signals   signal handlers installed (the backdoor starts on SIGUSR1)
 //   repl      the peer: Node's own `repl` served over `net` on the main thread
 // and ready argv[4] ms (default 200) after that has started.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { access } from 'node:fs/promises';
 import http from 'node:http';
 import net from 'node:net';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import repl from 'node:repl';
+import { inspect } from 'node:util';
+import vm from 'node:vm';
 import { installSignalHandlers, startBackdoor } from '../dist/lib/index.js';
 import { linkToParent } from './parent.js';
 /** @import { AddressInfo } from 'node:net' */
@@ -40,16 +43,66 @@ const server = http.createServer((_request, response) => {
 server.keepAliveTimeout = 0;
 await /** @type {Promise<void>} */ (new Promise((resolve) => server.listen(0, '127.0.0.1', resolve)));
 
+/**
+ * The ids of this process's threads (Linux; none elsewhere).
+ * @returns {string[]}
+ */
+function threadIds() {
+  try {
+    return readdirSync('/proc/self/task');
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * CPU time of one thread of this process, in ms, from /proc: schedstat's time on a CPU (ns),
+ * else stat's utime + stime (in 1/100 s); NaN when neither can be read (not Linux, or the
+ * thread has ended).
+ * @param {string | number} tid
+ */
+function threadCpuMs(tid) {
+  try {
+    return Number(readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
+  } catch {}
+  try {
+    const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
+// libuv's thread pool starts with its first use, all of it: first here, so that the only
+// thread that appears while the backdoor starts is its worker.
+await access('.');
 const rssBefore = process.memoryUsage.rss();
 /** @type {Backdoor | undefined} */
 let backdoor;
 /** @type {net.Server | undefined} */
 let replServer;
 let startMs = 0;
+/**
+ * The thread of the backdoor's worker: the one named after it (Node names its threads from 24),
+ * else those that appeared while `startBackdoor()` ran: the worker alone, unless Node runs
+ * module hooks (--import, as under tap) in a thread of their own for the worker too.
+ * @type {string[]}
+ */
+let workerTids = [];
 if (mode === 'backdoor') {
+  const before = new Set(threadIds());
   const start = performance.now();
   backdoor = await startBackdoor({ port: 0, ...options });
   startMs = performance.now() - start;
+  const named = threadIds().filter((tid) => {
+    try {
+      return readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim() === 'backdoor';
+    } catch {
+      return false;
+    }
+  });
+  workerTids = named.length === 1 ? named : threadIds().filter((tid) => !before.has(tid));
 } else if (mode === 'signals') {
   installSignalHandlers({ port: 0, ...options });
 } else if (mode === 'repl') {
@@ -67,7 +120,8 @@ const rssAfter = process.memoryUsage.rss();
 
 /**
  * CPU time of this process's main thread alone, in ms: `process.threadCpuUsage()` where Node has
- * it (22 and 24 here: microseconds), else /proc (Node 20: 10 ms resolution). Event-loop
+ * it (22 and 24 here: microseconds), else /proc (Node 20: nanoseconds from schedstat where the
+ * kernel has it, else 10 ms resolution from stat). Event-loop
  * utilisation counts wall time, which on a busy 2-core machine includes the time the thread
  * waits for a core.
  */
@@ -78,18 +132,30 @@ function mainThreadCpuMs() {
     const usage = threadCpuUsage.call(process);
     return (usage.user + usage.system) / 1000;
   }
-  try {
-    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime + stime, in 1/100 s
-  } catch {
-    return NaN;
+  return threadCpuMs(process.pid);
+}
+
+/**
+ * The CPU time of the backdoor's worker thread (`workerTids`) since `since` (a thread's time
+ * then, by tid), in ms; undefined when it cannot be read. A thread that has ended since counts
+ * in the process's CPU time only.
+ * @param {Map<string, number>} since
+ */
+function workerCpuMsSince(since) {
+  let sum = 0;
+  let read = 0;
+  for (const [tid, before] of since) {
+    const ms = threadCpuMs(tid) - before;
+    if (Number.isNaN(ms)) continue;
+    sum += ms;
+    read++;
   }
+  return read > 0 ? sum : undefined;
 }
 
 /**
  * What measure-start saw.
- * @type {{ elu: EventLoopUtilization, delay: IntervalHistogram | undefined, at: number, cpu: number, processCpu: NodeJS.CpuUsage, backdoor: BackdoorStats | undefined } | undefined}
+ * @type {{ elu: EventLoopUtilization, delay: IntervalHistogram | undefined, at: number, cpu: number, processCpu: NodeJS.CpuUsage, workerCpu: Map<string, number>, backdoor: BackdoorStats | undefined } | undefined}
  */
 let measuring;
 /** @type {(message: AppReply) => void} */
@@ -97,7 +163,15 @@ const send = linkToParent(/** @param {AppRequest} message */ (message) => {
   if (message.cmd === 'measure-start') {
     const delay = message.delayHistogram ? monitorEventLoopDelay({ resolution: 1 }) : undefined;
     delay?.enable();
-    measuring = { elu: performance.eventLoopUtilization(), delay, at: performance.now(), cpu: mainThreadCpuMs(), processCpu: process.cpuUsage(), backdoor: backdoor?.stats() };
+    measuring = {
+      elu: performance.eventLoopUtilization(),
+      delay,
+      at: performance.now(),
+      cpu: mainThreadCpuMs(),
+      processCpu: process.cpuUsage(),
+      workerCpu: new Map(workerTids.map((tid) => [tid, threadCpuMs(tid)])),
+      backdoor: backdoor?.stats(),
+    };
     send({ cmd: 'measure-started' });
   } else if (message.cmd === 'measure-stop') {
     if (!measuring) throw new Error('measure-stop before measure-start');
@@ -114,12 +188,45 @@ const send = linkToParent(/** @param {AppRequest} message */ (message) => {
       delayP99Ms: measuring.delay ? measuring.delay.percentile(99) / 1e6 : undefined,
       backdoorCommands: stats && measuring.backdoor ? stats.commands - measuring.backdoor.commands : undefined,
       backdoorMainMs: stats && measuring.backdoor ? stats.mainThreadMs - measuring.backdoor.mainThreadMs : undefined,
+      workerCpuMs: workerCpuMsSince(measuring.workerCpu),
       resources: process.getActiveResourcesInfo(),
     });
+  } else if (message.cmd === 'run-in-realm') {
+    send({ cmd: 'ran-in-realm', ...runInRealm(message.code, message.runs, message.warmRuns) });
   } else if (message.cmd === 'exit') {
     process.exit(0);
   }
 });
+
+/**
+ * Runs `code` in this realm, as the app's own code would: `warmRuns` times, then `runs` times
+ * timed, alone and followed by printing its value with Node's REPL settings (what a session's
+ * command costs the main thread, the backdoor's formatting included). Bounded by `runs`.
+ * @param {string} code
+ * @param {number} runs
+ * @param {number} warmRuns
+ */
+function runInRealm(code, runs, warmRuns) {
+  const print = { depth: 2, maxArrayLength: 100, maxStringLength: 10_000, breakLength: 80 };
+  /** @type {number[]} */
+  const runMs = [];
+  /** @type {number[]} */
+  const runAndPrintMs = [];
+  let printed = 0;
+  for (let i = 0; i < warmRuns + runs; i++) {
+    const start = performance.now();
+    const value = vm.runInThisContext(code);
+    const ran = performance.now();
+    printed += inspect(value, print).length;
+    const end = performance.now();
+    if (i >= warmRuns) {
+      runMs.push(ran - start);
+      runAndPrintMs.push(end - start);
+    }
+  }
+  if (printed === 0) throw new Error(`nothing printed for ${code}`);
+  return { runMs, runAndPrintMs };
+}
 
 /**
  * The port of a server that listens on TCP.

@@ -1,6 +1,7 @@
 // @ts-check
 // One SVG: p99 latency of the app per scenario, as a ratio to the baseline of the same round
-// (bar: median of the rounds; line: lowest to highest round).
+// (bar: median of the rounds; line: lowest to highest round). Scenarios in an idle app (no HTTP
+// load, no ratio) are left out.
 /** @import { Report } from './messages.ts' */
 
 /** @type {Record<string, string>} */
@@ -12,7 +13,7 @@ const escape = (/** @type {unknown} */ text) => String(text).replace(/[&<>"]/g, 
  * @param {Report} report
  */
 export function renderChart(report) {
-  const rows = report.scenarios;
+  const rows = report.scenarios.filter((row) => row.p99Ratio !== undefined);
   const left = 230;
   const width = 760;
   const barHeight = 22;
@@ -38,7 +39,7 @@ export function renderChart(report) {
     const ratio = row.p99Ratio ?? 0;
     parts.push(`<text x="${left - 8}" y="${y + barHeight * 0.7}" text-anchor="end">${escape(row.scenario)}</text>`);
     parts.push(`<rect x="${left}" y="${y}" width="${Math.max(1, x(ratio) - left)}" height="${barHeight}" fill="${peer ? '#d9822b' : '#2b7bb9'}"/>`);
-    if (row.p99RatioMin !== undefined) {
+    if (row.p99RatioMin !== undefined && row.p99RatioMax !== undefined) {
       const mid = y + barHeight / 2;
       parts.push(`<line x1="${x(row.p99RatioMin)}" y1="${mid}" x2="${x(row.p99RatioMax)}" y2="${mid}" stroke="#222" stroke-width="1.5"/>`);
     }

@@ -5,24 +5,35 @@
 // records whole milliseconds, so it can neither hold a steady rate nor see the sub-millisecond
 // differences measured here. This generator is open loop: request i is due at start + i/rate,
 // whatever happened to the earlier ones (coordinated omission corrected, as in wrk2), and
-// latency is in nanoseconds. It wakes once a millisecond (a finer timer would need a spinning
-// core, which a 2-core machine cannot spare) and queues the requests that fell due since;
-// each one's latency counts from that wake-up, not from its exact due time, so that the
-// generator's own timer granularity is not charged to the app, while a request that waits
-// for a free connection (the app falling behind) is. Keep-alive connections, one request in
-// flight on each.
+// latency is in nanoseconds. Each request is written at its due time, without spinning a core:
+// by a worker thread, the clock (bench/load-clock.js, which says how), on a free keep-alive
+// connection (one request in flight on each); this thread reads the responses. What the
+// generator itself is late by (from the due time to the write, or to the moment it finds every
+// connection busy) is measured per request and reported beside the latencies, which count from
+// there: a request that waits for a free connection (the app falling behind) is charged to
+// the app, the generator's own lateness is not.
 import net from 'node:net';
 import { createHistogram } from 'node:perf_hooks';
+import { Worker } from 'node:worker_threads';
+import { BUSY, CLOSED, FREE, REQUEST, claim } from './load-clock.js';
 import { linkToParent } from './parent.js';
-/** @import { LoadReply, LoadRequest, LoadResult } from './messages.ts' */
+/** @import { LoadClockMessage, LoadClockRun, LoadClockTuning, LoadReply, LoadRequest, LoadResult } from './messages.ts' */
 
 /**
- * A keep-alive connection: `busy` while its request is in flight; `due` is that request's due
- * time (hrtime, ns); `buffer` what has arrived of its response.
- * @typedef {{ socket: net.Socket, busy: boolean, due: bigint, buffer: string }} Connection
+ * A keep-alive connection: `busy` while its request is in flight (of the closed-loop capacity
+ * run; the open loop keeps its connections' state in shared memory, for its clock); `index`
+ * its place among the run's connections; `buffer` what has arrived of its response.
+ * @typedef {{ socket: net.Socket, index: number, busy: boolean, buffer: string }} Connection
  */
 
-const REQUEST = 'GET / HTTP/1.1\r\nHost: bench\r\n\r\n';
+// The clock, for the life of this process (runs are one at a time).
+const clock = new Worker(new URL('./load-clock.js', import.meta.url), { name: 'load-clock' });
+const clockOnline = new Promise((resolve) => clock.once('online', resolve));
+clock.unref();
+clock.on('error', (error) => {
+  process.stderr.write(`bench/load.js: its clock failed: ${error.stack ?? error}\n`);
+  process.exit(1);
+});
 
 /**
  * Opens `count` keep-alive connections; `onResponse(conn)` is called per complete response.
@@ -38,7 +49,7 @@ async function connect(port, count, onResponse) {
     socket.setNoDelay(true);
     await new Promise((resolve, reject) => socket.once('connect', resolve).once('error', reject));
     /** @type {Connection} */
-    const conn = { socket, busy: false, due: 0n, buffer: '' };
+    const conn = { socket, index: i, busy: false, buffer: '' };
     socket.setEncoding('latin1');
     socket.on('data', (chunk) => {
       conn.buffer += chunk;
@@ -85,6 +96,16 @@ async function capacity({ port, connections: count, durationMs }) {
 }
 
 /**
+ * The file descriptor of a connected TCP socket, for the clock to write to; -1 where Node does
+ * not show it (Windows). (`_handle` is Node's internal stream handle: not in its types.)
+ * @param {net.Socket} socket
+ */
+function fdOf(socket) {
+  const handle = /** @type {{ _handle?: { fd?: number } }} */ (/** @type {unknown} */ (socket))._handle;
+  return typeof handle?.fd === 'number' && handle.fd >= 0 ? handle.fd : -1;
+}
+
+/**
  * Open loop at `rate` requests per second for `durationMs`.
  * @param {Extract<LoadRequest, { cmd: 'run' }>} request
  * @returns {Promise<LoadResult>}
@@ -95,53 +116,82 @@ async function run({ port, rate, connections: count, durationMs }) {
     throw new RangeError(`bad load: ${rate} req/s for ${durationMs} ms`);
   }
   const histogram = createHistogram();
+  // The generator's own lateness (bench/load-clock.js records most of it; this thread, that of
+  // the requests the clock could not write).
+  const lateness = createHistogram();
+  // Each connection's FREE, BUSY or CLOSED, and the time its request's latency counts from.
+  const state = new Int32Array(new SharedArrayBuffer(4 * count));
+  const from = new BigInt64Array(new SharedArrayBuffer(8 * count));
   /** @type {bigint[]} */
-  const queue = []; // due times of requests not yet sent
+  const queue = []; // requests due and not sent yet (no free connection): the times their latencies count from
   let completed = 0;
   let errors = 0;
-  const send = (/** @type {Connection} */ conn) => {
-    if (conn.socket.destroyed) return;
-    const due = queue.shift();
-    if (due === undefined) return;
-    conn.busy = true;
-    conn.due = due;
-    conn.socket.write(REQUEST);
+  let waitedForConnection = 0;
+  /** @type {Connection[]} */
+  const connections = [];
+  const write = (/** @type {number} */ conn, /** @type {bigint} */ since) => {
+    Atomics.store(from, conn, since);
+    connections[conn].socket.write(REQUEST);
   };
-  const connections = await connect(port, count, (conn) => {
-    histogram.record(Math.max(1, Number(process.hrtime.bigint() - conn.due)));
+  /** Writes a request on a free connection, or queues it. */
+  const sendOrQueue = (/** @type {bigint} */ since) => {
+    const conn = claim(state);
+    if (conn === -1) queue.push(since);
+    else write(conn, since);
+  };
+  connections.push(...await connect(port, count, (conn) => {
+    const { index } = conn;
+    histogram.record(Math.max(1, Number(process.hrtime.bigint() - Atomics.load(from, index))));
     completed++;
-    send(conn);
-  });
-  // A connection that closes leaves the pool; a request it was serving goes to another one,
-  // timed from its due time still (never lost from the count).
-  for (const conn of connections) {
+    // The connection stays BUSY with the next request waiting, if any; else it is free again.
+    const next = queue.shift();
+    if (next !== undefined) write(index, next);
+    else Atomics.store(state, index, FREE);
+  }));
+  // A connection that closes during the run leaves the pool; a request it was serving goes to
+  // another one, timed from where it was timed from still (never lost from the count).
+  let finished = false;
+  connections.forEach((conn, index) => {
     conn.socket.on('close', () => {
+      if (finished) return;
       errors++;
-      const at = connections.indexOf(conn);
-      if (at !== -1) connections.splice(at, 1);
-      if (conn.busy) queue.unshift(conn.due);
-      conn.busy = false;
+      if (Atomics.exchange(state, index, CLOSED) === BUSY) sendOrQueue(Atomics.load(from, index));
     });
-  }
-  const interval = 1e9 / rate;
-  const start = process.hrtime.bigint();
-  const total = Math.round((rate * durationMs) / 1000);
-  let issued = 0;
-  await /** @type {Promise<void>} */ (new Promise((resolve) => {
-    const tick = () => {
-      const now = process.hrtime.bigint();
-      const due = Math.min(total, Math.floor(Number(now - start) / interval) + 1);
-      for (; issued < due; issued++) queue.push(now);
-      for (const conn of connections) if (!conn.busy && queue.length > 0) send(conn);
-      if (issued < total) setTimeout(tick, 1);
-      else resolve();
+  });
+  await clockOnline;
+  /** @type {LoadClockRun} */
+  const schedule = {
+    // A little ahead, for the clock to get the message.
+    startNs: process.hrtime.bigint() + 2_000_000n,
+    intervalNs: 1e9 / rate,
+    total: Math.round((rate * durationMs) / 1000),
+    fds: connections.map((c) => fdOf(c.socket)),
+    state: /** @type {SharedArrayBuffer} */ (state.buffer),
+    from: /** @type {SharedArrayBuffer} */ (from.buffer),
+  };
+  const { issued, tuning } = await /** @type {Promise<{ issued: number, tuning: LoadClockTuning }>} */ (new Promise((resolve) => {
+    const onMessage = (/** @type {LoadClockMessage} */ message) => {
+      if (message.cmd === 'wait') {
+        waitedForConnection++;
+        sendOrQueue(message.from);
+      } else if (message.cmd === 'send') {
+        const now = process.hrtime.bigint();
+        lateness.record(Math.max(1, Number(now - message.due)));
+        sendOrQueue(now);
+      } else {
+        lateness.add(message.lateness);
+        clock.off('message', onMessage);
+        resolve(message);
+      }
     };
-    tick();
+    clock.on('message', onMessage);
+    clock.postMessage(schedule);
   }));
   // Let the last requests finish (bounded).
   const deadline = Date.now() + 2000;
-  while (completed < total && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
-  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  while (completed < issued && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+  const seconds = Number(process.hrtime.bigint() - schedule.startNs) / 1e9;
+  finished = true;
   connections.forEach((c) => c.socket.destroy());
   const us = (/** @type {number} */ p) => histogram.percentile(p) / 1000;
   return {
@@ -154,6 +204,11 @@ async function run({ port, rate, connections: count, durationMs }) {
     p99Us: us(99),
     p999Us: us(99.9),
     maxUs: histogram.max / 1000,
+    lateP50Us: lateness.percentile(50) / 1000,
+    lateP99Us: lateness.percentile(99) / 1000,
+    lateMaxUs: lateness.max / 1000,
+    waitedForConnection,
+    clock: tuning,
   };
 }
 

@@ -5,9 +5,10 @@
 // bench/run.js forks three kinds of helper and talks to each over IPC, a request and the reply
 // it waits for, matched by `cmd`:
 //   app.js <mode> <options JSON> [settle ms]   the app under test
-//   load.js                                    HTTP load on the app
+//   load.js                                    HTTP load on the app (its clock, load-clock.js, a worker thread)
 //   sessions.js                                REPL clients of the app
 // and writes the report as JSON (`--json`), from which bench/chart.js draws the SVG.
+import type { RecordableHistogram } from 'node:perf_hooks';
 import type { BackdoorOptions } from '../dist/lib/index.js';
 
 /** Any message over IPC: the other side tells them apart by `cmd`. */
@@ -27,9 +28,22 @@ export type AppRequest =
   /** Start measuring; with `delayHistogram`, the event loop's delay too. */
   | { cmd: 'measure-start'; delayHistogram?: boolean }
   | { cmd: 'measure-stop' }
+  /** Run `code` in the app's own realm `warmRuns` times, then `runs` times timed (see RealmRuns). */
+  | { cmd: 'run-in-realm'; code: string; runs: number; warmRuns: number }
   | { cmd: 'exit' };
 
-export type AppReply = AppReady | { cmd: 'measure-started' } | Measured;
+export type AppReply = AppReady | { cmd: 'measure-started' } | Measured | RealmRuns;
+
+/**
+ * Main-thread times of code run in the app's own realm, in ms, one per run: `vm.runInThisContext`
+ * alone, and the same followed by printing its value as the backdoor does (`util.inspect` with
+ * Node's REPL settings: depth 2, 100 items, 80 columns).
+ */
+export interface RealmRuns {
+  cmd: 'ran-in-realm';
+  runMs: number[];
+  runAndPrintMs: number[];
+}
 
 /** Sent once, when the app serves. */
 export interface AppReady {
@@ -52,8 +66,13 @@ export interface Measured {
   activeMs: number;
   /** CPU time of the main thread alone. */
   mainCpuMs: number;
-  /** CPU time of the whole process (every thread). */
+  /** CPU time of the whole process (every thread, those that ended during the measure too). */
   processCpuMs: number;
+  /**
+   * With a backdoor: CPU time of its worker thread (app.js `workerTids`: the thread named
+   * 'backdoor', else those that appeared while `startBackdoor()` ran), where /proc has it.
+   */
+  workerCpuMs?: number;
   /** With `delayHistogram`. */
   delayP99Ms?: number;
   /** With a backdoor: the commands it ran, and their main-thread time as it reports it. */
@@ -73,7 +92,11 @@ export type LoadRequest =
 
 export type LoadReply = { cmd: 'result'; result: LoadResult } | { cmd: 'capacity-result'; result: { rate: number } };
 
-/** An open-loop run; latencies count from each request's due time, in us. */
+/**
+ * An open-loop run, in us. Latencies count from each request's due time plus the generator's
+ * own lateness (`late*`): from the due time to the request's write, or to the moment the
+ * generator found every connection busy (the wait for a free one is the app's, and counted).
+ */
 export interface LoadResult {
   sent: number;
   completed: number;
@@ -85,6 +108,47 @@ export interface LoadResult {
   p99Us: number;
   p999Us: number;
   maxUs: number;
+  lateP50Us: number;
+  lateP99Us: number;
+  lateMaxUs: number;
+  /** Requests that found every connection busy when due. */
+  waitedForConnection: number;
+  /** The clock's thread's settings, which its precision depends on. */
+  clock: LoadClockTuning;
+}
+
+/**
+ * A run, as bench/load.js tells its clock (bench/load-clock.js): request i is due at
+ * startNs + i * intervalNs (hrtime), to be written on one of the connections, whose file
+ * descriptors (-1: none) are `fds`, and whose state (FREE, BUSY, CLOSED: an Int32Array) and
+ * start times (a BigInt64Array) the two threads share.
+ */
+export interface LoadClockRun {
+  startNs: bigint;
+  intervalNs: number;
+  total: number;
+  fds: number[];
+  state: SharedArrayBuffer;
+  from: SharedArrayBuffer;
+}
+
+/** What the clock tells bench/load.js's main thread (see bench/load-clock.js). */
+export type LoadClockMessage =
+  /** A request that found every connection busy: its latency counts from `from`. */
+  | { cmd: 'wait'; from: bigint }
+  /** A request the clock could not write, due at `due`. */
+  | { cmd: 'send'; due: bigint }
+  /** The run's end: the requests it issued, and its lateness (ns) of each one it wrote or found no connection for. */
+  | { cmd: 'done'; issued: number; lateness: RecordableHistogram; tuning: LoadClockTuning };
+
+/**
+ * What the clock's thread had (Linux): its timer slack; the real-time policy SCHED_FIFO or not;
+ * its niceness (-10 when, without SCHED_FIFO, it could raise its priority, else 0).
+ */
+export interface LoadClockTuning {
+  timerSlackNs?: number;
+  realTime?: boolean;
+  nice?: number;
 }
 
 // --- sessions.js ----------------------------------------------------------------------------
@@ -130,6 +194,15 @@ export interface Machine {
   date: string;
 }
 
+/**
+ * A scenario of run.js: in an app of kind `app`, `sessions` REPL clients that each send
+ * `command` back to back, or stay idle when it is null, beside the HTTP load; an `idle` app has
+ * no HTTP load, the clients have it to themselves.
+ */
+export type Scenario =
+  | { name: string; app: AppMode; sessions?: undefined; command?: undefined; idle?: undefined }
+  | { name: string; app: AppMode; sessions: number; command: string | null; idle?: boolean };
+
 /** A profile (--quick, --smoke or the full run), as the report shows it. */
 export interface Profile {
   rounds: number;
@@ -147,6 +220,10 @@ export interface Profile {
   idleMs: number;
   /** Of the signal-to-prompt figure. */
   signalRuns: number;
+  /** Of the runaway-loop figure (each takes evalTimeoutMs). */
+  runawayRuns: number;
+  /** Heavy commands timed, in a session and in the app's realm, of the heavy-command figure. */
+  heavyCommands: number;
 }
 
 export interface Settings extends Profile {
@@ -161,12 +238,20 @@ export interface Report {
   machine: Machine;
   settings: Settings & { capacity: number; cpuPerRequestUs: number; rate: number };
   scenarios: ScenarioRow[];
-  micro: MicroFigures & { startMs?: number; rssAddedMb?: number };
+  micro: MicroFigures & {
+    startMs?: number;
+    rssAddedMb?: number;
+    /** The load generator's own lateness (LoadResult), medians of the baseline's rounds, and the highest median of a row. */
+    loadLateness: { baselineP50Us?: number; baselineP99Us?: number; baselineHttpP99Us?: number; highestP99Us?: number; clock?: LoadClockTuning };
+    /** Commands/s of the 1+1 flood in an idle app (no HTTP load): the backdoor's, Node's REPL's, and their ratio. */
+    idleFlood: { backdoorCommandsPerSecond?: number; replCommandsPerSecond?: number; ratio?: number };
+  };
 }
 
 /** One scenario in one round (run.js `runScenario`). */
 export interface ScenarioRun {
-  http: LoadResult;
+  /** None in an idle app (a scenario without HTTP load). */
+  http?: LoadResult;
   elu: number;
   activeMs: number;
   mainCpuMs: number;
@@ -178,13 +263,16 @@ export interface ScenarioRun {
   rttP50Us?: number;
   rttP99Us?: number;
   backdoorMainMs?: number;
+  /** The backdoor's worker thread (Measured). */
+  workerCpuMs?: number;
   startMs: number;
   rssAddedMb: number;
 }
 
 /** A scenario's round against the baseline's same round. */
 export interface ScenarioRound extends ScenarioRun {
-  p99Ratio: number;
+  /** None in an idle app. */
+  p99Ratio?: number;
   mainCpuPerCommandUs?: number;
   otherCpuPerCommandUs?: number;
   mainThreadShare?: number;
@@ -194,11 +282,14 @@ export interface ScenarioRound extends ScenarioRun {
 /** A row of the table: medians of the rounds (undefined where no round has the figure). */
 export interface ScenarioRow {
   scenario: string;
+  /** An idle app: no HTTP load, so no HTTP figures (and CPU per command counts all of the app's). */
+  idle: boolean;
   rounds: ScenarioRound[];
-  http: { p50Ms?: number; p90Ms?: number; p99Ms?: number; p999Ms?: number; achievedRate?: number };
+  http: { p50Ms?: number; p90Ms?: number; p99Ms?: number; p999Ms?: number; achievedRate?: number; lateP50Us?: number; lateP99Us?: number };
   p99Ratio?: number;
-  p99RatioMin: number;
-  p99RatioMax: number;
+  /** None in an idle app. */
+  p99RatioMin?: number;
+  p99RatioMax?: number;
   elu?: number;
   eventLoopDelayP99Ms?: number;
   commandsPerSecond?: number;
@@ -224,6 +315,32 @@ export interface CpuFigure {
   evalTimeoutMs: number;
   cpuUsPerCommand: number;
   evaluatorUsPerCommand: number;
+  /** CPU per command of the app's other threads: all of them, the backdoor's worker, and the rest (V8's watchdog threads, GC helpers). */
+  offMainCpuUsPerCommand: number;
+  workerCpuUsPerCommand?: number;
+  otherThreadsCpuUsPerCommand?: number;
+}
+
+/** From a runaway loop's timeout error arriving at the client to the next command's (1+1) value arriving. */
+export interface RunawayFigure {
+  evalTimeoutMs: number;
+  runs: number;
+  medianMs?: number;
+  maxMs: number;
+}
+
+/**
+ * The main-thread time of the heavy command in a session (the backdoor's own count, per command)
+ * against the same code in the app's realm (RealmRuns: mean, and median, of the runs), in ms;
+ * `ratio` is the session's over the app realm's, running and printing in both.
+ */
+export interface HeavyRealmFigure {
+  commands: number;
+  sessionMs: number;
+  appRealmMs: number;
+  appRealmMedianMs?: number;
+  appRealmRunOnlyMs: number;
+  ratio: number;
 }
 
 export interface IdleFigure {
@@ -242,4 +359,6 @@ export interface MicroFigures {
   idleAppAlone: IdleFigure;
   idleBackdoor: IdleFigure;
   signalToPrompt: { runs: number; medianMs?: number; maxMs: number };
+  runaway: RunawayFigure;
+  heavyRealm: HeavyRealmFigure;
 }

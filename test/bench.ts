@@ -18,7 +18,13 @@ t.test('npm run bench -- --smoke --json: the table, the JSON with every field, t
   const { stdout } = await run(process.execPath, [script, '--smoke', '--json', json], { timeout: 90_000 });
   t.match(stdout, /^backdoor bench: Node v\d+/);
   t.match(stdout, /\| node repl, heavy flood \|/);
+  t.match(stdout, /\| idle app, node repl 1\+1 flood \|/);
   t.match(stdout, /\| round trip of 1\+1/);
+  t.match(stdout, /\| load generator send lateness p50 \/ p99/);
+  t.match(stdout, /\| CPU per 1\+1 off the main thread, timeout guard on .*\| worker /);
+  t.match(stdout, /\| idle app: backdoor 1\+1 commands\/s vs Node's REPL \|/);
+  t.match(stdout, /\| runaway loop, then 1\+1, idle app/);
+  t.match(stdout, /\| heavy command, main-thread time: session vs app realm/);
 
   const report = JSON.parse(await readFile(json, 'utf8'));
   t.match(report.machine, { node: String, cpu: String, cores: Number });
@@ -32,14 +38,25 @@ t.test('npm run bench -- --smoke --json: the table, the JSON with every field, t
     'backdoor, 32 sessions 1+1',
     'node repl, 1+1 flood',
     'node repl, heavy flood',
+    'idle app, 1+1 flood',
+    'idle app, node repl 1+1 flood',
   ]);
   for (const row of report.scenarios) {
-    t.match(row, {
-      http: { p50Ms: Number, p90Ms: Number, p99Ms: Number, p999Ms: Number, achievedRate: Number },
-      p99Ratio: Number,
-      elu: Number,
-      eventLoopDelayP99Ms: Number,
-    }, row.scenario);
+    t.equal(row.idle, row.scenario.startsWith('idle app'), row.scenario);
+    if (row.idle) {
+      // No HTTP load: no HTTP figures.
+      t.same(row.http, {}, row.scenario);
+      t.match(row, { elu: Number, eventLoopDelayP99Ms: Number }, row.scenario);
+      t.notOk('p99Ratio' in row, row.scenario);
+    } else {
+      t.match(row, {
+        http: { p50Ms: Number, p90Ms: Number, p99Ms: Number, p999Ms: Number, achievedRate: Number, lateP50Us: Number, lateP99Us: Number },
+        p99Ratio: Number,
+        elu: Number,
+        eventLoopDelayP99Ms: Number,
+      }, row.scenario);
+      for (const round of row.rounds) t.match(round.http, { lateP50Us: Number, lateP99Us: Number, lateMaxUs: Number, waitedForConnection: Number }, row.scenario);
+    }
     if (/flood/.test(row.scenario)) {
       t.match(row, { commandsPerSecond: Number, rttP50Ms: Number, rttP99Ms: Number, mainCpuPerCommandUs: Number, mainThreadShare: Number }, row.scenario);
     }
@@ -55,7 +72,18 @@ t.test('npm run bench -- --smoke --json: the table, the JSON with every field, t
     rssAddedMb: Number,
     idleBackdoor: { cpuMsPerSecond: Number, activeMsPerSecond: Number, timers: Number },
     idleAppAlone: { cpuMsPerSecond: Number, activeMsPerSecond: Number },
+    loadLateness: { baselineP50Us: Number, baselineP99Us: Number, baselineHttpP99Us: Number, highestP99Us: Number },
+    idleFlood: { backdoorCommandsPerSecond: Number, replCommandsPerSecond: Number, ratio: Number },
+    runaway: { evalTimeoutMs: 2000, runs: 1, medianMs: Number, maxMs: Number },
+    heavyRealm: { commands: Number, sessionMs: Number, appRealmMs: Number, appRealmMedianMs: Number, appRealmRunOnlyMs: Number, ratio: Number },
   });
+  for (const key of ['cpuGuardOn', 'cpuGuardOff']) {
+    t.match(report.micro[key], { offMainCpuUsPerCommand: Number }, key);
+    // The worker's thread is told apart through /proc.
+    if (process.platform === 'linux') t.match(report.micro[key], { workerCpuUsPerCommand: Number, otherThreadsCpuUsPerCommand: Number }, key);
+  }
   const svg = await readFile(join(dir, 'bench.svg'), 'utf8');
   t.match(svg, /^<svg [^]*node repl, heavy flood[^]*<\/svg>\n$/);
+  // Scenarios without HTTP load have no ratio to draw.
+  t.notMatch(svg, /idle app/);
 });

@@ -1,0 +1,252 @@
+// @ts-check
+// The micro figures of bench/run.js: what one command, one idle session, one start costs, each
+// measured in an app of its own with no HTTP load.
+import { readFileSync } from 'node:fs';
+import net from 'node:net';
+import { discoveryPath } from '../dist/common/discovery.js';
+import { replPort, required, sleep, startApp as startAppSettled } from './child.js';
+import { median } from './stats.js';
+/** @import { Discovered } from '../dist/common/discovery.js' */
+/** @import { Clients } from './child.js' */
+/** @import { AppMode, AppOptions, BenchBackdoorOptions, MicroFigures, Settings } from './messages.ts' */
+
+/**
+ * What the micro figures need of bench/run.js.
+ * @typedef {{
+ *   clients: Clients,
+ *   settings: Settings,
+ *   pauses: { appSettleMs: number, idleSettleMs: number },
+ *   backdoorOptions: BenchBackdoorOptions,
+ *   commands: { trivial: string, heavy: string },
+ * }} MicroContext
+ */
+
+/**
+ * The figures of the micro table, each in an app of its own (idle but for what it measures).
+ * @param {MicroContext} context
+ * @returns {Promise<MicroFigures>}
+ */
+export async function micro({ clients, settings, pauses, backdoorOptions, commands: { trivial: TRIVIAL, heavy: HEAVY } }) {
+  /** @type {Partial<MicroFigures>} */
+  const figures = {};
+  const startApp = (/** @type {AppMode} */ mode, /** @type {AppOptions} */ options) => startAppSettled(mode, options, pauses.appSettleMs);
+  // Round trips of 1+1 as the client sees them, back to back (no budget, so that pacing does
+  // not count), with and without the timeout guard; then at a person's pace with the defaults.
+  /**
+   * @param {'rttGuardOn' | 'rttGuardOff' | 'rttInteractive'} key
+   * @param {BenchBackdoorOptions} options
+   * @param {number} n
+   */
+  const rtt = async (key, options, n, gapMs = 0) => {
+    const app = await startApp('backdoor', options);
+    const { result } = await clients.ask({ cmd: 'count', port: replPort(app), command: TRIVIAL, n, gapMs }, 'counted', 600_000);
+    figures[key] = { commands: result.commands, p50Us: result.rttP50Us, p99Us: result.rttP99Us, ...options, gapMs };
+    await app.stop();
+  };
+  await rtt('rttGuardOn', { ...backdoorOptions, mainThreadBudget: 1 }, settings.rttCommands);
+  await rtt('rttGuardOff', { ...backdoorOptions, mainThreadBudget: 1, evalTimeoutMs: 0 }, settings.rttCommands);
+  await rtt('rttInteractive', backdoorOptions, Math.min(settings.rttCommands, 2000), 20);
+  // Main-thread CPU per trivial command, with and without the timeout guard: all of the main
+  // thread's active time (event-loop utilisation) while an otherwise idle app runs them.
+  for (const [key, evalTimeoutMs] of /** @type {const} */ ([['cpuGuardOn', settings.evalTimeoutMs], ['cpuGuardOff', 0]])) {
+    const app = await startApp('backdoor', { ...backdoorOptions, mainThreadBudget: 1, evalTimeoutMs });
+    await app.ask({ cmd: 'measure-start' }, 'measure-started');
+    await clients.ask({ cmd: 'count', port: replPort(app), command: TRIVIAL, n: settings.cpuCommands }, 'counted', 600_000);
+    const measured = await app.ask({ cmd: 'measure-stop' }, 'measured');
+    const commands = required(measured.backdoorCommands, 'the commands a backdoor ran');
+    // Off the main thread, by part: the backdoor's worker, and the rest (V8's watchdog thread of
+    // each command under evalTimeoutMs, GC helpers), which the process's CPU time counts even
+    // once they have ended.
+    const offMainMs = measured.processCpuMs - measured.mainCpuMs;
+    figures[key] = {
+      evalTimeoutMs,
+      cpuUsPerCommand: (measured.mainCpuMs * 1000) / commands,
+      evaluatorUsPerCommand: (required(measured.backdoorMainMs, "a backdoor's main-thread time") * 1000) / commands,
+      offMainCpuUsPerCommand: (offMainMs * 1000) / commands,
+      workerCpuUsPerCommand: measured.workerCpuMs === undefined ? undefined : (measured.workerCpuMs * 1000) / commands,
+      otherThreadsCpuUsPerCommand: measured.workerCpuMs === undefined ? undefined : ((offMainMs - measured.workerCpuMs) * 1000) / commands,
+    };
+    await app.stop();
+  }
+  // Idle: the main thread's active time with a started backdoor and an open idle session,
+  // against the app alone, over the same time.
+  for (const [key, mode] of /** @type {const} */ ([['idleAppAlone', 'none'], ['idleBackdoor', 'backdoor']])) {
+    const app = await startApp(mode, backdoorOptions);
+    if (mode === 'backdoor') await clients.ask({ cmd: 'start', port: replPort(app), count: 1, command: null }, 'started');
+    await sleep(pauses.idleSettleMs);
+    await app.ask({ cmd: 'measure-start' }, 'measure-started');
+    await sleep(settings.idleMs);
+    const measured = await app.ask({ cmd: 'measure-stop' }, 'measured');
+    figures[key] = {
+      activeMsPerSecond: (measured.activeMs / measured.wallMs) * 1000,
+      cpuMsPerSecond: (measured.mainCpuMs / measured.wallMs) * 1000,
+      timers: measured.resources.filter((r) => r === 'Timeout' || r === 'Immediate').length,
+    };
+    if (mode === 'backdoor') await clients.ask({ cmd: 'stop' }, 'stopped');
+    await app.stop();
+  }
+  // From `kill -USR1 <pid>` to a session's first prompt, through the discovery file (what
+  // `backdoor <pid>` does), in a running app.
+  {
+    const app = await startApp('signals', { audit: false });
+    const discovery = discoveryPath(app.pid);
+    /** @type {number[]} */
+    const times = [];
+    for (let i = 0; i < settings.signalRuns; i++) {
+      const start = performance.now();
+      process.kill(app.pid, 'SIGUSR1');
+      const address = await poll('a discovery file after SIGUSR1', () => readJsonFile(discovery)?.address);
+      if ('path' in address) throw new Error(`the backdoor listens on ${address.path}, not on TCP`);
+      await /** @type {Promise<void>} */ (new Promise((resolve, reject) => {
+        const socket = net.connect(address.port, address.host);
+        const timer = setTimeout(() => {
+          socket.destroy();
+          reject(new Error(`no prompt from ${address.host}:${address.port} within 10 s`));
+        }, 10_000);
+        socket.on('data', (chunk) => {
+          if (String(chunk).endsWith('> ')) {
+            clearTimeout(timer);
+            socket.destroy();
+            resolve();
+          }
+        });
+        socket.on('error', (error) => {
+          clearTimeout(timer);
+          reject(error);
+        });
+      }));
+      times.push(performance.now() - start);
+      process.kill(app.pid, 'SIGUSR2');
+      await poll('the discovery file gone after SIGUSR2', () => (readJsonFile(discovery) ? undefined : true));
+      await sleep(50);
+    }
+    figures.signalToPrompt = { runs: times.length, medianMs: median(times), maxMs: Math.max(...times) };
+    await app.stop();
+  }
+  // A runaway loop stopped by evalTimeoutMs, then 1+1: from the loop's error arriving to the
+  // value arriving, with the default options, in an app of its own each time.
+  {
+    /** @type {number[]} */
+    const times = [];
+    for (let i = 0; i < settings.runawayRuns; i++) {
+      const app = await startApp('backdoor', backdoorOptions);
+      times.push(await runawayThen(replPort(app), TRIVIAL, '2', backdoorOptions.evalTimeoutMs + 30_000));
+      await app.stop();
+    }
+    figures.runaway = { evalTimeoutMs: backdoorOptions.evalTimeoutMs, runs: times.length, medianMs: median(times), maxMs: Math.max(...times) };
+  }
+  // The heavy command's main-thread time in a session (what the backdoor counts, running and
+  // printing, per command; no budget, so that the commands come back to back) against the same
+  // code in the app's own realm, run and printed there.
+  {
+    const app = await startApp('backdoor', { ...backdoorOptions, mainThreadBudget: 1 });
+    const n = settings.heavyCommands;
+    const warm = Math.min(5, n);
+    await clients.ask({ cmd: 'count', port: replPort(app), command: HEAVY, n: warm }, 'counted', 600_000);
+    await app.ask({ cmd: 'measure-start' }, 'measure-started');
+    await clients.ask({ cmd: 'count', port: replPort(app), command: HEAVY, n }, 'counted', 600_000);
+    const measured = await app.ask({ cmd: 'measure-stop' }, 'measured');
+    const commands = required(measured.backdoorCommands, 'the commands a backdoor ran');
+    const sessionMs = required(measured.backdoorMainMs, "a backdoor's main-thread time") / commands;
+    const realm = await app.ask({ cmd: 'run-in-realm', code: HEAVY, runs: n, warmRuns: warm }, 'ran-in-realm', 600_000);
+    const mean = (/** @type {number[]} */ values) => values.reduce((a, b) => a + b, 0) / values.length;
+    const appRealmMs = mean(realm.runAndPrintMs);
+    figures.heavyRealm = {
+      commands,
+      sessionMs,
+      appRealmMs,
+      appRealmMedianMs: median(realm.runAndPrintMs),
+      appRealmRunOnlyMs: mean(realm.runMs),
+      ratio: sessionMs / appRealmMs,
+    };
+    await app.stop();
+  }
+  const { rttGuardOn, rttGuardOff, rttInteractive, cpuGuardOn, cpuGuardOff, idleAppAlone, idleBackdoor, signalToPrompt, runaway, heavyRealm } = figures;
+  if (!(rttGuardOn && rttGuardOff && rttInteractive && cpuGuardOn && cpuGuardOff && idleAppAlone && idleBackdoor && signalToPrompt && runaway && heavyRealm)) {
+    throw new Error('a micro figure is missing');
+  }
+  // In the order they were measured, as before.
+  return { rttGuardOn, rttGuardOff, rttInteractive, cpuGuardOn, cpuGuardOff, idleAppAlone, idleBackdoor, signalToPrompt, runaway, heavyRealm };
+}
+
+/**
+ * In a fresh session: `while (true) {}`, which the backdoor stops after evalTimeoutMs, then, at
+ * the prompt after its error, `next`. The ms from the error's arrival to `value`'s (a line of its
+ * own), within `timeoutMs` of the start.
+ * @param {number} port
+ * @param {string} next
+ * @param {string} value
+ * @param {number} timeoutMs
+ * @returns {Promise<number>}
+ */
+function runawayThen(port, next, value, timeoutMs) {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.setNoDelay(true);
+    socket.setEncoding('utf8');
+    /** @type {'prompt' | 'loop' | 'error' | 'value'} */
+    let state = 'prompt';
+    let buffer = '';
+    let errorAt = 0;
+    const done = (/** @type {Error | undefined} */ error, ms = 0) => {
+      clearTimeout(timer);
+      socket.destroy();
+      if (error) reject(error);
+      else resolve(ms);
+    };
+    const timer = setTimeout(() => done(new Error(`runaway loop, then ${next}: no ${state} within ${timeoutMs} ms: ${JSON.stringify(buffer.slice(-300))}`)), timeoutMs);
+    socket.on('data', (chunk) => {
+      const now = performance.now();
+      buffer += chunk;
+      if (state === 'loop' && buffer.includes('Script execution timed out')) {
+        errorAt = now;
+        state = 'error';
+      }
+      if (!buffer.endsWith('> ') && state !== 'value') return;
+      if (state === 'prompt') {
+        state = 'loop';
+        buffer = '';
+        socket.write('while (true) {}\n');
+      } else if (state === 'error') {
+        state = 'value';
+        buffer = '';
+        socket.write(`${next}\n`);
+      } else if (state === 'value' && buffer.split('\n').includes(value)) {
+        done(undefined, now - errorAt);
+      }
+    });
+    socket.on('error', (error) => done(error));
+    socket.on('close', () => done(new Error(`the backdoor closed the session while waiting for ${state}: ${JSON.stringify(buffer.slice(-300))}`)));
+  });
+}
+
+/**
+ * Calls `check` every millisecond or so until it returns something, for at most `timeoutMs`.
+ * @template T
+ * @param {string} what
+ * @param {() => T | undefined} check
+ * @returns {Promise<T>}
+ */
+async function poll(what, check, timeoutMs = 10_000) {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const value = check();
+    if (value !== undefined) return value;
+    if (performance.now() > deadline) throw new Error(`no ${what} within ${timeoutMs} ms`);
+    await sleep(1);
+  }
+}
+
+/**
+ * A discovery file's content; undefined while there is none (or it is being written).
+ * @param {string} path
+ * @returns {Discovered | undefined}
+ */
+function readJsonFile(path) {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+

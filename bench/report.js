@@ -1,0 +1,139 @@
+// @ts-check
+// bench/run.js's report: the rounds summed up (medians against the baseline), and its tables.
+import { median } from './stats.js';
+/** @import { AppMode, LoadResult, Machine, MicroFigures, Report, Scenario, ScenarioRound, ScenarioRow, ScenarioRun, Settings } from './messages.ts' */
+
+/**
+ * The report: each scenario's rounds against the baseline's (the first scenario), and their
+ * medians; a scenario in an idle app against nothing (the app does nothing else).
+ * @param {Machine} info
+ * @param {Settings} settings
+ * @param {{ rate: number, cpuPerRequestUs: number }} capacity
+ * @param {number} rate
+ * @param {Scenario[]} scenarios
+ * @param {ScenarioRun[][]} runs
+ * @param {MicroFigures} microFigures
+ * @returns {Report}
+ */
+export function summarize(info, settings, capacity, rate, scenarios, runs, microFigures) {
+  const baseline = runs[0];
+  const rows = scenarios.map(/** @returns {ScenarioRow} */ (scenario, i) => {
+    const rounds = runs[i].map(/** @returns {ScenarioRound} */ (run, r) => {
+      const base = baseline[r];
+      const scale = scenario.idle ? 0 : run.wallMs / base.wallMs;
+      const extraCpuMs = run.mainCpuMs - base.mainCpuMs * scale;
+      const extraOtherMs = run.otherThreadsCpuMs - base.otherThreadsCpuMs * scale;
+      return {
+        ...run,
+        p99Ratio: run.http && base.http ? run.http.p99Us / base.http.p99Us : undefined,
+        // What the commands cost the main thread beyond serving HTTP: its CPU time above the
+        // baseline's, per command, and as a share of the wall time.
+        mainCpuPerCommandUs: run.commands ? (extraCpuMs * 1000) / run.commands : undefined,
+        // ...and the app's other threads (the backdoor's worker, for the backdoor): the CPU it
+        // takes from a small machine's other core.
+        otherCpuPerCommandUs: run.commands ? (extraOtherMs * 1000) / run.commands : undefined,
+        mainThreadShare: scenario.sessions && scenario.command ? extraCpuMs / run.wallMs : undefined,
+        backdoorReportedShare: run.backdoorMainMs !== undefined && scenario.command ? run.backdoorMainMs / run.wallMs : undefined,
+      };
+    });
+    const pick = (/** @type {(round: ScenarioRound) => number | undefined} */ f) => median(rounds.map(f).filter((v) => v !== undefined && !Number.isNaN(v)));
+    const ratios = rounds.flatMap((r) => (r.p99Ratio === undefined ? [] : [r.p99Ratio]));
+    const http = (/** @type {(result: LoadResult) => number} */ f) => pick((r) => (r.http ? f(r.http) : undefined));
+    return {
+      scenario: scenario.name,
+      idle: Boolean(scenario.idle),
+      rounds,
+      http: {
+        p50Ms: http((h) => h.p50Us / 1000),
+        p90Ms: http((h) => h.p90Us / 1000),
+        p99Ms: http((h) => h.p99Us / 1000),
+        p999Ms: http((h) => h.p999Us / 1000),
+        achievedRate: http((h) => h.achievedRate),
+        lateP50Us: http((h) => h.lateP50Us),
+        lateP99Us: http((h) => h.lateP99Us),
+      },
+      p99Ratio: pick((r) => r.p99Ratio),
+      p99RatioMin: ratios.length ? Math.min(...ratios) : undefined,
+      p99RatioMax: ratios.length ? Math.max(...ratios) : undefined,
+      elu: pick((r) => r.elu),
+      eventLoopDelayP99Ms: pick((r) => r.eventLoopDelayP99Ms),
+      commandsPerSecond: pick((r) => r.commandsPerSecond),
+      rttP50Ms: pick((r) => (r.rttP50Us === undefined ? undefined : r.rttP50Us / 1000)),
+      rttP99Ms: pick((r) => (r.rttP99Us === undefined ? undefined : r.rttP99Us / 1000)),
+      mainCpuPerCommandUs: pick((r) => r.mainCpuPerCommandUs),
+      otherCpuPerCommandUs: pick((r) => r.otherCpuPerCommandUs),
+      mainThreadShare: pick((r) => r.mainThreadShare),
+      backdoorReportedShare: pick((r) => r.backdoorReportedShare),
+    };
+  });
+  // The backdoor's scenarios under load.
+  const backdoorRuns = runs.filter((_, i) => scenarios[i].app === 'backdoor' && !scenarios[i].idle).flat();
+  const idleFlood = (/** @type {AppMode} */ app) => rows.find((row, i) => row.idle && scenarios[i].app === app && scenarios[i].command === '1+1')?.commandsPerSecond;
+  const backdoorCommandsPerSecond = idleFlood('backdoor');
+  const replCommandsPerSecond = idleFlood('repl');
+  const lateP99s = rows.flatMap((row) => (row.http.lateP99Us === undefined ? [] : [row.http.lateP99Us]));
+  return {
+    machine: info,
+    settings: { ...settings, capacity: Math.round(capacity.rate), cpuPerRequestUs: capacity.cpuPerRequestUs, rate },
+    scenarios: rows,
+    micro: {
+      ...microFigures,
+      startMs: median(backdoorRuns.map((r) => r.startMs)),
+      rssAddedMb: median(backdoorRuns.map((r) => r.rssAddedMb)),
+      loadLateness: {
+        baselineP50Us: rows[0].http.lateP50Us,
+        baselineP99Us: rows[0].http.lateP99Us,
+        baselineHttpP99Us: rows[0].http.p99Ms === undefined ? undefined : rows[0].http.p99Ms * 1000,
+        highestP99Us: lateP99s.length ? Math.max(...lateP99s) : undefined,
+        clock: rows[0].rounds[0]?.http?.clock,
+      },
+      idleFlood: {
+        backdoorCommandsPerSecond,
+        replCommandsPerSecond,
+        ratio: backdoorCommandsPerSecond !== undefined && replCommandsPerSecond ? backdoorCommandsPerSecond / replCommandsPerSecond : undefined,
+      },
+    },
+  };
+}
+
+/**
+ * The two tables, in Markdown.
+ * @param {Report} report
+ */
+export function print(report) {
+  const f = (/** @type {number | undefined | null} */ v, digits = 2) => (v === undefined || v === null || Number.isNaN(v) ? '' : Number(v).toFixed(digits));
+  console.log('\n| scenario | HTTP p50 ms | p90 ms | p99 ms | p99.9 ms | req/s | p99 vs baseline | main ELU | loop delay p99 ms | commands/s | RTT p50 / p99 ms | CPU per command us, main / other threads | main-thread share |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  for (const row of report.scenarios) {
+    const ratio = row.p99Ratio === undefined ? '' : `${f(row.p99Ratio)}x (${f(row.p99RatioMin)}-${f(row.p99RatioMax)})`;
+    const rtt = row.rttP50Ms === undefined ? '' : `${f(row.rttP50Ms, 3)} / ${f(row.rttP99Ms, 2)}`;
+    const share = row.mainThreadShare === undefined ? '' : `${f(row.mainThreadShare, 3)}${row.backdoorReportedShare === undefined ? '' : ` (own ${f(row.backdoorReportedShare, 3)})`}`;
+    console.log(`| ${row.scenario} | ${f(row.http.p50Ms, 3)} | ${f(row.http.p90Ms, 3)} | ${f(row.http.p99Ms)} | ${f(row.http.p999Ms)} | ${f(row.http.achievedRate, 0)} | ${ratio} | ${f(row.elu, 3)} | ${f(row.eventLoopDelayP99Ms)} | ${Math.round(row.commandsPerSecond ?? NaN) || ''} | ${rtt} | ${row.mainCpuPerCommandUs === undefined ? '' : `${f(row.mainCpuPerCommandUs, 0)} / ${f(row.otherCpuPerCommandUs, 0)}`} | ${share} |`);
+  }
+  const m = report.micro;
+  console.log('\n| micro figure | value |');
+  console.log('| --- | --- |');
+  const rttRow = (/** @type {string} */ label, /** @type {import('./messages.ts').RttFigure} */ r) => console.log(`| round trip of 1+1, ${label} (${r.commands} commands) | p50 ${f(r.p50Us / 1000, 3)} ms, p99 ${f(r.p99Us / 1000, 3)} ms |`);
+  rttRow(`back to back, timeout guard on (${m.rttGuardOn.evalTimeoutMs} ms), no budget`, m.rttGuardOn);
+  rttRow('back to back, timeout guard off, no budget', m.rttGuardOff);
+  rttRow(`one every ${m.rttInteractive.gapMs} ms, default options`, m.rttInteractive);
+  console.log(`| main-thread CPU per 1+1, timeout guard on (${m.cpuGuardOn.evalTimeoutMs} ms) | ${f(m.cpuGuardOn.cpuUsPerCommand, 0)} us (of which evaluating ${f(m.cpuGuardOn.evaluatorUsPerCommand, 0)} us) |`);
+  console.log(`| main-thread CPU per 1+1, timeout guard off | ${f(m.cpuGuardOff.cpuUsPerCommand, 0)} us (of which evaluating ${f(m.cpuGuardOff.evaluatorUsPerCommand, 0)} us) |`);
+  const offMain = (/** @type {import('./messages.ts').CpuFigure} */ c) =>
+    `worker ${f(c.workerCpuUsPerCommand, 0) || '?'} us, other threads ${f(c.otherThreadsCpuUsPerCommand, 0) || '?'} us (all ${f(c.offMainCpuUsPerCommand, 0)} us)`;
+  console.log(`| CPU per 1+1 off the main thread, timeout guard on (${m.cpuGuardOn.evalTimeoutMs} ms) | ${offMain(m.cpuGuardOn)} |`);
+  console.log(`| CPU per 1+1 off the main thread, timeout guard off | ${offMain(m.cpuGuardOff)} |`);
+  console.log(`| idle app: backdoor 1+1 commands/s vs Node's REPL | ${f(m.idleFlood.backdoorCommandsPerSecond, 0)} / ${f(m.idleFlood.replCommandsPerSecond, 0)} = ${f(m.idleFlood.ratio, 3)} |`);
+  console.log(`| runaway loop, then 1+1, idle app: from the loop's error (evalTimeoutMs ${m.runaway.evalTimeoutMs} ms) to the 2 (median of ${m.runaway.runs}) | ${f(m.runaway.medianMs, 1)} ms (max ${f(m.runaway.maxMs, 1)} ms) |`);
+  const h = m.heavyRealm;
+  console.log(`| heavy command, main-thread time: session vs app realm, running and printing (mean of ${h.commands}) | session ${f(h.sessionMs)} ms, app realm ${f(h.appRealmMs)} ms (median ${f(h.appRealmMedianMs)} ms; running alone ${f(h.appRealmRunOnlyMs)} ms), ratio ${f(h.ratio)} |`);
+  console.log(`| startBackdoor() resolves in (median) | ${f(m.startMs, 1)} ms |`);
+  console.log(`| from kill -USR1 to a session's first prompt (median of ${m.signalToPrompt.runs}) | ${f(m.signalToPrompt.medianMs, 1)} ms (max ${f(m.signalToPrompt.maxMs, 1)} ms) |`);
+  console.log(`| RSS the started backdoor adds (median) | ${f(m.rssAddedMb, 1)} MB |`);
+  const late = m.loadLateness;
+  const policy = late.clock?.realTime ? 'SCHED_FIFO' : `nice ${late.clock?.nice ?? '?'}`;
+  const clock = late.clock ? `; its clock thread: ${policy}, timer slack ${late.clock.timerSlackNs ?? '?'} ns` : '';
+  console.log(`| load generator send lateness p50 / p99, baseline (highest p99 of a row) | ${f(late.baselineP50Us, 0)} / ${f(late.baselineP99Us, 0)} us (${f(late.highestP99Us, 0)} us); baseline HTTP p99 ${f((late.baselineHttpP99Us ?? NaN) / 1000)} ms${clock} |`);
+  console.log(`| main thread while idle, backdoor + idle session / app alone | CPU ${f(m.idleBackdoor.cpuMsPerSecond, 2)} / ${f(m.idleAppAlone.cpuMsPerSecond, 2)} ms per s; event loop active ${f(m.idleBackdoor.activeMsPerSecond, 3)} / ${f(m.idleAppAlone.activeMsPerSecond, 3)} ms per s; timers or immediates of the backdoor: ${m.idleBackdoor.timers} |`);
+}
+
