@@ -73,7 +73,9 @@ t.test('fuzz: random bytes over 2 x 48 connections harm neither the app nor the 
   const client = await TestClient.connect({ port });
   t.teardown(() => client.destroy());
   await client.ready(); // the fuzzing sessions have all ended: a place is free
-  t.equal(await client.eval('6*7'), '42', 'a normal session works');
+  // (The app's own load after the waves, its gc() included, may make the budget hold it a
+  // while: then it says so first.)
+  t.match(await client.eval('6*7', 30_000), /^(\(waiting [^\n]*\)\n)?42$/, 'a normal session works');
   client.destroy();
   await new Promise((resolve) => setTimeout(resolve, 500));
   const after = JSON.parse(await get(app.httpPort, '/memory'));
