@@ -99,7 +99,40 @@ function limitedInspect(value: unknown, options: InspectOptions, timeoutMs: numb
     return `${inspect(value.slice(0, maxString), options)}... ${value.length - maxString} more characters`;
   }
   const mayRunCode = (typeof value === 'object' && value !== null) || typeof value === 'function';
-  return timeoutMs > 0 && mayRunCode ? within(timeoutMs, () => inspect(value, options)) : inspect(value, options);
+  const many = mayRunCode ? manyKeys(value as object) : undefined;
+  const target = many ? many.head : value;
+  const text = timeoutMs > 0 && mayRunCode ? within(timeoutMs, () => inspect(target, options)) : inspect(target, options);
+  return many ? `${text}\n... ${many.more} more keys (the first ${MAX_OBJECT_KEYS} are shown)` : text;
+}
+
+/** Keys of a plain object printed, as `maxArrayLength` bounds the items of an array. */
+const MAX_OBJECT_KEYS = 100;
+
+/**
+ * An object with a great many keys (a cache, an index), which util.inspect would print whole,
+ * is printed as its first keys: in bounded time, rather than stopped by the watchdog in the
+ * middle of util.inspect (terminating V8 inside Node's internals is what the watchdog is for
+ * only in the last resort). Only plain data is read: own enumerable keys and their descriptors
+ * (no getter runs); a proxy is left to util.inspect, which does not trap it.
+ */
+function manyKeys(value: object): { head: object; more: number } | undefined {
+  if (types.isProxy(value) || Array.isArray(value) || ArrayBuffer.isView(value) || typeof value === 'function') return undefined;
+  let keys: string[];
+  try {
+    keys = Object.keys(value);
+  } catch {
+    return undefined;
+  }
+  if (keys.length <= MAX_OBJECT_KEYS * 10) return undefined;
+  try {
+    const head = Object.create(Object.getPrototypeOf(value) as object | null) as object;
+    for (const key of keys.slice(0, MAX_OBJECT_KEYS)) {
+      Object.defineProperty(head, key, Reflect.getOwnPropertyDescriptor(value, key)!);
+    }
+    return { head, more: keys.length - MAX_OBJECT_KEYS };
+  } catch {
+    return undefined;
+  }
 }
 
 function formatFailure(value: unknown, error: unknown, timeoutMs: number, what: string): string {
