@@ -185,3 +185,13 @@ t.test('stats(): commands run and the main-thread time they used', async (t) => 
   t.equal(commands, 2);
   t.ok(mainThreadMs > 0);
 });
+
+t.test('a session runs in a context without interceptors: its global is an ordinary object', async (t) => {
+  const { SessionContext } = await import('../lib/session-context.ts');
+  const vm = await import('node:vm');
+  const session = new SessionContext({ answer: 42 }, { asyncOutput() {}, tap() {}, uncaught() {} });
+  // (Contextified, `globalThis` inside would be the context's global proxy, not this object.)
+  t.equal(vm.runInContext('globalThis', session.context), session.context, 'the global is the object itself, not a proxy of a sandbox');
+  t.equal(vm.runInContext('answer', session.context), 42);
+  session.close();
+});
