@@ -59,8 +59,8 @@ export class CommandRunner {
   readonly #backgrounded = new Set<Running>();
   #background = 0;
   #commandsRun = 0;
-  /** Completion requests not yet answered: dropped with the context they ask about. */
-  readonly #completions = new Set<Command>();
+  /** Completion requests not yet answered, and how to answer them when they are dropped. */
+  readonly #completions = new Map<Command, (outcome: EvalOutcome) => void>();
   #context: number;
   #usedContext = false;
   /** Lines evaluated so far, as Node's REPL counts them for its script names. */
@@ -117,13 +117,17 @@ export class CommandRunner {
           resolve(outcome);
         },
       });
-      this.#completions.add(command);
+      this.#completions.set(command, resolve);
     });
   }
 
-  // A completion still queued would make the dropped context again on the main thread.
+  // A completion still queued would make the dropped context again on the main thread. It is
+  // answered with no names, so that the line editor waiting for it goes on.
   #dropCompletions(): void {
-    for (const command of this.#completions) this.#owner.dispatcher.abandon(command);
+    for (const [command, resolve] of this.#completions) {
+      this.#owner.dispatcher.abandon(command);
+      resolve({ ok: true, text: '', names: [] });
+    }
     this.#completions.clear();
   }
 

@@ -153,9 +153,12 @@ export class Dispatcher {
    */
   #watch(): void {
     if (this.#noticeTimer || this.#closed) return;
-    const waiting = [this.#current, ...this.#queue].filter((command) => command && !command.noticed && command.listener.waiting) as Command[];
-    if (waiting.length === 0) return;
-    const oldest = Math.min(...waiting.map((command) => command.submitted));
+    // The queue is in submission order, and the command in flight left it first: the first one
+    // that can be told is the oldest.
+    const current = this.#current;
+    const first = current && !current.noticed && current.listener.waiting ? current : this.#queue.find((command) => !command.noticed && command.listener.waiting);
+    if (!first) return;
+    const oldest = first.submitted;
     this.#noticeTimer = setTimeout(() => {
       this.#noticeTimer = undefined;
       const now = performance.now();

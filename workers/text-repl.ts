@@ -43,7 +43,8 @@ export class TextRepl implements Mode, ReplCommandHost {
   line({ text: line, overflowed }: Line): void {
     const host = this.#host;
     const { maxInputBytes } = host.config;
-    if (overflowed || this.#bufferBytes + Buffer.byteLength(line) + 1 > maxInputBytes) {
+    const bytes = Buffer.byteLength(line) + 1;
+    if (overflowed || this.#bufferBytes + bytes > maxInputBytes) {
       this.#clearBuffer();
       host.write(`Input discarded: ${inputTooLong(maxInputBytes)}\n`);
       return this.#prompt();
@@ -60,7 +61,7 @@ export class TextRepl implements Mode, ReplCommandHost {
     if (line === '' && this.#buffer === '') return this.#prompt();
 
     this.#buffer = this.#buffer === '' ? line : `${this.#buffer}\n${line}`;
-    this.#bufferBytes += Buffer.byteLength(line) + 1;
+    this.#bufferBytes += bytes;
     const verdict = classifyInput(this.#buffer);
     if (verdict.kind === 'incomplete') return this.#prompt(CONTINUATION_PROMPT);
     const typed = this.#buffer;
