@@ -4,13 +4,16 @@ import type { AuditEvent } from '../common/audit-event.ts';
 import type { EvalOutcome, EvalReply, EvalRequest, RequestOf } from '../common/protocol.ts';
 import { AppLoad } from './app-load.ts';
 import { attribution } from './attribution.ts';
-import { formatThrown } from './format.ts';
+import { formatThrown, guarded } from './format.ts';
 import { HealthMonitor, preview, propertyNames } from './inspector.ts';
 import { NextTurn } from './next-turn.ts';
 import { OutcomeFormatter } from './outcome.ts';
 import { ScriptCache } from './script-cache.ts';
 import { SessionContext } from './session-context.ts';
 import { watchSession } from './uncaught.ts';
+
+/** A command's own run: the watchdog is around it and its printing (see `#run`). */
+const RUN_OPTIONS: vm.RunningScriptOptions = { displayErrors: false };
 
 /** The app's own `then`, taken before any session could replace it in its realm. */
 const promiseThen = Promise.prototype.then;
@@ -50,7 +53,6 @@ export class Evaluator {
   readonly #scripts = new ScriptCache();
   readonly #options: EvaluatorOptions;
   readonly #events: EvaluatorEvents;
-  readonly #runOptions: vm.RunningScriptOptions;
   readonly #format: OutcomeFormatter;
   readonly #health = new HealthMonitor();
   readonly #turn = new NextTurn();
@@ -62,7 +64,6 @@ export class Evaluator {
   constructor(options: EvaluatorOptions, events: EvaluatorEvents) {
     this.#options = options;
     this.#events = events;
-    this.#runOptions = options.evalTimeoutMs > 0 ? { timeout: options.evalTimeoutMs, displayErrors: false } : { displayErrors: false };
     this.#format = new OutcomeFormatter(options.evalTimeoutMs);
   }
 
@@ -94,7 +95,7 @@ export class Evaluator {
     }
     this.#commands++;
     this.#mainThreadMs += reply.cost;
-    const load = this.#appLoad.measure(this.#mainThreadMs + (this.#options.messagingMs?.() ?? 0));
+    const load = this.#appLoad.measure(this.#mainThreadMs + (this.#options.messagingMs?.() ?? 0), this.#commands);
     if (!Number.isNaN(load)) reply.load = load;
     return reply;
   }
@@ -138,26 +139,59 @@ export class Evaluator {
   #run(request: RequestOf<'eval' | 'inspect'>, session: SessionContext, start: number): EvalReply {
     if (request.kind === 'eval') session.declare(request.declared);
     const earlier = session.laterOutput();
-    session.beginCommand();
+    const awaited = request.kind === 'eval' && request.awaited;
+    // Running and printing share one watchdog, evalTimeoutMs for both: V8 starts a thread for
+    // each guarded call, which costs the main thread as much as a small command itself.
+    let phase: 'run' | 'print' | 'done' = 'run';
     let value: unknown;
     let threw = false;
+    let out = '';
+    let outcome: EvalOutcome | undefined;
+    let printing = 0;
+    let script: vm.Script | undefined;
     try {
-      value = this.#script(request).runInContext(session.context, this.#runOptions);
+      script = this.#script(request);
     } catch (error) {
-      threw = true;
+      threw = true; // it does not compile: printed as the error it is
       value = error;
     }
-    const out = earlier + session.endCommand();
-    if (request.kind === 'eval' && request.awaited && !threw) {
-      const refused = this.#settleLater(request, session, value as Promise<{ value: unknown } | undefined>);
+    session.beginCommand();
+    try {
+      guarded(this.#options.evalTimeoutMs, () => {
+        try {
+          if (script) value = script.runInContext(session.context, RUN_OPTIONS);
+        } catch (error) {
+          threw = true;
+          value = error;
+        }
+        out = earlier + session.endCommand();
+        if (awaited && !threw) return;
+        phase = 'print';
+        printing = performance.now();
+        outcome = this.#format.outcome(session, value, threw, request, true);
+        phase = 'done';
+      });
+    } catch (error) {
+      if (phase === 'run') {
+        // The watchdog stopped the code (a timeout is thrown where the code ran).
+        out = earlier + session.endCommand();
+        threw = true;
+        value = error;
+      } else if (phase === 'print') {
+        outcome = this.#format.printStopped(value, threw, error, this.#options.evalTimeoutMs - (printing - start));
+      }
+    }
+    if (outcome) return { out, outcome, cost: performance.now() - start };
+    if (awaited && !threw) {
+      const refused = this.#settleLater(request as RequestOf<'eval'>, session, value as Promise<{ value: unknown } | undefined>);
       if (!refused) return { out, outcome: undefined, cost: performance.now() - start };
       // Its promise cannot be waited for (the session broke its own Promise): the error is the
       // command's outcome now, in the reply, not a settlement that would come before it.
       value = refused.error;
       threw = true;
     }
-    const outcome = this.#format.outcome(session, value, threw, request);
-    return { out, outcome, cost: performance.now() - start };
+    // The code was stopped, or its promise refused: printed under a watchdog of its own.
+    return { out, outcome: this.#format.outcome(session, value, threw, request), cost: performance.now() - start };
   }
 
   #answer(start: number, text: string): EvalReply {

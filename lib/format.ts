@@ -135,7 +135,7 @@ function manyKeys(value: object): { head: object; more: number } | undefined {
   }
 }
 
-function formatFailure(value: unknown, error: unknown, timeoutMs: number, what: string): string {
+export function formatFailure(value: unknown, error: unknown, timeoutMs: number, what: string): string {
   if ((error as { code?: unknown } | null)?.code === 'ERR_SCRIPT_EXECUTION_TIMEOUT' && types.isNativeError(error)) {
     const shape = Array.isArray(value) ? `an array of ${value.length} items` : types.isProxy(value) ? 'a proxy' : `a ${typeof value}`;
     return `[${what} too large to print within ${timeoutMs} ms: ${shape}]`;
@@ -145,6 +145,12 @@ function formatFailure(value: unknown, error: unknown, timeoutMs: number, what: 
 }
 
 let guard: { context: vm.Context; script: vm.Script } | undefined;
+
+/** Runs `fn` under V8's watchdog when `ms` > 0 (see `within`), else as it is. */
+export function guarded(ms: number, fn: () => void): void {
+  if (ms > 0) within(ms, fn);
+  else fn();
+}
 
 /** Runs `fn` under V8's watchdog: it is stopped, with ERR_SCRIPT_EXECUTION_TIMEOUT, after `ms`. */
 export function within<T>(ms: number, fn: () => T): T {

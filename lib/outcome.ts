@@ -1,6 +1,6 @@
 import { types } from 'node:util';
 import type { EvalOutcome, RequestOf } from '../common/protocol.ts';
-import { formatThrown, formatValue, replInspectOptions, within, type FormatOptions } from './format.ts';
+import { formatFailure, formatThrown, formatValue, replInspectOptions, within, type FormatOptions } from './format.ts';
 import { listValue } from './inspector.ts';
 import { toJsonValue } from './json-value.ts';
 import { capText } from './output-buffer.ts';
@@ -18,6 +18,9 @@ export class OutcomeFormatter {
   /** Without colours: for `tap()`, late errors and the listings' watchdog. */
   readonly plain: FormatOptions;
   readonly #colored: FormatOptions;
+  /** The same, for printing under a watchdog that is already there (a command's own). */
+  readonly #plainGuarded: FormatOptions = { timeoutMs: 0 };
+  readonly #coloredGuarded: FormatOptions = { timeoutMs: 0, inspectOptions: { ...replInspectOptions, colors: true } };
 
   constructor(evalTimeoutMs: number) {
     // A value that takes longer than this to print is too large to read anyway.
@@ -25,14 +28,17 @@ export class OutcomeFormatter {
     this.#colored = { ...this.plain, inspectOptions: { ...replInspectOptions, colors: true } };
   }
 
-  /** The outcome of a command that returned `value` or threw it; it becomes `_` or `_error`. */
-  outcome(session: SessionContext, value: unknown, threw: boolean, request: RequestOf<'eval' | 'inspect'>): EvalOutcome {
+  /**
+   * The outcome of a command that returned `value` or threw it; it becomes `_` or `_error`.
+   * `guarded`: the caller runs this under a watchdog already (the command's), so none of its own.
+   */
+  outcome(session: SessionContext, value: unknown, threw: boolean, request: RequestOf<'eval' | 'inspect'>, guarded = false): EvalOutcome {
     session.remember(value, threw);
-    let format = request.colors ? this.#colored : this.plain;
+    let format = guarded ? (request.colors ? this.#coloredGuarded : this.#plainGuarded) : request.colors ? this.#colored : this.plain;
     if (request.columns) format = { ...format, inspectOptions: { ...(format.inspectOptions ?? replInspectOptions), breakLength: request.columns } };
     let outcome: EvalOutcome;
     if (!threw && request.kind === 'inspect') {
-      outcome = this.bounded('the listing', () => listValue(value, (entry) => session.handle(entry), request.depth, request.colors));
+      outcome = this.bounded('the listing', () => listValue(value, (entry) => session.handle(entry), request.depth, request.colors), guarded);
     } else if (!threw) {
       outcome = { ok: true, text: capText(formatValue(value, format)) };
     } else if (isTimeout(value)) {
@@ -45,6 +51,12 @@ export class OutcomeFormatter {
       if (json) outcome.value = json;
     }
     return outcome;
+  }
+
+  /** The command's watchdog stopped the printing of its outcome, with `leftMs` of it left when it began. */
+  printStopped(value: unknown, threw: boolean, error: unknown, leftMs: number): EvalOutcome {
+    const ms = Math.max(0, Math.round(leftMs));
+    return threw ? { ok: false, text: `Uncaught ${formatFailure(value, error, ms, 'thrown value')}` } : { ok: true, text: formatFailure(value, error, ms, 'value') };
   }
 
   /** A syntax error met before the session had a context. */
@@ -69,8 +81,8 @@ export class OutcomeFormatter {
    * A listing (`.inspect`, `.locals`) under the formatting watchdog, as every formatter: a
    * custom inspect function met on the way could loop.
    */
-  bounded(what: string, list: () => string): EvalOutcome {
-    const ms = this.plain.timeoutMs ?? 0;
+  bounded(what: string, list: () => string, guarded = false): EvalOutcome {
+    const ms = guarded ? 0 : (this.plain.timeoutMs ?? 0);
     try {
       return { ok: true, text: capText(ms > 0 ? within(ms, list) : list()) };
     } catch (error) {
