@@ -6,6 +6,8 @@
  *   backdoor --pid N | --port N                          the same, saying what N is
  *   backdoor ls                                          list the backdoors on this machine
  *   backdoor --eval 'expr' <target>                      one value, exit code 0 or 1
+ *   backdoor --stack <target>                            the main thread's stack now
+ *   backdoor --profile <seconds> <target>                a CPU profile of the main thread
  *   backdoor --json <target>                             JSON lines on stdin and stdout
  */
 import net from 'node:net';
@@ -16,7 +18,7 @@ import { listDiscovered, processExists, sanitize } from '../common/discovery.ts'
 import { formatAddress, type BackdoorAddress } from '../common/address.ts';
 import { attach } from './attach.ts';
 import { runInteractive } from './interactive.ts';
-import { runEval, runJson } from './json.ts';
+import { runDiagnosis, runEval, runJson } from './json.ts';
 import { runPiped } from './pipe.ts';
 import { describeProcess, resolveTarget } from './target.ts';
 import { readTokenHidden, serverAdmits, serverAsksToken } from './token.ts';
@@ -35,6 +37,9 @@ options:
   --pid             the argument is a pid
   --port            the argument is a loopback port
   --eval <code>     run one input, print its value, exit 0 (or 1 if it threw)
+  --stack           print the main thread's JavaScript stack now (also while it is busy)
+  --profile <s>     profile the main thread's CPU for s seconds (at most 60), print the
+                    top functions and the file that holds the whole profile
   --json            the JSON-lines protocol on stdin and stdout (see the README)
   --signal <name>   the start signal to send to a pid (default SIGUSR1)
   --timeout <ms>    how long to wait for a signalled process (default 5000)
@@ -54,6 +59,8 @@ async function main(argv: string[]): Promise<number> {
     options: {
       signal: { type: 'string' },
       eval: { type: 'string' },
+      stack: { type: 'boolean', default: false },
+      profile: { type: 'string' },
       json: { type: 'boolean', default: false },
       timeout: { type: 'string', default: '5000' },
       pid: { type: 'boolean', default: false },
@@ -70,6 +77,9 @@ async function main(argv: string[]): Promise<number> {
   const timeout = Number(values.timeout);
   if (!Number.isFinite(timeout) || timeout <= 0) return fail(`--timeout must be a number of milliseconds. Received '${sanitize(values.timeout)}'`);
   if (values.pid && values.port) return fail('--pid and --port say opposite things: give one');
+  const oneShots = [values.eval !== undefined, values.stack, values.profile !== undefined, values.json].filter(Boolean).length;
+  if (oneShots > 1) return fail('--eval, --stack, --profile and --json each say what to do: give one');
+  if (values.profile !== undefined && !/^\d+(\.\d+)?$/.test(values.profile)) return fail(`--profile takes a number of seconds. Received '${sanitize(values.profile)}'`);
 
   const target = await resolveTarget(argument, values.pid ? 'pid' : values.port ? 'port' : undefined);
   if (target.kind === 'error') return fail(target.reason);
@@ -104,7 +114,7 @@ async function main(argv: string[]): Promise<number> {
     if (!(await serverAsksToken(socket))) break;
     if (token === undefined) {
       token = process.env.BACKDOOR_TOKEN || undefined;
-      if (!token && interactive && values.eval === undefined && !values.json) {
+      if (!token && interactive && oneShots === 0) {
         try {
           token = await readTokenHidden();
         } catch (error) {
@@ -130,8 +140,10 @@ async function main(argv: string[]): Promise<number> {
   return session;
 }
 
-function runMode(socket: net.Socket, values: { eval?: string; json?: boolean }, interactive: boolean, tokenSent: boolean): Promise<number> {
+function runMode(socket: net.Socket, values: { eval?: string; json?: boolean; stack?: boolean; profile?: string }, interactive: boolean, tokenSent: boolean): Promise<number> {
   if (values.eval !== undefined) return runEval(socket, values.eval, process.stdout, process.stderr);
+  if (values.stack) return runDiagnosis(socket, '.stack', process.stdout, process.stderr);
+  if (values.profile !== undefined) return runDiagnosis(socket, `.profile ${values.profile}`, process.stdout, process.stderr);
   if (values.json) return runJson(socket, process.stdin, process.stdout);
   if (interactive) {
     const historyFile = process.env.BACKDOOR_HISTORY ?? join(homedir(), '.backdoor_history');

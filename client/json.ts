@@ -36,6 +36,31 @@ export function runJson(socket: Socket, input: NodeJS.ReadableStream, output: No
 }
 
 /**
+ * `--stack`, `--profile <seconds>`: runs one diagnosis (a `command` of the JSON mode), prints
+ * its text, and exits 0, or 1 when it could not run.
+ */
+export function runDiagnosis(socket: Socket, command: string, output: NodeJS.WritableStream, errors: NodeJS.WritableStream): Promise<number> {
+  return new Promise((resolve) => {
+    let code = 1;
+    jsonLines(socket, (line) => {
+      let message: { tag?: string; id?: unknown; ok?: boolean; text?: string; message?: string };
+      try {
+        message = JSON.parse(line);
+      } catch {
+        return;
+      }
+      if (message.tag === 'mode') socket.end(`${JSON.stringify({ id: 1, command })}\n`);
+      else if (message.tag === 'err') errors.write(`backdoor: ${message.message}\n`);
+      else if (message.id === 1 && typeof message.text === 'string') {
+        (message.ok ? output : errors).write(`${message.text}\n`);
+        code = message.ok ? 0 : 1;
+      }
+    });
+    socket.on('close', () => resolve(code));
+  });
+}
+
+/**
  * `--eval <code>`: runs one input, prints its console output and its value as Node's REPL
  * prints it, and exits 0, or 1 when it threw (the error on stderr) or could not run.
  */

@@ -98,7 +98,9 @@ export type RequestBody =
   /** `.stats`: the app's health, with the worker's own line. */
   | { kind: 'stats'; workerReport: string }
   /** `.locals`: the app's locals, a line each. */
-  | { kind: 'locals'; colors: boolean };
+  | { kind: 'locals'; colors: boolean }
+  /** `.heap`: the main thread's heap and its spaces. */
+  | { kind: 'heap' };
 
 /**
  * One request to the main thread; `id` is unique for the life of the worker and echoed in the

@@ -5,6 +5,7 @@ import type { EvalOutcome, EvalReply, EvalRequest, RequestOf } from '../common/p
 import { AppLoad } from './app-load.ts';
 import { attribution } from './attribution.ts';
 import { formatThrown, guarded } from './format.ts';
+import { heapReport } from './heap-report.ts';
 import { HealthMonitor, preview, propertyNames } from './inspector.ts';
 import { NextTurn } from './next-turn.ts';
 import { OutcomeFormatter } from './outcome.ts';
@@ -110,6 +111,8 @@ export class Evaluator {
     switch (request.kind) {
       case 'stats':
         return this.#answer(start, this.#health.report(this.stats(), this.#options.mainThreadBudget ?? 0.1, request.workerReport));
+      case 'heap':
+        return this.#answer(start, heapReport());
       case 'locals':
         return this.#answer(start, this.#format.bounded('the locals', () => this.#listLocals(request.colors)).text);
       case 'complete': {

@@ -155,6 +155,11 @@ export class CommandRunner {
   finish(running: Running, ok: boolean): void {
     if (this.#running === running) this.#running = undefined;
     this.#backgrounded.delete(running);
+    this.record(running.typed, running.started, ok);
+  }
+
+  /** Something the session ran has ended (a command, or a diagnosis the worker ran): it is audited. */
+  record(typed: string, started: number, ok: boolean): void {
     this.#commandsRun++;
     this.#owner.active();
     this.#owner.audit({
@@ -162,10 +167,15 @@ export class CommandRunner {
       time: new Date().toISOString(),
       session: this.#owner.id,
       peer: this.#owner.peer,
-      code: running.typed,
-      durationMs: performance.now() - running.started,
+      code: typed,
+      durationMs: performance.now() - started,
       ok,
     });
+  }
+
+  /** How long the main thread has not answered the call in flight (any session's), if one is. */
+  get mainSilentMs(): number | undefined {
+    return this.#owner.dispatcher.silentMs(performance.now());
   }
 
   /**

@@ -4,6 +4,7 @@ import { formatDuration } from '../common/duration.ts';
 import type { EvalOutcome, WorkerConfig } from '../common/protocol.ts';
 import { CommandRunner, type CommandEvents } from './command-runner.ts';
 import { IdleTimer } from './idle-timer.ts';
+import type { Diagnostics } from './diagnostics.ts';
 import type { Dispatcher } from './dispatcher.ts';
 import { ClientInput } from './client-input.ts';
 import type { Line } from './line-splitter.ts';
@@ -28,6 +29,7 @@ export interface SessionHost {
   audit(event: AuditEvent, unauthenticated?: boolean): void;
   /** A line about the worker for `.stats`. */
   workerReport(): string;
+  readonly diagnostics: Diagnostics;
 }
 
 /** Queued lines past which the client's input is paused until the session catches up. */
@@ -180,6 +182,10 @@ export class Connection implements ModeHost {
 
   workerReport(): string {
     return this.#host.workerReport();
+  }
+
+  get diagnostics(): Diagnostics {
+    return this.#host.diagnostics;
   }
 
   /** Audits an event; those of connections that never gave the token are rate limited. */

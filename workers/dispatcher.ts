@@ -59,6 +59,8 @@ export class Dispatcher {
   readonly #queue: Command[] = [];
   readonly #awaiting = new Map<number, Command>();
   #current: Command | undefined;
+  /** When the call in flight left (performance.now()). */
+  #sentAt = 0;
   #closed = false;
   #lastId = 0;
   readonly #budget: MainThreadBudget | undefined;
@@ -77,6 +79,11 @@ export class Dispatcher {
     this.#pump();
     this.#watch();
     return command;
+  }
+
+  /** How long the main thread has not answered the call in flight, or undefined when none is. */
+  silentMs(now: number): number | undefined {
+    return this.#current ? now - this.#sentAt : undefined;
   }
 
   /** Drop a command's result; one still queued never runs. */
@@ -124,6 +131,7 @@ export class Dispatcher {
     }
     const command = this.#queue.shift()!;
     this.#current = command;
+    this.#sentAt = performance.now();
     this.#main.evaluate(command.request).then(
       (reply) => this.#answered(command, reply),
       (error: unknown) =>
@@ -176,7 +184,7 @@ export class Dispatcher {
     const current = this.#current;
     if (current === command || (current && now - current.submitted >= HELD_NOTICE_MS / 2)) {
       const since = current === command ? 'it was sent' : 'the command ahead of it was sent';
-      return `the app's main thread has not answered since ${since}: it is busy (the app's own work, or a long command)`;
+      return `the app's main thread has not answered since ${since}: it is busy (the app's own work, or a long command), and .stack in another session shows where`;
     }
     const budget = this.#budget;
     if (this.#paced && budget) {

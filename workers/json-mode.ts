@@ -15,7 +15,11 @@
  *   after its input has returned: a timer's, a callback's;
  * - `{"tag":"err","id":...,"message":"..."}` when an input is not one (bad JSON, incomplete code);
  * - `{"tag":"wait","id":...,"ms":1000,"reason":"..."}` once, when an input has waited a second
- *   for the main thread (the budget holds it, or the app keeps the main thread busy).
+ *   for the main thread (the budget holds it, or the app keeps the main thread busy);
+ * - `{"tag":"stack"|"profile"|"heap","id":...,"ok":true,"text":"...",...}` for a diagnosis,
+ *   asked for as `{"id": ..., "command": ".stack"}` (`.profile [seconds]`, `.heap sample
+ *   [seconds]`): its text as the text mode prints it, and `file` (the whole profile), or for a
+ *   stack `idle` and `frames` (`functionName`, `location`), top first.
  *
  * `{"interrupt": id}` abandons the running input with that id: it is answered at once with
  * `ok: false` and `inspect` saying so (its code goes on running on the main thread if it is
@@ -28,6 +32,8 @@ export type JsonId = string | number | null;
 
 export type JsonInput =
   | { ok: true; id: JsonId; code: string }
+  /** `{"id": ..., "command": ".stack"}`: a diagnosis (see json-repl.ts). */
+  | { ok: true; id: JsonId; command: string }
   /** `{"interrupt": id}`: abandon the running input with that id. */
   | { ok: true; interrupt: JsonId }
   | { ok: false; id: JsonId; message: string };
@@ -50,12 +56,15 @@ export function parseJsonInput(line: string): JsonInput {
   if (typeof message !== 'object' || message === null || Array.isArray(message)) {
     return { ok: false, id: null, message: 'an input is an object: {"id": ..., "code": "..."} or {"interrupt": id}' };
   }
-  const fields = message as { id?: unknown; code?: unknown; interrupt?: unknown };
+  const fields = message as { id?: unknown; code?: unknown; interrupt?: unknown; command?: unknown };
   if ('interrupt' in fields) {
     return isId(fields.interrupt) ? { ok: true, interrupt: fields.interrupt } : { ok: false, id: null, message: badId('"interrupt"') };
   }
   const id = fields.id ?? null;
   if (!isId(id)) return { ok: false, id: null, message: badId('"id"') };
+  if ('command' in fields) {
+    return typeof fields.command === 'string' && fields.command.length <= MAX_ID_LENGTH ? { ok: true, id, command: fields.command } : { ok: false, id, message: '"command" must be a string: ".stack", ".profile [seconds]" or ".heap sample [seconds]"' };
+  }
   if (typeof fields.code !== 'string') return { ok: false, id, message: '"code" must be a string' };
   return { ok: true, id, code: fields.code };
 }
@@ -79,6 +88,11 @@ export const outLine = (id: unknown, text: string): string => `${JSON.stringify(
 export const uncaughtLine = (text: string): string => `${JSON.stringify({ tag: 'uncaught', text })}\n`;
 
 export const waitLine = (id: unknown, ms: number, reason: string): string => `${JSON.stringify({ tag: 'wait', id, ms: Math.round(ms), reason })}\n`;
+
+/** A diagnosis's answer, tagged with the command's name. */
+export function diagnosisLine(tag: string, id: unknown, ok: boolean, diagnosis: { text: string; file?: string; idle?: boolean; frames?: unknown[] }): string {
+  return `${JSON.stringify({ tag, id, ok, ...diagnosis })}\n`;
+}
 
 export const errLine = (id: unknown, message: string): string => `${JSON.stringify({ tag: 'err', id, message })}\n`;
 

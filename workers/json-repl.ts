@@ -2,7 +2,9 @@ import { performance } from 'node:perf_hooks';
 import type { EvalOutcome } from '../common/protocol.ts';
 import type { Running } from './command-runner.ts';
 import { classifyInput, evalRequest } from './input.ts';
-import { errLine, modeLine, outLine, parseJsonInput, retLine, tapLine, uncaughtLine, waitLine, type JsonId } from './json-mode.ts';
+import { diagnosisCommand } from './diagnostics.ts';
+import { DiagnosisRun } from './diagnosis-run.ts';
+import { diagnosisLine, errLine, modeLine, outLine, parseJsonInput, retLine, tapLine, uncaughtLine, waitLine, type JsonId } from './json-mode.ts';
 import type { Line } from './line-splitter.ts';
 import { inputTooLong, type Mode, type ModeHost } from './mode.ts';
 
@@ -16,6 +18,8 @@ const INTERRUPTED = 'Interrupted: no longer waited for (synchronous code still r
 export class JsonRepl implements Mode {
   readonly name = 'json';
   readonly #host: ModeHost;
+  /** A diagnosis running in the worker, and its input's id. */
+  #diagnosis: { run: DiagnosisRun; id: JsonId; tag: string } | undefined;
 
   constructor(host: ModeHost) {
     this.#host = host;
@@ -23,7 +27,7 @@ export class JsonRepl implements Mode {
   }
 
   get busy(): boolean {
-    return this.#host.runner.running !== undefined;
+    return this.#host.runner.running !== undefined || this.#diagnosis !== undefined;
   }
 
   line({ text, overflowed }: Line): void {
@@ -32,6 +36,7 @@ export class JsonRepl implements Mode {
     const input = overflowed ? { ok: false as const, id: null, message: inputTooLong(host.config.maxInputBytes) } : parseJsonInput(text);
     if (!input.ok) return host.write(errLine(input.id, input.message));
     if ('interrupt' in input) return host.write(errLine(input.interrupt, 'nothing is running with that id'));
+    if ('command' in input) return this.#diagnose(input.id, input.command);
     const verdict = classifyInput(input.code);
     if (verdict.kind === 'incomplete') return host.write(errLine(input.id, 'incomplete input: the code must be complete in one input'));
     if (verdict.kind === 'refused') return host.write(retLine(input.id, { ok: false, text: `Uncaught ${verdict.message}` }, 0));
@@ -40,6 +45,21 @@ export class JsonRepl implements Mode {
     }
     const line = ++host.runner.linesEvaluated;
     host.runner.run({ ...evalRequest(verdict, input.code, line), json: true, colors: false }, input.code, input.id);
+  }
+
+  /** `{"id": ..., "command": ".stack"}`: answered with a line tagged with the command's name. */
+  #diagnose(id: JsonId, typed: string): void {
+    const host = this.#host;
+    const [, name, rest] = /^\s*\.(\S*)\s*(.*)$/s.exec(typed) ?? [];
+    const command = name === undefined ? undefined : diagnosisCommand(name, rest);
+    if (!command) return host.write(errLine(id, `unknown command ${JSON.stringify(typed.slice(0, 40))}: ".stack", ".profile [seconds]" or ".heap sample [seconds]"`));
+    if ('usage' in command) return host.write(errLine(id, `usage: ${command.usage}`));
+    const run = new DiagnosisRun(host, typed, command.diagnose, (diagnosis, ok) => {
+      this.#diagnosis = undefined;
+      host.write(diagnosisLine(command.tag, id, ok, diagnosis));
+      host.drain();
+    });
+    this.#diagnosis = { run, id, tag: command.tag };
   }
 
   /**
@@ -55,8 +75,13 @@ export class JsonRepl implements Mode {
       const input = parseJsonInput(line.text);
       if (!input.ok || !('interrupt' in input)) continue;
       const running = host.runner.running;
+      const diagnosis = this.#diagnosis;
       const queued = lines.findIndex((other, at) => at < i && queuedInputId(other) === input.interrupt);
-      if (running?.id === input.interrupt) {
+      if (diagnosis?.id === input.interrupt) {
+        this.#diagnosis = undefined;
+        diagnosis.run.abandon();
+        host.write(diagnosisLine(diagnosis.tag, input.interrupt, false, { text: 'Interrupted' }));
+      } else if (running?.id === input.interrupt) {
         host.runner.abandon(running);
         host.write(retLine(input.interrupt, { ok: false, text: INTERRUPTED }, performance.now() - running.started));
       } else if (queued !== -1) {
@@ -72,6 +97,11 @@ export class JsonRepl implements Mode {
   }
 
   interrupt(): void {} // a tool sends {"interrupt": id}
+
+  close(): void {
+    this.#diagnosis?.run.abandon();
+    this.#diagnosis = undefined;
+  }
 
   output(text: string): void {
     this.#host.write(outLine(null, text));
@@ -103,7 +133,7 @@ export class JsonRepl implements Mode {
 
 /** The id of a queued JSON-mode input line, or undefined for anything else. */
 function queuedInputId(line: Line): JsonId | undefined {
-  if (line.overflowed || !line.text.includes('"code"')) return undefined;
+  if (line.overflowed || !(line.text.includes('"code"') || line.text.includes('"command"'))) return undefined;
   const input = parseJsonInput(line.text);
-  return input.ok && 'code' in input ? input.id : undefined;
+  return input.ok && ('code' in input || 'command' in input) ? input.id : undefined;
 }

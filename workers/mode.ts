@@ -1,6 +1,7 @@
 import type { AuditEvent } from '../common/audit-event.ts';
 import type { EvalOutcome, WorkerConfig } from '../common/protocol.ts';
 import type { CommandEvents, CommandRunner } from './command-runner.ts';
+import type { Diagnostics } from './diagnostics.ts';
 import type { Line } from './line-splitter.ts';
 import type { Negotiation } from './negotiation.ts';
 
@@ -73,6 +74,8 @@ export interface ModeHost {
   admit(): boolean;
   /** A line about the worker for `.stats`. */
   workerReport(): string;
+  /** `.stack`, `.profile`, `.heap sample`: one inspector for the whole worker. */
+  readonly diagnostics: Diagnostics;
 }
 
 /** The message for an input over the limit, wherever it is met. */

@@ -2,10 +2,11 @@
  * The REPL's dot-commands, one entry each, as Node's `defineCommand(name, { help, action })`:
  * the help text `.help` prints and what the command does.
  */
+import { diagnosisCommand, type Diagnose } from './diagnostics.ts';
 import { classifyInput } from './input.ts';
 
 /** What a command asks of the main thread; the REPL adds what it knows (colours, line numbers). */
-export type CommandRequest = { kind: 'inspect'; code: string; depth: number } | { kind: 'locals' } | { kind: 'stats' };
+export type CommandRequest = { kind: 'inspect'; code: string; depth: number } | { kind: 'locals' } | { kind: 'stats' } | { kind: 'heap' };
 
 /** What a command may do to the text REPL it is typed in. */
 export interface ReplCommandHost {
@@ -18,6 +19,8 @@ export interface ReplCommandHost {
   jsonMode(): void;
   /** Run a request on the main thread, printing what it answers. */
   run(request: CommandRequest, typed: string): void;
+  /** Run a diagnosis in the worker, printing what it finds. */
+  diagnose(diagnose: Diagnose, typed: string): void;
   readonly locals: readonly string[];
 }
 
@@ -48,6 +51,16 @@ export const replCommands: Readonly<Record<string, ReplCommand>> = {
     action(host) {
       host.end();
       return 'busy';
+    },
+  },
+  heap: {
+    help: "The main thread's heap and its spaces now; .heap sample [seconds]: where allocations are made",
+    action(host, rest, typed) {
+      if (rest.trim() === '') {
+        host.run({ kind: 'heap' }, typed);
+        return 'busy';
+      }
+      return diagnose(host, 'heap', rest, typed, '.heap, or .heap sample [seconds]');
     },
   },
   help: {
@@ -88,6 +101,14 @@ export const replCommands: Readonly<Record<string, ReplCommand>> = {
       return 'busy';
     },
   },
+  profile: {
+    help: "Profile the main thread's CPU for [seconds] (default 5, at most 60): top functions, hottest paths, and a file",
+    action: (host, rest, typed) => diagnose(host, 'profile', rest, typed),
+  },
+  stack: {
+    help: "The main thread's JavaScript stack now: it answers while the main thread is busy (from another session)",
+    action: (host, rest, typed) => diagnose(host, 'stack', rest, typed),
+  },
   stats: {
     help: "The app's health: event-loop delay and use, memory, resources, and the backdoor's cost",
     action(host) {
@@ -96,6 +117,16 @@ export const replCommands: Readonly<Record<string, ReplCommand>> = {
     },
   },
 };
+
+function diagnose(host: ReplCommandHost, name: string, rest: string, typed: string, otherwise = ''): 'prompt' | 'busy' {
+  const command = diagnosisCommand(name, rest);
+  if (!command || 'usage' in command) {
+    host.write(`Usage: ${command?.usage ?? otherwise}\n`);
+    return 'prompt';
+  }
+  host.diagnose(command.diagnose, typed);
+  return 'busy';
+}
 
 /** `.help`: the commands, the keys, and the app's locals. */
 export function helpText(locals: readonly string[]): string {

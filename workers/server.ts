@@ -5,6 +5,7 @@ import { AuditSink } from './audit-sink.ts';
 import { RateLimit } from './rate-limit.ts';
 import { MainThreadBudget } from './budget.ts';
 import { Connection, type SessionHost } from './connection.ts';
+import { Diagnostics } from './diagnostics.ts';
 import { Dispatcher, type MainLink } from './dispatcher.ts';
 import { banner, closedNotice } from './texts.ts';
 import { listenPrivately, removeSocketFile } from './unix-socket.ts';
@@ -21,6 +22,7 @@ const MAX_UNAUTHENTICATED = 64;
 /** The listener and its sessions; lives in the worker thread. */
 export class BackdoorServer implements SessionHost {
   readonly dispatcher: Dispatcher;
+  readonly diagnostics = new Diagnostics();
   readonly banner: string;
   readonly config: WorkerConfig;
   readonly #audit: AuditSink;

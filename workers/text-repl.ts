@@ -1,13 +1,17 @@
 import { CONTINUATION_PROMPT, type EvalOutcome } from '../common/protocol.ts';
 import { PENDING_NOTICE_MS, type Running, type SessionRequest } from './command-runner.ts';
 import { completionTarget } from './completion.ts';
+import { DiagnosisRun } from './diagnosis-run.ts';
 import { classifyInput, evalRequest } from './input.ts';
 import { JsonRepl } from './json-repl.ts';
 import type { Line } from './line-splitter.ts';
 import { inputTooLong, type Mode, type ModeHost } from './mode.ts';
+import type { Diagnose } from './diagnostics.ts';
 import { replCommands, type CommandRequest, type ReplCommandHost } from './repl-commands.ts';
 
 const PROMPT = '> ';
+/** `.stats` answers from the worker when the main thread has not answered it within this. */
+export const STATS_FALLBACK_MS = 500;
 
 /**
  * The REPL as a person uses it, from `telnet`, `nc` or the `backdoor` client: lines gather
@@ -21,13 +25,15 @@ export class TextRepl implements Mode, ReplCommandHost {
   #buffer = '';
   #bufferBytes = 0;
   #interruptedOnce = false;
+  /** A diagnosis running in the worker (`.stack`, `.profile`): Ctrl-C aborts it. */
+  #diagnosis: DiagnosisRun | undefined;
 
   constructor(host: ModeHost) {
     this.#host = host;
   }
 
   get busy(): boolean {
-    return this.#host.runner.running !== undefined;
+    return this.#host.runner.running !== undefined || this.#diagnosis !== undefined;
   }
 
   get locals(): readonly string[] {
@@ -124,8 +130,46 @@ export class TextRepl implements Mode, ReplCommandHost {
     let body: SessionRequest;
     if (request.kind === 'inspect') body = { ...request, line: host.runner.linesEvaluated, colors, columns: this.#columns() };
     else if (request.kind === 'locals') body = { kind: 'locals', colors };
+    else if (request.kind === 'heap') body = request;
     else body = { kind: 'stats', workerReport: host.workerReport() };
-    host.runner.run(body, typed);
+    const running = host.runner.run(body, typed);
+    if (request.kind === 'stats') {
+      // A main thread that does not answer: what the worker knows, rather than a silent wait.
+      setTimeout(() => host.guard(() => {
+        if (host.runner.running !== running) return;
+        const silent = host.runner.mainSilentMs ?? STATS_FALLBACK_MS;
+        host.runner.abandon(running);
+        host.write(
+          `The app's main thread has not answered for ${(silent / 1000).toFixed(1)} s: it is busy (the app's own work, or a long command). .stack shows where.\n` +
+            `${host.workerReport()}\n`,
+        );
+        this.#prompt();
+        host.drain();
+      }), STATS_FALLBACK_MS);
+    }
+  }
+
+  diagnose(diagnose: Diagnose, typed: string): void {
+    const host = this.#host;
+    const run = new DiagnosisRun(host, typed, diagnose, (diagnosis) => {
+      this.#diagnosis = undefined;
+      host.write(`${diagnosis.text}\n`);
+      this.#prompt();
+      host.drain();
+    });
+    this.#diagnosis = run;
+  }
+
+  close(): void {
+    this.#abandonDiagnosis();
+  }
+
+  /** Stops the diagnosis running, if one is. */
+  #abandonDiagnosis(): boolean {
+    const diagnosis = this.#diagnosis;
+    this.#diagnosis = undefined;
+    diagnosis?.abandon();
+    return diagnosis !== undefined;
   }
 
   /** Ctrl-C: abandon the running command, or the half-typed input, and give a fresh prompt. */
@@ -135,6 +179,8 @@ export class TextRepl implements Mode, ReplCommandHost {
     const running = host.runner.running;
     if (running) {
       host.runner.abandon(running);
+      if (!host.characterMode) host.write('\n');
+    } else if (this.#abandonDiagnosis()) {
       if (!host.characterMode) host.write('\n');
     } else if (this.#buffer !== '' || hadText) {
       this.#clearBuffer();

@@ -1,0 +1,151 @@
+// `.stack`, `.profile`, `.heap`: the main thread seen from the worker, through real sockets,
+// against a child app whose own code keeps its main thread busy.
+import { execFile } from 'node:child_process';
+import { readFileSync, statSync } from 'node:fs';
+import t, { type Test } from 'tap';
+import { startApp, type ChildApp } from './fixtures/child.ts';
+import { TestClient } from './fixtures/client.ts';
+
+const cli = new URL('../dist/client/cli.js', import.meta.url).pathname;
+
+async function stuckApp(t: Test, flags: string[] = []): Promise<{ app: ChildApp; port: number; session: () => Promise<TestClient> }> {
+  const app = await startApp(t, 'stuck-app.mjs', flags);
+  const port = Number(/backdoor (\d+)/.exec(app.stdout())![1]);
+  const session = async () => {
+    const client = await TestClient.connect({ port });
+    t.teardown(() => client.destroy());
+    await client.ready();
+    return client;
+  };
+  return { app, port, session };
+}
+
+/** Waits (bounded) until the app has printed `unblocked` `count` times: its block is over. */
+async function unblocked(app: ChildApp, count = 1): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while ((app.stdout().match(/unblocked/g) ?? []).length < count) {
+    if (Date.now() > deadline) throw new Error(`the app never unblocked: ${app.stdout()}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** The app's 10 ms timer still ticks: nothing was left paused. */
+async function ticking(t: Test, client: TestClient): Promise<void> {
+  const before = Number(await client.eval('state.ticks'));
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const after = Number(await client.eval('state.ticks'));
+  t.ok(after > before, `the app's timer runs (${before} -> ${after})`);
+}
+
+t.test('.stack names the app function the main thread is stuck in, from its file, while it is stuck; idle says so', async (t) => {
+  const { app, session } = await stuckApp(t);
+  const client = await session();
+  t.match(await client.eval('.stack'), /^The main thread is idle: it waits in the event loop/);
+  await ticking(t, client);
+  app.process.stdin!.write('block 4000\n');
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const stack = await client.eval('.stack', 10_000);
+  t.match(stack, /^The main thread is running JavaScript, here \(top first\):\n {4}at stuckInHere \([^\n]*stuck-app\.mjs:\d+:\d+\)\n {4}at appHandler \(/);
+  t.match(stack, /at listOnTimeout \(node:internal\/timers/);
+  // Meanwhile a command waits, and is told why; .stats answers from the worker.
+  const other = await session();
+  other.send('state.requests\n');
+  t.match(await other.expect(/\)\n/, 5000), /\(waiting 1\.\d s: the app's main thread has not answered since it was sent: it is busy \(the app's own work, or a long command\), and \.stack in another session shows where; Ctrl\+C abandons it\)/);
+  t.match(await client.eval('.stats', 5000), /^The app's main thread has not answered for \d+\.\d s: it is busy \(the app's own work, or a long command\)\. \.stack shows where\.\nworker: 2 session\(s\)/);
+  t.match(await other.expect(/(^|\n)0\n> $/, 10_000), /0\n> $/);
+  // Afterwards: the app serves, its timers run, nothing is left paused or enabled.
+  t.match(await app.get(), /^ok 1/);
+  await ticking(t, client);
+  t.match(await client.eval('.stack'), /idle/);
+});
+
+t.test('.profile 2 on an app with a hot function names it first; the whole profile is in an owner-only file', async (t) => {
+  const { app, session } = await stuckApp(t);
+  app.process.stdin!.write('hot\n');
+  const client = await session();
+  await new Promise((resolve) => setTimeout(resolve, 1000)); // hotFunction compiled by now
+  const text = await client.eval('.profile 2', 15_000);
+  t.match(text, /^\d+ samples over 2\.\d s/);
+  // The first of the app's own functions is hotFunction. (Under tap's coverage, which the
+  // child inherits whatever its environment says, V8 counts much of its time at its call in
+  // Node's listOnTimeout: without coverage, hotFunction is first of all.)
+  const functions = /\nFunctions by self time:\n([^]*?)\n\n/.exec(text)![1].split('\n');
+  t.match(functions.find((line) => !/ node:/.test(line)), /^ +\d+\.\d% +\d+\.\d ms {2}hotFunction {2}\/\S*stuck-app\.mjs:\d+:\d+$/);
+  t.match(text, /\nHottest call paths \(caller > callee\):\n[^]*\d+\.\d% +\d+\.\d ms {2}processTimers > listOnTimeout > hotFunction\n/);
+  const file = /The whole profile \(Chrome DevTools, speedscope\): (\S+)$/.exec(text)![1];
+  t.teardown(() => import('node:fs').then((fs) => fs.rmSync(file, { force: true })));
+  t.equal(statSync(file).mode & 0o777, 0o600, 'the file is owner-only');
+  t.equal(statSync(new URL('.', `file://${file}`).pathname).mode & 0o777, 0o700, 'so is its directory');
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as { nodes: unknown[]; samples: unknown[] };
+  t.ok(profile.nodes.length > 0 && profile.samples.length > 0, 'a .cpuprofile');
+  t.match(await app.get(), /^ok 1/);
+  await ticking(t, client);
+  t.match(await client.eval('.profile 0'), /^Usage: \.profile \[seconds\]: seconds must be a number above 0 and at most 60/);
+  t.match(await client.eval('.profile 61'), /^Usage: /);
+});
+
+t.test('Ctrl-C abandons a profile at once; the session and the app go on', async (t) => {
+  const { session } = await stuckApp(t);
+  const client = await session();
+  client.send('.profile 30\n');
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  client.send(Buffer.from([255, 244])); // telnet IAC IP: Ctrl-C
+  await client.ready();
+  t.equal(await client.eval('1+1'), '2');
+  // A second diagnosis can start: the inspector was let go.
+  t.match(await client.eval('.stack'), /idle/);
+});
+
+t.test('.heap now, and .heap sample names where live allocations are made', async (t) => {
+  const { session } = await stuckApp(t);
+  const client = await session();
+  t.match(await client.eval('.heap'), /^heap: [\d.]+ MB used of [\d.]+ MB \(limit [\d.]+ MB\), rss [\d.]+ MB[^\n]*\nnative contexts \d+[^\n]*\nspace +used +size +available\n(new_space|old_space|read_only_space)/);
+  client.send('globalThis.kept = []; const t0 = setInterval(function allocateHere() { kept.push(new Array(1000).fill(kept.length)) }, 5); 0\n');
+  await client.ready();
+  const text = await client.eval('.heap sample 1', 10_000);
+  t.match(text, /^[\d.]+ (kB|MB) sampled in allocations made over 1 s and still alive, by allocating function:\n[^]*allocateHere/);
+  t.match(text, /The whole profile \(Chrome DevTools, Memory tab\): \S+\.heapprofile$/);
+  await client.eval('clearInterval(t0)');
+  t.match(await client.eval('.heap nonsense'), /^Usage: \.heap, or \.heap sample \[seconds\]/);
+});
+
+t.test('JSON mode: a diagnosis is a tagged event; the client prints --stack and --profile and exits', async (t) => {
+  const { app, port, session } = await stuckApp(t);
+  const client = await session();
+  client.send('.mode json\n');
+  await client.expect('\n');
+  client.send(`${JSON.stringify({ id: 's', command: '.stack' })}\n`);
+  t.match(JSON.parse(await client.expect('\n', 5000)), { tag: 'stack', id: 's', ok: true, idle: true, frames: [] });
+  client.send(`${JSON.stringify({ id: 'x', command: '.nope' })}\n`);
+  t.match(JSON.parse(await client.expect('\n', 5000)), { tag: 'err', id: 'x', message: /^unknown command/ });
+  app.process.stdin!.write('block 3000\n');
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  client.send(`${JSON.stringify({ id: 2, command: '.stack' })}\n`);
+  const stack = JSON.parse(await client.expect('\n', 5000)) as { tag: string; idle: boolean; frames: { functionName: string; location: string }[] };
+  t.match(stack, { tag: 'stack', id: 2, ok: true, idle: false });
+  t.match(stack.frames[0], { functionName: 'stuckInHere', location: /stuck-app\.mjs:\d+:\d+$/ });
+  const run = (args: string[]) => new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    execFile(process.execPath, [cli, ...args], { timeout: 20_000 }, (error, stdout, stderr) =>
+      resolve({ code: error ? Number((error as { code?: number }).code) : 0, stdout, stderr }));
+  });
+  const oneShot = await run(['--stack', String(port)]);
+  t.equal(oneShot.code, 0);
+  t.match(oneShot.stdout, /^The main thread is running JavaScript, here \(top first\):\n {4}at stuckInHere /);
+  const profiled = await run(['--profile', '1', String(port)]);
+  t.equal(profiled.code, 0, profiled.stderr);
+  t.match(profiled.stdout, /^\d+ samples over 1\.\d s[^]*The whole profile[^\n]*: (\S+)\n$/);
+  import('node:fs').then((fs) => fs.rmSync(/: (\S+)\n$/.exec(profiled.stdout)![1], { force: true }));
+  t.match(await run(['--stack', '--eval', '1', String(port)]), { code: 1, stderr: /give one/ });
+});
+
+t.test('an app that runs with --inspect itself: .stack works beside it, and leaves its inspector alone', async (t) => {
+  const { app, session } = await stuckApp(t, ['--inspect=127.0.0.1:0']);
+  const client = await session();
+  app.process.stdin!.write('block 2000\n');
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  t.match(await client.eval('.stack', 10_000), /at stuckInHere \(/);
+  await app.waitForStderr(/Debugger listening on ws:\/\/127\.0\.0\.1:\d+\//);
+  await unblocked(app);
+  t.equal(await client.eval('typeof require("node:inspector").url()', 10_000), "'string'");
+  await ticking(t, client);
+});

@@ -1,0 +1,105 @@
+/**
+ * The main thread seen through Node's inspector, from the worker: `Session.connectToMainThread()`.
+ * The main thread serves the inspector's messages by interrupt, between two statements of
+ * whatever JavaScript it runs, so this works while the app's own code keeps it busy (not while
+ * it is blocked outside JavaScript: a synchronous system call, `Atomics.wait`, an addon).
+ *
+ * One diagnosis at a time, for the whole backdoor: the profiler and the debugger are the
+ * isolate's, not a session's. The session is connected for one diagnosis and disconnected
+ * after it, which disables whatever it enabled and resumes a pause it left (V8 does both when
+ * an inspector session goes), so nothing of it stays in the app.
+ */
+import { Session } from 'node:inspector';
+
+/** How long an inspector call may take before the main thread counts as not serving it. */
+export const ANSWER_MS = 2000;
+
+export class InspectorTimeout extends Error {}
+
+/** One connected inspector session; `post` and `on` as in node:inspector, with promises. */
+export interface MainSession {
+  post<T = unknown>(method: string, params?: object, timeoutMs?: number): Promise<T>;
+  /** Calls `listener` with each `method` notification's params until the session ends. */
+  on<T = unknown>(method: string, listener: (params: T) => void): void;
+  /** Resolves with the next `method` notification's params, or undefined after `timeoutMs`. */
+  next<T = unknown>(method: string, timeoutMs: number, signal?: AbortSignal): Promise<T | undefined>;
+}
+
+export class MainInspector {
+  #holder: string | undefined;
+
+  /** What is being diagnosed now (for the session that has to wait), or undefined. */
+  get busy(): string | undefined {
+    return this.#holder;
+  }
+
+  /**
+   * Runs `task` with a session connected to the main thread; `what` names it for anyone who
+   * asks meanwhile. Undefined when another diagnosis holds the inspector.
+   */
+  async use<T>(what: string, task: (session: MainSession) => Promise<T>): Promise<{ value: T } | undefined> {
+    if (this.#holder !== undefined) return undefined;
+    this.#holder = what;
+    const session = new Session();
+    try {
+      session.connectToMainThread();
+      return { value: await task(wrap(session)) };
+    } finally {
+      this.#holder = undefined;
+      try {
+        session.disconnect();
+      } catch {
+        // already gone
+      }
+    }
+  }
+}
+
+function wrap(session: Session): MainSession {
+  return {
+    post<T>(method: string, params: object = {}, timeoutMs = ANSWER_MS): Promise<T> {
+      return new Promise<T>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new InspectorTimeout(`${method}: no answer within ${timeoutMs} ms`)), timeoutMs);
+        session.post(method, params, (error: Error | null, result: unknown) => {
+          clearTimeout(timer);
+          if (error) reject(error);
+          else resolve(result as T);
+        });
+      });
+    },
+    on<T>(method: string, listener: (params: T) => void): void {
+      session.on(method, (message: { params: T }) => listener(message.params));
+    },
+    next<T>(method: string, timeoutMs: number, signal?: AbortSignal): Promise<T | undefined> {
+      return new Promise<T | undefined>((resolve) => {
+        const done = (value: T | undefined) => {
+          clearTimeout(timer);
+          session.off(method, listener);
+          signal?.removeEventListener('abort', aborted);
+          resolve(value);
+        };
+        const listener = (message: { params: T }) => done(message.params);
+        const aborted = () => done(undefined);
+        const timer = setTimeout(() => done(undefined), timeoutMs);
+        session.on(method, listener);
+        signal?.addEventListener('abort', aborted, { once: true });
+      });
+    },
+  };
+}
+
+/** Resolves after `ms`, or at once when `signal` aborts; true when it ran its time. */
+export function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve(false);
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', aborted);
+      resolve(true);
+    }, ms);
+    const aborted = () => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    signal.addEventListener('abort', aborted, { once: true });
+  });
+}
