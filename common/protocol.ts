@@ -45,6 +45,13 @@ export interface WorkerConfig {
   maxInputBytes: number;
   idleTimeoutMs: number;
   authTimeoutMs: number;
+  /** evalTimeoutMs, kept by the worker when `runawayHook` is set. */
+  evalTimeoutMs: number;
+  /**
+   * The `Symbol.for` key of the main thread's hook that stops a runaway command (see
+   * lib/runaway-stop.ts and workers/runaway-watch.ts); undefined when V8's watchdog does it.
+   */
+  runawayHook: string | undefined;
 }
 
 /** What the worker is started with. */
@@ -142,6 +149,11 @@ export interface EvalReply {
 export interface MainApi {
   /** Run one complete input in its session's context. Never rejects: failures are outcomes. */
   evaluate(request: EvalRequest): Promise<EvalReply>;
+  /**
+   * The worker had command `id` stopped at evalTimeoutMs: its reply (a timeout), or undefined
+   * when it is not the command left running (it ended by itself, or has not started).
+   */
+  recover(id: number): Promise<EvalReply | undefined>;
 }
 
 /** The worker's answer to `listen`: an address, or the error to rethrow on the main thread. */

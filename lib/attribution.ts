@@ -33,6 +33,11 @@ export interface Attribution {
   run<T>(owner: SessionOwner, fn: () => T): T;
   /** The owner of the code running now, if a session's. */
   current(): SessionOwner | undefined;
+  /**
+   * Called in a callback of the resource a stopped command ran in (see runaway-stop.ts): what
+   * `run` would have put back when it returned. A command stopped by V8 returns nowhere.
+   */
+  forget(): void;
   /** A session context exists (reference counted); `release` when it is dropped. */
   retain(): void;
   release(): void;
@@ -48,6 +53,8 @@ class FrameAttribution implements Attribution {
   current(): SessionOwner | undefined {
     return this.#storage.getStore();
   }
+
+  forget(): void {} // the frame is Node's own: it is put back when the stopped callback ends
 
   retain(): void {}
   release(): void {}
@@ -87,6 +94,10 @@ class HookAttribution implements Attribution {
 
   current(): SessionOwner | undefined {
     return owners.get(executionAsyncResource());
+  }
+
+  forget(): void {
+    owners.delete(executionAsyncResource());
   }
 
   retain(): void {

@@ -7,6 +7,7 @@ import { Auditor } from './audit.ts';
 import { announce, withdraw } from './announce.ts';
 import { BackdoorError, listenErrorCode } from '../common/errors.ts';
 import { Evaluator } from './evaluator.ts';
+import { RunawayStop } from './runaway-stop.ts';
 import { resolveOptions, type BackdoorOptions, type ResolvedOptions } from './options.ts';
 
 const fromSource = import.meta.url.endsWith('.ts');
@@ -47,12 +48,14 @@ export class Backdoor {
   readonly #port: MessagePort;
   readonly #exited: Promise<void>;
   readonly #auditor: Auditor;
+  readonly #runawayStop: RunawayStop | undefined;
 
   /** @internal use `startBackdoor` */
   constructor(options: ResolvedOptions) {
     this.#auditor = new Auditor(options.audit);
     const { port1, port2 } = new MessageChannel();
     this.#port = port1;
+    this.#runawayStop = options.evalTimeoutMs > 0 ? RunawayStop.create() : undefined;
     const config: WorkerConfig = {
       host: options.host,
       port: options.port,
@@ -66,6 +69,8 @@ export class Backdoor {
       maxInputBytes: options.maxInputBytes,
       idleTimeoutMs: options.idleTimeoutMs,
       authTimeoutMs: options.authTimeoutMs,
+      evalTimeoutMs: options.evalTimeoutMs,
+      runawayHook: this.#runawayStop?.hook,
     };
     const workerData: WorkerData = { config, port: port2 };
     this.#worker = new Worker(workerUrl, {
@@ -93,7 +98,7 @@ export class Backdoor {
       (error) => this.#auditor.emit({ type: 'fault', time: new Date().toISOString(), message: `a message from the worker failed: ${String(error)}` }),
     );
     this.#control = wrap<WorkerApi>(channel.endpoint);
-    this.#evaluator = new Evaluator({ ...options, messagingMs: () => channel.busyMs }, {
+    this.#evaluator = new Evaluator({ ...options, messagingMs: () => channel.busyMs, runawayStop: this.#runawayStop }, {
       settle: (id, out, outcome, cost) => channel.notify({ type: 'settle', id, out, outcome, cost }, true),
       output: (context, text) => channel.notify({ type: 'output', context, text }),
       tap: (context, outcome) => channel.notify({ type: 'tap', context, outcome }),
@@ -102,7 +107,7 @@ export class Backdoor {
       replying: () => channel.holdForAnswer(),
     });
     const evaluator = this.#evaluator;
-    const mainApi: MainApi = { evaluate: (request) => evaluator.evaluate(request) };
+    const mainApi: MainApi = { evaluate: (request) => evaluator.evaluate(request), recover: async (id) => evaluator.recover(id) };
     expose(mainApi, channel.endpoint);
 
     // The backdoor never keeps the app alive on its own.
@@ -204,6 +209,7 @@ export class Backdoor {
     withdraw(this);
     this.#state = 'closed';
     this.#evaluator.close();
+    this.#runawayStop?.close();
     this.#port.close();
   }
 }

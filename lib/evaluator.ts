@@ -4,11 +4,12 @@ import type { AuditEvent } from '../common/audit-event.ts';
 import type { EvalOutcome, EvalReply, EvalRequest, RequestOf } from '../common/protocol.ts';
 import { AppLoad } from './app-load.ts';
 import { attribution } from './attribution.ts';
-import { formatThrown, guarded } from './format.ts';
+import { formatThrown, guarded, releaseGuard, timeoutError } from './format.ts';
 import { heapReport } from './heap-report.ts';
 import { HealthMonitor, preview, propertyNames } from './inspector.ts';
 import { NextTurn } from './next-turn.ts';
 import { OutcomeFormatter } from './outcome.ts';
+import type { RunawayStop } from './runaway-stop.ts';
 import { ScriptCache } from './script-cache.ts';
 import { SessionContext } from './session-context.ts';
 import { watchSession } from './uncaught.ts';
@@ -42,6 +43,24 @@ export interface EvaluatorOptions {
   mainThreadBudget?: number;
   /** Main-thread milliseconds the backdoor spent on its messages, to tell the app's own load. */
   messagingMs?: () => number;
+  /** How runaway commands are stopped, when the inspector can do it (else V8's watchdog). */
+  runawayStop?: RunawayStop;
+}
+
+/** A command from its start to its reply (what `recover` needs of a stopped one). */
+interface CommandState {
+  readonly request: RequestOf<'eval' | 'inspect'>;
+  readonly session: SessionContext;
+  readonly start: number;
+  readonly earlier: string;
+  phase: 'run' | 'print' | 'done';
+  value: unknown;
+  threw: boolean;
+  out: string;
+  outcome: EvalOutcome | undefined;
+  printing: number;
+  /** Its output was taken when it was stopped (see runaway-stop.ts). */
+  ended?: boolean;
 }
 
 /**
@@ -59,6 +78,8 @@ export class Evaluator {
   readonly #turn = new NextTurn();
   readonly #appLoad = new AppLoad();
   #closed = false;
+  /** The command running now, when runaways are stopped through the inspector. */
+  #inFlight: CommandState | undefined;
   #commands = 0;
   #mainThreadMs = 0;
 
@@ -94,6 +115,11 @@ export class Evaluator {
       const text = `Internal error: ${formatThrown(error, '').trim()}`;
       reply = { out: '', outcome: { ok: false, text }, cost: performance.now() - start };
     }
+    return this.#account(reply);
+  }
+
+  /** A command's reply, counted: with its cost, and the app's own load for the budget. */
+  #account(reply: EvalReply): EvalReply {
     this.#commands++;
     this.#mainThreadMs += reply.cost;
     const load = this.#appLoad.measure(this.#mainThreadMs + (this.#options.messagingMs?.() ?? 0), this.#commands);
@@ -141,60 +167,98 @@ export class Evaluator {
 
   #run(request: RequestOf<'eval' | 'inspect'>, session: SessionContext, start: number): EvalReply {
     if (request.kind === 'eval') session.declare(request.declared);
-    const earlier = session.laterOutput();
-    const awaited = request.kind === 'eval' && request.awaited;
-    // Running and printing share one watchdog, evalTimeoutMs for both: V8 starts a thread for
-    // each guarded call, which costs the main thread as much as a small command itself.
-    let phase: 'run' | 'print' | 'done' = 'run';
-    let value: unknown;
-    let threw = false;
-    let out = '';
-    let outcome: EvalOutcome | undefined;
-    let printing = 0;
+    const state: CommandState = { request, session, start, earlier: session.laterOutput(), phase: 'run', value: undefined, threw: false, out: '', outcome: undefined, printing: 0 };
     let script: vm.Script | undefined;
     try {
       script = this.#script(request);
     } catch (error) {
-      threw = true; // it does not compile: printed as the error it is
-      value = error;
+      state.threw = true; // it does not compile: printed as the error it is
+      state.value = error;
     }
+    const awaited = request.kind === 'eval' && request.awaited;
+    // Running and printing are one stretch of the main thread, bounded by evalTimeoutMs as one.
+    const body = () => {
+      try {
+        if (script) state.value = script.runInContext(session.context, RUN_OPTIONS);
+      } catch (error) {
+        state.threw = true;
+        state.value = error;
+      }
+      state.out = state.earlier + session.endCommand();
+      if (awaited && !state.threw) return;
+      state.phase = 'print';
+      state.printing = performance.now();
+      state.outcome = this.#format.outcome(session, state.value, state.threw, request, true);
+      state.phase = 'done';
+    };
     session.beginCommand();
-    try {
-      guarded(this.#options.evalTimeoutMs, () => {
-        try {
-          if (script) value = script.runInContext(session.context, RUN_OPTIONS);
-        } catch (error) {
-          threw = true;
-          value = error;
-        }
-        out = earlier + session.endCommand();
-        if (awaited && !threw) return;
-        phase = 'print';
-        printing = performance.now();
-        outcome = this.#format.outcome(session, value, threw, request, true);
-        phase = 'done';
+    const stop = this.#options.runawayStop;
+    if (stop && this.#options.evalTimeoutMs > 0) {
+      // The worker keeps the time; a runaway is stopped by V8 and finished by `recover`.
+      this.#inFlight = state;
+      // What it printed is its own up to the moment it is stopped; its timers' later.
+      stop.begin(request.id, () => {
+        if (state.phase === 'run') state.out = state.earlier + session.endCommand();
+        state.ended = true;
       });
-    } catch (error) {
-      if (phase === 'run') {
-        // The watchdog stopped the code (a timeout is thrown where the code ran).
-        out = earlier + session.endCommand();
-        threw = true;
-        value = error;
-      } else if (phase === 'print') {
-        outcome = this.#format.printStopped(value, threw, error, this.#options.evalTimeoutMs - (printing - start));
+      body();
+      stop.end();
+      this.#inFlight = undefined;
+    } else {
+      // V8's watchdog (a thread per call), where the inspector cannot be used.
+      try {
+        guarded(this.#options.evalTimeoutMs, body);
+      } catch (error) {
+        this.#stopped(state, error);
       }
     }
-    if (outcome) return { out, outcome, cost: performance.now() - start };
-    if (awaited && !threw) {
-      const refused = this.#settleLater(request as RequestOf<'eval'>, session, value as Promise<{ value: unknown } | undefined>);
-      if (!refused) return { out, outcome: undefined, cost: performance.now() - start };
+    return this.#finish(state);
+  }
+
+  /** The command was stopped at evalTimeoutMs by `error`, while running or printing. */
+  #stopped(state: CommandState, error: unknown): void {
+    if (state.phase === 'run') {
+      if (!state.ended) state.out = state.earlier + state.session.endCommand();
+      state.threw = true;
+      state.value = error;
+    } else if (state.phase === 'print') {
+      state.outcome = this.#format.printStopped(state.value, state.threw, error, this.#options.evalTimeoutMs - (state.printing - state.start));
+    }
+  }
+
+  #finish(state: CommandState): EvalReply {
+    const { request, session, start } = state;
+    if (state.outcome) return { out: state.out, outcome: state.outcome, cost: performance.now() - start };
+    if (request.kind === 'eval' && request.awaited && !state.threw) {
+      const refused = this.#settleLater(request, session, state.value as Promise<{ value: unknown } | undefined>);
+      if (!refused) return { out: state.out, outcome: undefined, cost: performance.now() - start };
       // Its promise cannot be waited for (the session broke its own Promise): the error is the
       // command's outcome now, in the reply, not a settlement that would come before it.
-      value = refused.error;
-      threw = true;
+      state.value = refused.error;
+      state.threw = true;
     }
     // The code was stopped, or its promise refused: printed under a watchdog of its own.
-    return { out, outcome: this.#format.outcome(session, value, threw, request), cost: performance.now() - start };
+    return { out: state.out, outcome: this.#format.outcome(session, state.value, state.threw, request), cost: performance.now() - start };
+  }
+
+  /**
+   * The worker had command `id` stopped by V8 (see runaway-stop.ts): it is answered as Node's
+   * REPL answers a timeout, and what its stop skipped is put back. Undefined when that command
+   * is not the one left running (it ended by itself, or never started).
+   */
+  recover(id: number): EvalReply | undefined {
+    const state = this.#inFlight;
+    if (!state || state.request.id !== id) return undefined;
+    this.#inFlight = undefined;
+    this.#options.runawayStop?.end();
+    releaseGuard();
+    // The rest of the stopped turn's batch runs in the next; so does what `run` would have
+    // put back on the resource the command ran in.
+    this.#turn.schedule(() => attribution.forget());
+    this.#turn.resume();
+    this.#stopped(state, timeoutError(this.#options.evalTimeoutMs));
+    this.#turn.schedule(() => this.#flushOutput(state.request.context));
+    return this.#account(this.#finish(state));
   }
 
   #answer(start: number, text: string): EvalReply {
@@ -317,6 +381,9 @@ export class Evaluator {
   }
 
   #flushOutput(context: number): void {
+    // A stopped command of this context is answered first (by `recover`), as Node's REPL
+    // prints a timeout before what the command's timers print after it.
+    if (this.#inFlight?.request.context === context) return;
     const text = this.#contexts.get(context)?.laterOutput(true) ?? '';
     if (text !== '' && !this.#closed) this.#events.output(context, text);
   }

@@ -146,6 +146,16 @@ export function formatFailure(value: unknown, error: unknown, timeoutMs: number,
 
 let guard: { context: vm.Context; script: vm.Script } | undefined;
 
+/** What `within` holds, dropped (a stopped command's `finally` never ran). */
+export function releaseGuard(): void {
+  if (guard) guard.context.run = undefined;
+}
+
+/** The error `vm` throws at a timeout, for a command stopped another way (see runaway-stop.ts). */
+export function timeoutError(ms: number): Error {
+  return Object.assign(new Error(`Script execution timed out after ${ms}ms`), { code: 'ERR_SCRIPT_EXECUTION_TIMEOUT' });
+}
+
 /** Runs `fn` under V8's watchdog when `ms` > 0 (see `within`), else as it is. */
 export function guarded(ms: number, fn: () => void): void {
   if (ms > 0) within(ms, fn);

@@ -42,11 +42,23 @@ export class NextTurn {
     this.#channel.port1.close();
   }
 
+  /**
+   * After a callback of a batch was stopped by V8 (a runaway command, see runaway-stop.ts):
+   * the rest of its batch, still queued, runs in the next turn.
+   */
+  resume(): void {
+    if (this.#queue.length > 0 && !this.#posted) {
+      this.#posted = true;
+      this.#channel.port2.ref();
+      this.#channel.port1.postMessage(0);
+    }
+  }
+
   #run(): void {
     this.#posted = false;
     this.#channel.port2.unref();
-    const batch = this.#queue;
-    this.#queue = [];
-    for (const callback of batch) callback();
+    // One at a time off the front, so that what a stopped callback did not get to stays queued.
+    for (let left = this.#queue.length; left > 0 && this.#queue.length > 0; left--) this.#queue.shift()!();
+    if (this.#queue.length > 0) this.resume();
   }
 }

@@ -46,6 +46,9 @@ t.test('a CPU profile: idle and GC apart, functions by self time, hottest paths 
   const idleOnly = cpuProfileText({ startTime: 0, endTime: 1e6, nodes: [{ id: 1, callFrame: frame('(root)', ''), children: [2] }, { id: 2, callFrame: frame('(idle)', '') }], samples: [2, 2] });
   t.match(idleOnly, /Idle \(waiting in the event loop\) 100\.0%[^]*\nNo JavaScript ran while it was sampled\.$/);
   // Without `samples` (an old profile), hit counts tell the same.
+  const nodeFirst = cpuProfileText({ ...profile, samples: [4, 4, 6] });
+  t.match(nodeFirst, /\n 66\.7% +\d+\.\d ms {2}processTimers {2}node:internal\/timers:512:21\n 33\.3%[^\n]*\n {2}\(the time of Node's own function at the top can be that of an app function V8 had inlined into it before the profile began\)\n/);
+  t.notMatch(text, /inlined/);
   t.match(cpuProfileText({ ...profile, samples: undefined, nodes: profile.nodes.map((node) => ({ ...node, hitCount: node.id === 6 ? 3 : node.id === 2 ? 1 : 0 })) }), /\n 75\.0% +750\.0 ms {2}hot /);
 });
 

@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { EvalOutcome, EvalReply, EvalRequest, RequestBody, WorkerNotification } from '../common/protocol.ts';
 import type { MainThreadBudget } from './budget.ts';
+import type { RunawayWatch } from './runaway-watch.ts';
 
 /**
  * What a command costs the main thread beyond what the evaluator can time: the two messages
@@ -25,6 +26,8 @@ export interface CommandListener {
 export interface MainLink {
   evaluate(request: EvalRequest): Promise<EvalReply>;
   notify(message: WorkerNotification): void;
+  /** See MainApi.recover. */
+  recover?(id: number): Promise<EvalReply | undefined>;
 }
 
 /** A command handed to the dispatcher; `abandon` it to drop its result. */
@@ -67,9 +70,14 @@ export class Dispatcher {
   #paced: NodeJS.Timeout | undefined;
   #noticeTimer: NodeJS.Timeout | undefined;
 
-  constructor(main: MainLink, budget?: MainThreadBudget) {
+  readonly #runaways: RunawayWatch | undefined;
+  #unwatch: (() => void) | undefined;
+
+  /** @param runaways keeps the time of commands, where the worker stops runaways (see runaway-watch.ts) */
+  constructor(main: MainLink, budget?: MainThreadBudget, runaways?: RunawayWatch) {
     this.#main = main;
     this.#budget = budget;
+    this.#runaways = runaways;
   }
 
   /** Queue a command; its listener hears from it unless it is abandoned first. */
@@ -113,6 +121,7 @@ export class Dispatcher {
     this.#closed = true;
     clearTimeout(this.#paced);
     clearTimeout(this.#noticeTimer);
+    this.#unwatch?.();
     if (this.#current) this.#current.abandoned = true;
     for (const command of [...this.#queue, ...this.#awaiting.values()]) command.abandoned = true;
     this.#queue.length = 0;
@@ -132,6 +141,11 @@ export class Dispatcher {
     const command = this.#queue.shift()!;
     this.#current = command;
     this.#sentAt = performance.now();
+    const { kind, id } = command.request;
+    if (this.#runaways && (kind === 'eval' || kind === 'inspect')) {
+      // A stopped command's call is never answered: its reply comes from `recover`.
+      this.#unwatch = this.#runaways.watch(id, (reply) => this.#answered(command, reply));
+    }
     this.#main.evaluate(command.request).then(
       (reply) => this.#answered(command, reply),
       (error: unknown) =>
@@ -140,6 +154,9 @@ export class Dispatcher {
   }
 
   #answered(command: Command, reply: EvalReply): void {
+    if (this.#current !== command) return; // answered already (stopped, then its call too)
+    this.#unwatch?.();
+    this.#unwatch = undefined;
     this.#current = undefined;
     if (reply.load !== undefined) this.#budget?.observe(reply.load, performance.now());
     this.#budget?.charge(reply.cost + MESSAGING_COST_MS, performance.now());

@@ -120,6 +120,9 @@ export function cpuProfileText(profile: CpuProfile, top = 10, paths = 5): string
   }
   lines.push('', 'Functions by self time:');
   for (const { frame, count } of ranked) lines.push(`${percent(count, total)} ${ms(count)}  ${label(frame)}  ${place(frame.url, frame.lineNumber, frame.columnNumber) || '(native)'}`);
+  if (ranked[0].frame.url.startsWith('node:')) {
+    lines.push("  (the time of Node's own function at the top can be that of an app function V8 had inlined into it before the profile began)");
+  }
 
   const leaves = [...hits].filter(([id]) => {
     const name = byId.get(id)?.callFrame.functionName ?? '';

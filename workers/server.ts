@@ -3,6 +3,7 @@ import type { AuditEvent } from '../common/audit-event.ts';
 import type { ListenReply, MainNotification, WorkerConfig } from '../common/protocol.ts';
 import { AuditSink } from './audit-sink.ts';
 import { RateLimit } from './rate-limit.ts';
+import { inspectorProbe, RunawayWatch } from './runaway-watch.ts';
 import { MainThreadBudget } from './budget.ts';
 import { Connection, type SessionHost } from './connection.ts';
 import { Diagnostics } from './diagnostics.ts';
@@ -36,7 +37,11 @@ export class BackdoorServer implements SessionHost {
 
   constructor(config: WorkerConfig, main: MainLink) {
     this.config = config;
-    this.dispatcher = new Dispatcher(main, new MainThreadBudget(config.mainThreadBudget, performance.now()));
+    const { runawayHook, evalTimeoutMs } = config;
+    const runaways = runawayHook && main.recover
+      ? new RunawayWatch(evalTimeoutMs, { probe: inspectorProbe(runawayHook), recover: main.recover })
+      : undefined;
+    this.dispatcher = new Dispatcher(main, new MainThreadBudget(config.mainThreadBudget, performance.now()), runaways);
     this.#audit = new AuditSink(config.audit, (events) => main.notify({ type: 'audit', events }), new RateLimit(20, 5, performance.now()));
     this.banner = banner(config.banner);
     // allowHalfOpen: a client that half-closes (`printf ... | nc`) still gets every pending result.

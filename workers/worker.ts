@@ -19,7 +19,11 @@ const fault = (error: unknown) =>
 
 const channel = new Channel<WorkerNotification, MainNotification>(port, (message) => server.notified(message), fault);
 const main = wrap<MainApi>(channel.endpoint);
-const server = new BackdoorServer(config, { evaluate: (request) => main.evaluate(request), notify: (message) => channel.notify(message) });
+const server = new BackdoorServer(config, {
+  evaluate: (request) => main.evaluate(request),
+  notify: (message) => channel.notify(message),
+  recover: (id) => main.recover(id),
+});
 
 const api: WorkerApi = {
   listen: () => server.listen(),

@@ -1,0 +1,102 @@
+/**
+ * How a runaway command is stopped after `evalTimeoutMs` without V8's per-call watchdog.
+ *
+ * `vm`'s `timeout` starts and joins a thread for every call: 0.1-0.2 ms of the main thread's
+ * time per command, and up to 0.4 ms on a busy machine, where the join waits for that thread to
+ * get a core (more than a small command costs). Instead, the worker keeps the time (see
+ * workers/runaway-watch.ts) and, once a command has run for `evalTimeoutMs`, asks the main
+ * thread through the inspector (served between two statements of whatever runs there) to run
+ * the hook installed here. The hook decides on the main thread itself, so no race can stop
+ * anything but that command: only if that very command is still running, and has run its
+ * time, does it ask V8 to terminate the running JavaScript (Runtime.terminateExecution through
+ * an inspector session of the main thread's own). V8 then unwinds the whole callback the
+ * command runs in, which is the backdoor's own (a MessagePort message, see next-turn.ts), and
+ * lets the app go on after it; the evaluator then puts its own state back (`recover`).
+ *
+ * Where the inspector cannot be used (Node built without it), `create` returns undefined and
+ * the evaluator uses `vm`'s `timeout` as before.
+ */
+import inspector from 'node:inspector';
+import { performance } from 'node:perf_hooks';
+
+let instances = 0;
+
+export class RunawayStop {
+  /** The key (`Symbol.for(key)`) of the hook on `globalThis`, for the worker. */
+  readonly hook: string;
+  readonly #session: inspector.Session;
+  #running = 0;
+  #startedAt = 0;
+
+  private constructor(session: inspector.Session) {
+    this.#session = session;
+    this.hook = `backdoor.stopRunaway.${process.pid}.${++instances}`;
+    Object.defineProperty(globalThis, Symbol.for(this.hook), {
+      value: (id: number, limitMs: number) => this.#check(id, limitMs),
+      configurable: true,
+      enumerable: false,
+      writable: false,
+    });
+  }
+
+  /** A stop for this process, or undefined when its inspector cannot be used. */
+  static create(): RunawayStop | undefined {
+    if (!process.features.inspector) return undefined;
+    try {
+      const session = new inspector.Session();
+      session.connect();
+      return new RunawayStop(session);
+    } catch {
+      return undefined;
+    }
+  }
+
+  #onStop: (() => void) | undefined;
+
+  /**
+   * Command `id` starts running (synchronously, to its `end`); `onStop` runs at the moment it
+   * is stopped, if it is (inside it, before V8 unwinds it).
+   */
+  begin(id: number, onStop?: () => void): void {
+    this.#running = id;
+    this.#onStop = onStop;
+    this.#startedAt = performance.now();
+  }
+
+  end(): void {
+    this.#running = 0;
+    this.#onStop = undefined;
+  }
+
+  /** The command running now, or 0. */
+  get running(): number {
+    return this.#running;
+  }
+
+  close(): void {
+    this.#running = 0;
+    Reflect.deleteProperty(globalThis, Symbol.for(this.hook));
+    try {
+      this.#session.disconnect();
+    } catch {
+      // already gone
+    }
+  }
+
+  /**
+   * The hook: -1 when command `id` is not running; the ms it has left; or 0, having asked V8
+   * to stop it (the termination takes effect when this returns into the command's code).
+   */
+  #check(id: number, limitMs: number): number {
+    if (this.#running !== id || id === 0) return -1;
+    const left = limitMs - (performance.now() - this.#startedAt);
+    if (left > 0) return Math.ceil(left);
+    try {
+      this.#onStop?.();
+    } catch {
+      // (the evaluator's own bookkeeping: nothing is expected to throw)
+    }
+    this.#session.post('Runtime.terminateExecution', () => {});
+    return 0;
+  }
+}

@@ -1,0 +1,71 @@
+// Runaway commands stopped at evalTimeoutMs by the worker through the inspector (where Node
+// has one), not by a V8 watchdog thread per command: what Node's REPL says, what the command
+// printed, `_error`, and an app that goes on as before, its timers, immediates, promises and
+// the backdoor's own scheduling; and no command is ever stopped before its time.
+import { AsyncLocalStorage } from 'node:async_hooks';
+import t from 'tap';
+import { connect, start } from './fixtures/backdoor.ts';
+
+t.test('a runaway loop is stopped, told as Node tells it, and the session, the app and the backdoor go on', async (t) => {
+  const backdoor = await start(t, { evalTimeoutMs: 500 });
+  const client = await connect(t, backdoor);
+  // The app keeps scheduling all along: a timer, immediates, promises, an AsyncLocalStorage.
+  const als = new AsyncLocalStorage<string>();
+  let ticks = 0;
+  let immediates = 0;
+  let promises = 0;
+  const seen: (string | undefined)[] = [];
+  const timer = setInterval(() => ticks++, 5);
+  let spinning = true;
+  const spin = () => {
+    immediates++;
+    void Promise.resolve().then(() => promises++);
+    if (spinning) setTimeout(() => setImmediate(spin), 1);
+  };
+  als.run('app', () => setImmediate(spin));
+  t.teardown(() => {
+    spinning = false;
+    clearInterval(timer);
+  });
+  for (let round = 1; round <= 2; round++) {
+    client.send('console.log("before"); setTimeout(() => console.log("later"), 0); while (true) {}\n');
+    // Its timer prints after its error, as in Node's REPL.
+    const text = await client.expect(/later\n/, 10_000);
+    t.match(text, /^before\nUncaught Error: Script execution timed out after 500ms \(the evalTimeoutMs option\)\n> later\n$/, `round ${round}`);
+    t.equal(await client.eval('_error.code'), "'ERR_SCRIPT_EXECUTION_TIMEOUT'");
+    t.equal(await client.eval('2*21'), '42');
+  }
+  const before = { ticks, immediates, promises };
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  als.run('app', () => setTimeout(() => seen.push(als.getStore()), 1));
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  t.ok(ticks > before.ticks && immediates > before.immediates && promises > before.promises, 'timers, immediates and promises of the app run');
+  t.same(seen, ['app'], "the app's AsyncLocalStorage is its own");
+  // Printing that never ends is stopped the same way, with what was left of the time.
+  t.match(await client.eval('({ [Symbol.for("nodejs.util.inspect.custom")]() { for (;;); } })', 10_000), /(^|\n)\[value too large to print within \d+ ms: a object\]$/);
+  t.equal(await client.eval('"still here"'), "'still here'");
+});
+
+t.test('a command that starts late, behind the app\'s own work, is given its whole time', async (t) => {
+  const backdoor = await start(t, { evalTimeoutMs: 1000 });
+  const client = await connect(t, backdoor);
+  // The app holds the main thread 800 ms just as the command is sent; the command then runs
+  // 700 ms: 1.5 s after it was sent, 0.7 s of its own. It must not be stopped.
+  setTimeout(() => {
+    const end = Date.now() + 800;
+    while (Date.now() < end);
+  }, 0);
+  const text = await client.eval('const t0 = Date.now(); while (Date.now() - t0 < 700) {}; "ran its course"', 10_000);
+  t.match(text, /'ran its course'$/);
+});
+
+t.test('a stopped command in one session does not touch another session\'s', async (t) => {
+  const backdoor = await start(t, { evalTimeoutMs: 400 });
+  const [a, b] = [await connect(t, backdoor), await connect(t, backdoor)];
+  a.send('while (true) {}\n');
+  b.send('let kept = 7; kept * 6\n');
+  t.match(await a.expect(/timed out[^\n]*\n> $/, 10_000), /Script execution timed out after 400ms/);
+  t.match(await b.expect(/42\n> $/, 10_000), /42\n> $/);
+  t.equal(await b.eval('kept'), '7');
+  t.equal(await a.eval('typeof kept'), "'undefined'");
+});

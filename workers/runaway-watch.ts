@@ -1,0 +1,83 @@
+/**
+ * The worker's side of stopping a runaway command (see lib/runaway-stop.ts): it keeps the time
+ * of the command in flight, and once that may have run for evalTimeoutMs, has the main thread
+ * run its hook through the inspector. The hook answers how long the command has left (it may
+ * have started late, the main thread being busy), or that it is not running, or stops it; the
+ * command stopped, the main thread's `recover` answers it as a timeout.
+ *
+ * One timer, only while a command is in flight; nothing at all for a command that ends in time.
+ */
+import { Session } from 'node:inspector';
+import type { EvalReply } from '../common/protocol.ts';
+
+/** What the watch needs of the main thread. */
+export interface RunawayTarget {
+  /** Runs the hook on the main thread: ms left, -1 when not running, 0 when stopped; undefined if it could not be asked. */
+  probe(id: number, limitMs: number): Promise<number | undefined>;
+  recover(id: number): Promise<EvalReply | undefined>;
+}
+
+export class RunawayWatch {
+  readonly #limitMs: number;
+  readonly #target: RunawayTarget;
+
+  constructor(limitMs: number, target: RunawayTarget) {
+    this.#limitMs = limitMs;
+    this.#target = target;
+  }
+
+  /**
+   * Command `id` was sent to the main thread: watch it until the returned function is called
+   * (its reply came). `stopped` gets the reply of a command stopped at its time.
+   */
+  watch(id: number, stopped: (reply: EvalReply) => void): () => void {
+    let over = false;
+    let timer: NodeJS.Timeout | undefined;
+    const arm = (ms: number) => {
+      timer = setTimeout(check, ms);
+    };
+    const check = async () => {
+      if (over) return;
+      const left = await this.#target.probe(id, this.#limitMs);
+      if (over) return;
+      if (left !== undefined && left > 0) return arm(left);
+      // Stopped (0), or not running now (-1: it has not started, the main thread being busy
+      // with the app, or it has just ended), or the probe failed (it was stopped mid-answer):
+      // `recover` answers only a command that was left running.
+      const reply = await this.#target.recover(id);
+      if (over) return;
+      if (reply) {
+        over = true;
+        stopped(reply);
+      } else {
+        arm(this.#limitMs);
+      }
+    };
+    arm(this.#limitMs);
+    return () => {
+      over = true;
+      clearTimeout(timer);
+    };
+  }
+}
+
+/** The main thread's hook, run through an inspector session of the worker's (connected at first need). */
+export function inspectorProbe(hook: string): RunawayTarget['probe'] {
+  let session: Session | undefined;
+  const expression = (id: number, limitMs: number) => `globalThis[Symbol.for(${JSON.stringify(hook)})]?.(${id}, ${limitMs}) ?? -1`;
+  return (id, limitMs) =>
+    new Promise((resolve) => {
+      try {
+        if (!session) {
+          session = new Session();
+          session.connectToMainThread();
+        }
+        session.post('Runtime.evaluate', { expression: expression(id, limitMs), returnByValue: true, silent: true }, (error, result) => {
+          const value = (result as { result?: { value?: unknown } } | undefined)?.result?.value;
+          resolve(!error && typeof value === 'number' ? value : undefined);
+        });
+      } catch {
+        resolve(undefined);
+      }
+    });
+}
