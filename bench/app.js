@@ -6,13 +6,16 @@
 //   signals   signal handlers installed (the backdoor starts on SIGUSR1)
 //   repl      the peer: Node's own `repl` served over `net` on the main thread
 // and ready argv[4] ms (default 200) after that has started.
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { access } from 'node:fs/promises';
 import http from 'node:http';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import repl from 'node:repl';
 import { inspect } from 'node:util';
+import { pathToFileURL } from 'node:url';
 import vm from 'node:vm';
 import { installSignalHandlers, startBackdoor } from '../dist/lib/index.js';
 import { linkToParent } from './parent.js';
@@ -193,6 +196,11 @@ const send = linkToParent(/** @param {AppRequest} message */ (message) => {
     });
   } else if (message.cmd === 'run-in-realm') {
     send({ cmd: 'ran-in-realm', ...runInRealm(message.code, message.runs, message.warmRuns) });
+  } else if (message.cmd === 'load-modules') {
+    loadModules(message.count).then((loaded) => send({ cmd: 'loaded-modules', ...loaded }));
+  } else if (message.cmd === 'busy') {
+    // In a turn of its own, as the app's own work (a timer): the reply comes after.
+    setTimeout(() => send({ cmd: 'was-busy', ...busyFor(message.ms) }), 0);
   } else if (message.cmd === 'exit') {
     process.exit(0);
   }
@@ -226,6 +234,46 @@ function runInRealm(code, runs, warmRuns) {
   }
   if (printed === 0) throw new Error(`nothing printed for ${code}`);
   return { runMs, runAndPrintMs };
+}
+
+/**
+ * Loads `count` small modules of the app's own (ES modules, written to a temporary directory,
+ * removed once loaded), as an app with many dependencies has: each is a script V8 and its
+ * inspector know of.
+ * @param {number} count
+ */
+async function loadModules(count) {
+  const start = performance.now();
+  const dir = mkdtempSync(join(tmpdir(), 'bench-modules-'));
+  try {
+    for (let i = 0; i < count; i++) writeFileSync(join(dir, `m${i}.mjs`), `export function f${i}(x) { return x + ${i}; }\n`);
+    let sum = 0;
+    for (let i = 0; i < count; i++) sum += (await import(pathToFileURL(join(dir, `m${i}.mjs`)).href))[`f${i}`](1);
+    if (sum === 0) throw new Error('no module ran');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return { count, ms: performance.now() - start };
+}
+
+/**
+ * Keeps the main thread busy in the app's own code for `ms`, and reports the gaps in it: the
+ * time something else held the thread between two of its steps (GC, or an inspector's pause),
+ * in ms, those over 0.2 ms summed, and the longest.
+ * @param {number} ms
+ */
+function busyFor(ms) {
+  const start = performance.now();
+  let last = start;
+  let gapsMs = 0;
+  let maxGapMs = 0;
+  for (let now = start; now - start < ms; now = performance.now()) {
+    const gap = now - last;
+    if (gap > 0.2) gapsMs += gap;
+    if (gap > maxGapMs) maxGapMs = gap;
+    last = now;
+  }
+  return { gapsMs, maxGapMs };
 }
 
 /**

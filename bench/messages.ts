@@ -30,9 +30,20 @@ export type AppRequest =
   | { cmd: 'measure-stop' }
   /** Run `code` in the app's own realm `warmRuns` times, then `runs` times timed (see RealmRuns). */
   | { cmd: 'run-in-realm'; code: string; runs: number; warmRuns: number }
+  /** Load `count` small modules of the app's own (for what `.stack` costs in a large app). */
+  | { cmd: 'load-modules'; count: number }
+  /** Keep the main thread busy in the app's own code for `ms` (see BusyGaps). */
+  | { cmd: 'busy'; ms: number }
   | { cmd: 'exit' };
 
-export type AppReply = AppReady | { cmd: 'measure-started' } | Measured | RealmRuns;
+export type AppReply = AppReady | { cmd: 'measure-started' } | Measured | RealmRuns | { cmd: 'loaded-modules'; count: number; ms: number } | BusyGaps;
+
+/** What held a busy main thread between two steps of the app's loop, in ms: over 0.2 ms summed, and the longest. */
+export interface BusyGaps {
+  cmd: 'was-busy';
+  gapsMs: number;
+  maxGapMs: number;
+}
 
 /**
  * Main-thread times of code run in the app's own realm, in ms, one per run: `vm.runInThisContext`
@@ -224,6 +235,9 @@ export interface Profile {
   runawayRuns: number;
   /** Heavy commands timed, in a session and in the app's realm, of the heavy-command figure. */
   heavyCommands: number;
+  /** `.stack` measured this many times, in an app with `stackModules` modules. */
+  stackRuns: number;
+  stackModules: number;
 }
 
 export interface Settings extends Profile {
@@ -343,6 +357,22 @@ export interface HeavyRealmFigure {
   ratio: number;
 }
 
+/**
+ * What `.stack` costs the app: its main thread busy in its own code (the case `.stack` is for),
+ * with `modules` modules of its own loaded; medians of `runs`: how long the main thread was held
+ * (the gaps in its loop, less those of the same loop without `.stack`), the longest gap, and
+ * how long the answer took; and the answer's time when the main thread is idle.
+ */
+export interface StackCostFigure {
+  modules: number;
+  runs: number;
+  heldMs: number;
+  maxGapMs: number;
+  quietMaxGapMs: number;
+  answerMs: number;
+  idleAnswerMs: number;
+}
+
 export interface IdleFigure {
   activeMsPerSecond: number;
   cpuMsPerSecond: number;
@@ -361,4 +391,5 @@ export interface MicroFigures {
   signalToPrompt: { runs: number; medianMs?: number; maxMs: number };
   runaway: RunawayFigure;
   heavyRealm: HeavyRealmFigure;
+  stackCost: StackCostFigure;
 }

@@ -161,12 +161,45 @@ export async function micro({ clients, settings, pauses, backdoorOptions, comman
     };
     await app.stop();
   }
-  const { rttGuardOn, rttGuardOff, rttInteractive, cpuGuardOn, cpuGuardOff, idleAppAlone, idleBackdoor, signalToPrompt, runaway, heavyRealm } = figures;
-  if (!(rttGuardOn && rttGuardOff && rttInteractive && cpuGuardOn && cpuGuardOff && idleAppAlone && idleBackdoor && signalToPrompt && runaway && heavyRealm)) {
+  // What `.stack` costs the app: its main thread busy in its own code, with many modules of
+  // its own loaded (each a script the debugger is told of when it is enabled). The app's busy
+  // loop is measured alone, then with one `.stack` from a fresh session 200 ms into it.
+  {
+    const app = await startApp('backdoor', backdoorOptions);
+    await app.ask({ cmd: 'load-modules', count: settings.stackModules }, 'loaded-modules', 600_000);
+    const port = replPort(app);
+    const median = (/** @type {number[]} */ values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+    /** @type {{ held: number, max: number, quietMax: number, answer: number }[]} */
+    const runs = [];
+    for (let i = 0; i < settings.stackRuns; i++) {
+      const quiet = await app.ask({ cmd: 'busy', ms: 1000 }, 'was-busy', 60_000);
+      const busy = app.ask({ cmd: 'busy', ms: 1000 }, 'was-busy', 60_000);
+      await sleep(200);
+      const asked = performance.now();
+      await clients.ask({ cmd: 'count', port, command: '.stack', n: 1 }, 'counted', 60_000);
+      const answer = performance.now() - asked;
+      const gaps = await busy;
+      runs.push({ held: gaps.gapsMs - quiet.gapsMs, max: gaps.maxGapMs, quietMax: quiet.maxGapMs, answer });
+    }
+    const idleAsked = performance.now();
+    await clients.ask({ cmd: 'count', port, command: '.stack', n: 1 }, 'counted', 60_000);
+    figures.stackCost = {
+      modules: settings.stackModules,
+      runs: runs.length,
+      heldMs: median(runs.map((r) => r.held)),
+      maxGapMs: median(runs.map((r) => r.max)),
+      quietMaxGapMs: median(runs.map((r) => r.quietMax)),
+      answerMs: median(runs.map((r) => r.answer)),
+      idleAnswerMs: performance.now() - idleAsked,
+    };
+    await app.stop();
+  }
+  const { rttGuardOn, rttGuardOff, rttInteractive, cpuGuardOn, cpuGuardOff, idleAppAlone, idleBackdoor, signalToPrompt, runaway, heavyRealm, stackCost } = figures;
+  if (!(rttGuardOn && rttGuardOff && rttInteractive && cpuGuardOn && cpuGuardOff && idleAppAlone && idleBackdoor && signalToPrompt && runaway && heavyRealm && stackCost)) {
     throw new Error('a micro figure is missing');
   }
   // In the order they were measured, as before.
-  return { rttGuardOn, rttGuardOff, rttInteractive, cpuGuardOn, cpuGuardOff, idleAppAlone, idleBackdoor, signalToPrompt, runaway, heavyRealm };
+  return { rttGuardOn, rttGuardOff, rttInteractive, cpuGuardOn, cpuGuardOff, idleAppAlone, idleBackdoor, signalToPrompt, runaway, heavyRealm, stackCost };
 }
 
 /**

@@ -127,6 +127,8 @@ export function print(report) {
   console.log(`| runaway loop, then 1+1, idle app: from the loop's error (evalTimeoutMs ${m.runaway.evalTimeoutMs} ms) to the 2 (median of ${m.runaway.runs}) | ${f(m.runaway.medianMs, 1)} ms (max ${f(m.runaway.maxMs, 1)} ms) |`);
   const h = m.heavyRealm;
   console.log(`| heavy command, main-thread time: session vs app realm, running and printing (mean of ${h.commands}) | session ${f(h.sessionMs)} ms, app realm ${f(h.appRealmMs)} ms (median ${f(h.appRealmMedianMs)} ms; running alone ${f(h.appRealmRunOnlyMs)} ms), ratio ${f(h.ratio)} |`);
+  const st = m.stackCost;
+  console.log(`| .stack, main thread busy in the app's code, ${st.modules} modules of the app's loaded (median of ${st.runs}) | main thread held ${f(st.heldMs)} ms (longest gap ${f(st.maxGapMs)} ms, ${f(st.quietMaxGapMs)} ms without .stack); answered in ${f(st.answerMs, 1)} ms (idle main thread: ${f(st.idleAnswerMs, 1)} ms) |`);
   console.log(`| startBackdoor() resolves in (median) | ${f(m.startMs, 1)} ms |`);
   console.log(`| from kill -USR1 to a session's first prompt (median of ${m.signalToPrompt.runs}) | ${f(m.signalToPrompt.medianMs, 1)} ms (max ${f(m.signalToPrompt.maxMs, 1)} ms) |`);
   console.log(`| RSS the started backdoor adds (median) | ${f(m.rssAddedMb, 1)} MB |`);

@@ -10,7 +10,7 @@
 // are interleaved in rounds, and each is compared with the baseline of its own round; two run
 // in an idle app (no HTTP load), for what the REPLs can do alone. Then the micro figures
 // (bench/micro.js), and the report (bench/report.js). bench/child.js forks the helpers.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -43,10 +43,10 @@ const jsonArg = process.argv.includes('--json') ? (args.json || join(here, 'resu
 
 /** @type {Profile} */
 const profile = args.smoke
-  ? { rounds: 1, durationMs: 300, warmMs: 100, capacityMs: 300, rttCommands: 20, cpuCommands: 20, idleMs: 100, signalRuns: 3, runawayRuns: 1, heavyCommands: 5 }
+  ? { rounds: 1, durationMs: 300, warmMs: 100, capacityMs: 300, rttCommands: 20, cpuCommands: 20, idleMs: 100, signalRuns: 3, runawayRuns: 1, heavyCommands: 5, stackRuns: 1, stackModules: 20 }
   : args.quick
-    ? { rounds: 1, durationMs: 800, warmMs: 200, capacityMs: 800, rttCommands: 300, cpuCommands: 500, idleMs: 500, signalRuns: 3, runawayRuns: 3, heavyCommands: 30 }
-    : { rounds: 5, durationMs: 8000, warmMs: 1000, capacityMs: 3000, rttCommands: 10_000, cpuCommands: 5000, idleMs: 3000, signalRuns: 20, runawayRuns: 5, heavyCommands: 200 };
+    ? { rounds: 1, durationMs: 800, warmMs: 200, capacityMs: 800, rttCommands: 300, cpuCommands: 500, idleMs: 500, signalRuns: 3, runawayRuns: 3, heavyCommands: 30, stackRuns: 3, stackModules: 300 }
+    : { rounds: 5, durationMs: 8000, warmMs: 1000, capacityMs: 3000, rttCommands: 10_000, cpuCommands: 5000, idleMs: 3000, signalRuns: 20, runawayRuns: 5, heavyCommands: 200, stackRuns: 7, stackModules: 1000 };
 if (args.rounds) profile.rounds = positive('--rounds', args.rounds);
 if (args.duration) profile.durationMs = positive('--duration', args.duration);
 /** @type {Settings} */
@@ -79,6 +79,8 @@ const scenarios = [
   { name: 'backdoor, 1+1 flood', app: 'backdoor', sessions: 1, command: TRIVIAL },
   { name: 'backdoor, heavy flood', app: 'backdoor', sessions: 1, command: HEAVY },
   { name: 'backdoor, 32 sessions 1+1', app: 'backdoor', sessions: 32, command: TRIVIAL },
+  // Profiling the main thread all along, from the worker: one `.profile 5` after another.
+  { name: 'backdoor, .profile running', app: 'backdoor', sessions: 1, command: '.profile 5' },
   { name: 'node repl, 1+1 flood', app: 'repl', sessions: 1, command: TRIVIAL },
   { name: 'node repl, heavy flood', app: 'repl', sessions: 1, command: HEAVY },
   { name: 'idle app, 1+1 flood', app: 'backdoor', sessions: 1, command: TRIVIAL, idle: true },
@@ -240,4 +242,12 @@ async function main() {
   }
 }
 
-await main();
+// What the apps write to their temporary directory (the profiles of `.profile`) is removed
+// with it at the end.
+const temporary = mkdtempSync(join(os.tmpdir(), 'backdoor-bench-'));
+process.env.TMPDIR = temporary;
+try {
+  await main();
+} finally {
+  rmSync(temporary, { recursive: true, force: true });
+}
