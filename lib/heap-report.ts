@@ -14,10 +14,10 @@ export function heapReport(): string {
       `rss ${mb(memory.rss)}, external ${mb(memory.external)} (array buffers ${mb(memory.arrayBuffers)})`,
     `native contexts ${heap.number_of_native_contexts}, detached contexts ${heap.number_of_detached_contexts}` +
       (heap.number_of_detached_contexts > 0 ? ' (a detached context that stays is often a leak)' : ''),
-    'space                      used        size   available',
+    `${'space'.padEnd(26)}       used        size   available`,
   ];
   for (const space of v8.getHeapSpaceStatistics()) {
-    lines.push(`${space.space_name.padEnd(22)} ${mb(space.space_used_size).padStart(10)}  ${mb(space.space_size).padStart(10)}  ${mb(space.space_available_size).padStart(10)}`);
+    lines.push(`${space.space_name.padEnd(26)} ${mb(space.space_used_size).padStart(10)}  ${mb(space.space_size).padStart(10)}  ${mb(space.space_available_size).padStart(10)}`);
   }
   lines.push('.heap sample [seconds] shows where the allocations are made.');
   return lines.join('\n');

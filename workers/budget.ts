@@ -8,12 +8,12 @@
  *   a script piped into the backdoor runs at full speed, and a runaway command that was stopped
  *   by `evalTimeoutMs` leaves no debt behind.
  * - Above that, the share starts at the ceiling (`mainThreadBudget`) and falls fast as the app's
- *   load rises: a twentieth of the ceiling at 30% load (0.5% of the main thread at the default
- *   ceiling: a command of 2 ms then stalls fewer than 1 in 100 of the app's requests, so the
- *   app's p99 does not see it); never below MIN_SHARE, so that an operator is never frozen out.
- *   (Load is event-loop utilisation: an HTTP app at 45% of its capacity, in CPU, shows 30%. At
- *   a twentieth of the ceiling there, a flood of 2,000-object builds measured 1.7% of the main
- *   thread and tripled the app's p99 in bench/.)
+ *   load rises: a twentieth of the ceiling at 25% load (0.5% of the main thread at the default
+ *   ceiling), and the floor, MIN_SHARE, from about 36% on; never below it, so that an operator
+ *   is never frozen out. (Load is event-loop utilisation: an HTTP app at 45% of its capacity,
+ *   in CPU, shows 30-35%. There, each 1 ms command stalls a dozen of the app's requests, the
+ *   backlog included: at 2 such commands a second, 0.8% of them, enough to move the app's p99
+ *   in bench/; at the floor, fewer than half as many.)
  *
  * Within a share, a token bucket: time accrues at `share` ms per ms of wall time, up to a small
  * burst; each command spends what it cost the main thread; the next one waits while the
@@ -23,10 +23,10 @@
 
 /** The app's own load under which it counts as idle. */
 export const IDLE_LOAD = 0.05;
-/** The share never falls below this (0.2%: a trivial command every ~60 ms still goes). */
-export const MIN_SHARE = 0.002;
-/** How fast the share falls with the app's load above IDLE_LOAD: a twentieth of the ceiling at 30%. */
-const FALL = Math.log(20) / (0.3 - IDLE_LOAD);
+/** The share never falls below this (0.1%: a 1+1 still goes about six times a second). */
+export const MIN_SHARE = 0.001;
+/** How fast the share falls with the app's load above IDLE_LOAD: a twentieth of the ceiling at 25%. */
+const FALL = Math.log(20) / (0.25 - IDLE_LOAD);
 
 /** The share of the main thread allowed at the app's own `load` (0..1) under `ceiling`. */
 export function allowedShare(load: number, ceiling: number): number {
