@@ -48,10 +48,11 @@ export interface WorkerConfig {
   /** evalTimeoutMs, kept by the worker when `runawayHook` is set. */
   evalTimeoutMs: number;
   /**
-   * The `Symbol.for` key of the main thread's hook that stops a runaway command (see
-   * lib/runaway-stop.ts and workers/runaway-watch.ts); undefined when V8's watchdog does it.
+   * The main thread's hook that stops a runaway command: a property of its global object, and
+   * this backdoor's number for it (see lib/runaway-stop.ts and workers/runaway-watch.ts);
+   * undefined when V8's watchdog does it.
    */
-  runawayHook: string | undefined;
+  runawayHook: { name: string; stop: number } | undefined;
 }
 
 /** What the worker is started with. */

@@ -7,7 +7,7 @@ import { Auditor } from './audit.ts';
 import { announce, withdraw } from './announce.ts';
 import { BackdoorError, listenErrorCode } from '../common/errors.ts';
 import { Evaluator } from './evaluator.ts';
-import { RunawayStop } from './runaway-stop.ts';
+import { HOOK, RunawayStop } from './runaway-stop.ts';
 import { resolveOptions, type BackdoorOptions, type ResolvedOptions } from './options.ts';
 
 const fromSource = import.meta.url.endsWith('.ts');
@@ -70,7 +70,7 @@ export class Backdoor {
       idleTimeoutMs: options.idleTimeoutMs,
       authTimeoutMs: options.authTimeoutMs,
       evalTimeoutMs: options.evalTimeoutMs,
-      runawayHook: this.#runawayStop?.hook,
+      runawayHook: this.#runawayStop ? { name: HOOK, stop: this.#runawayStop.number } : undefined,
     };
     const workerData: WorkerData = { config, port: port2 };
     this.#worker = new Worker(workerUrl, {

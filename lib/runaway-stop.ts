@@ -6,7 +6,7 @@
  * get a core (more than a small command costs). Instead, the worker keeps the time (see
  * workers/runaway-watch.ts) and, once a command has run for `evalTimeoutMs`, asks the main
  * thread through the inspector (served between two statements of whatever runs there) to run
- * the hook installed here. The hook decides on the main thread itself, so no race can stop
+ * the hook installed here (HOOK). The hook decides on the main thread itself, so no race can stop
  * anything but that command: only if that very command is still running, and has run its
  * time, does it ask V8 to terminate the running JavaScript (Runtime.terminateExecution through
  * an inspector session of the main thread's own). V8 then unwinds the whole callback the
@@ -19,29 +19,55 @@
 import inspector from 'node:inspector';
 import { performance } from 'node:perf_hooks';
 
+// Taken before any session runs: a session can reach the app's globals and modules, and must
+// not be able to keep its own runaway from being stopped by replacing what the stop uses.
+// (Nothing on the hook's path calls a method a session could replace: no Map, Math or Reflect
+// of the app's realm, only what is taken here and plain property and array access.)
+const now = performance.now.bind(performance);
+const post = inspector.Session.prototype.post;
+const apply = Reflect.apply;
+const stops: (RunawayStop | undefined)[] = [];
 let instances = 0;
 
+/**
+ * The hook's name: a property of the app's global object that cannot be deleted, replaced or
+ * redefined (non-configurable, non-writable), defined once per process, and looked up by the
+ * worker's probe as `this[HOOK]` at the top level of a script (`this` there is the global
+ * object, which no code can rebind, unlike `globalThis`).
+ */
+export const HOOK = '__backdoorStopRunaway';
+
+function installHook(): boolean {
+  if (Object.hasOwn(globalThis, HOOK)) return true;
+  try {
+    Object.defineProperty(globalThis, HOOK, {
+      value: (stop: number, id: number, limitMs: number) => stops[stop]?.check(id, limitMs) ?? -1,
+      configurable: false,
+      enumerable: false,
+      writable: false,
+    });
+    return true;
+  } catch {
+    return false; // a frozen global object: V8's watchdog then
+  }
+}
+
 export class RunawayStop {
-  /** The key (`Symbol.for(key)`) of the hook on `globalThis`, for the worker. */
-  readonly hook: string;
+  /** This stop's number, for the hook (several backdoors may run in one process). */
+  readonly number: number;
   readonly #session: inspector.Session;
   #running = 0;
   #startedAt = 0;
 
   private constructor(session: inspector.Session) {
     this.#session = session;
-    this.hook = `backdoor.stopRunaway.${process.pid}.${++instances}`;
-    Object.defineProperty(globalThis, Symbol.for(this.hook), {
-      value: (id: number, limitMs: number) => this.#check(id, limitMs),
-      configurable: true,
-      enumerable: false,
-      writable: false,
-    });
+    this.number = ++instances;
+    stops[this.number] = this;
   }
 
   /** A stop for this process, or undefined when its inspector cannot be used. */
   static create(): RunawayStop | undefined {
-    if (!process.features.inspector) return undefined;
+    if (!process.features.inspector || !installHook()) return undefined;
     try {
       const session = new inspector.Session();
       session.connect();
@@ -60,7 +86,7 @@ export class RunawayStop {
   begin(id: number, onStop?: () => void): void {
     this.#running = id;
     this.#onStop = onStop;
-    this.#startedAt = performance.now();
+    this.#startedAt = now();
   }
 
   end(): void {
@@ -75,7 +101,7 @@ export class RunawayStop {
 
   close(): void {
     this.#running = 0;
-    Reflect.deleteProperty(globalThis, Symbol.for(this.hook));
+    stops[this.number] = undefined;
     try {
       this.#session.disconnect();
     } catch {
@@ -84,19 +110,19 @@ export class RunawayStop {
   }
 
   /**
-   * The hook: -1 when command `id` is not running; the ms it has left; or 0, having asked V8
-   * to stop it (the termination takes effect when this returns into the command's code).
+   * The hook's answer: -1 when command `id` is not running; the ms it has left; or 0, having
+   * asked V8 to stop it (the termination takes effect when this returns into the command's code).
    */
-  #check(id: number, limitMs: number): number {
+  check(id: number, limitMs: number): number {
     if (this.#running !== id || id === 0) return -1;
-    const left = limitMs - (performance.now() - this.#startedAt);
-    if (left > 0) return Math.ceil(left);
+    const left = limitMs - (now() - this.#startedAt);
+    if (left > 0) return left;
     try {
       this.#onStop?.();
     } catch {
       // (the evaluator's own bookkeeping: nothing is expected to throw)
     }
-    this.#session.post('Runtime.terminateExecution', () => {});
+    apply(post, this.#session, ['Runtime.terminateExecution', () => {}]);
     return 0;
   }
 }

@@ -25,6 +25,8 @@ t.test('npm run bench -- --smoke --json: the table, the JSON with every field, t
   t.match(stdout, /\| idle app: backdoor 1\+1 commands\/s vs Node's REPL \|/);
   t.match(stdout, /\| runaway loop, then 1\+1, idle app/);
   t.match(stdout, /\| heavy command, main-thread time: session vs app realm/);
+  t.match(stdout, /\| \.stack, main thread busy in the app's code, \d+ modules of the app's loaded .*\| main thread held [\d.]+ ms /);
+  t.match(stdout, /\| backdoor, \.profile running \|/);
 
   const report = JSON.parse(await readFile(json, 'utf8'));
   t.match(report.machine, { node: String, cpu: String, cores: Number });
@@ -36,6 +38,7 @@ t.test('npm run bench -- --smoke --json: the table, the JSON with every field, t
     'backdoor, 1+1 flood',
     'backdoor, heavy flood',
     'backdoor, 32 sessions 1+1',
+    'backdoor, .profile running',
     'node repl, 1+1 flood',
     'node repl, heavy flood',
     'idle app, 1+1 flood',

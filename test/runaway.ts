@@ -5,6 +5,8 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import t from 'tap';
 import { connect, start } from './fixtures/backdoor.ts';
+import { startApp } from './fixtures/child.ts';
+import { TestClient } from './fixtures/client.ts';
 
 t.test('a runaway loop is stopped, told as Node tells it, and the session, the app and the backdoor go on', async (t) => {
   const backdoor = await start(t, { evalTimeoutMs: 500 });
@@ -68,4 +70,28 @@ t.test('a stopped command in one session does not touch another session\'s', asy
   t.match(await b.expect(/42\n> $/, 10_000), /42\n> $/);
   t.equal(await b.eval('kept'), '7');
   t.equal(await a.eval('typeof kept'), "'undefined'");
+});
+
+t.test('a session cannot keep its runaway from being stopped by replacing what the stop uses', async (t) => {
+  // In an app of its own: the session changes the app's globals for good.
+  const app = await startApp(t, 'stuck-app.mjs', [], { _TAPJS_PROCESSINFO_COVERAGE_: '0' });
+  const client = await TestClient.connect({ port: Number(/backdoor (\d+)/.exec(app.stdout())![1]) });
+  t.teardown(() => client.destroy());
+  await client.ready();
+  t.match(await client.eval('delete global.__backdoorStopRunaway'), /^false$|TypeError/);
+  t.match(await client.eval('Object.defineProperty(global, "__backdoorStopRunaway", { value: () => -1 })'), /^Uncaught TypeError: Cannot redefine property: __backdoorStopRunaway/);
+  await client.eval([
+    'global.Math.ceil = () => 1e9',
+    'global.performance.now = () => 0',
+    'global.Reflect.apply = () => 0',
+    'global.Map.prototype.get = function () { return undefined }',
+    'global.Symbol.for = () => Symbol()',
+    'global.globalThis = {}',
+    'require("node:inspector").Session.prototype.post = function () {}',
+    '0',
+  ].join('; '));
+  // (told that it waits after a second, as a 2 s command is)
+  t.match(await client.eval('while (true) {}', 15_000), /(^|\n)Uncaught Error: Script execution timed out after 2000ms \(the evalTimeoutMs option\)$/);
+  t.equal(await client.eval('6*7'), '42');
+  t.match(await app.get(), /^ok 1/);
 });

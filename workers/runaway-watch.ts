@@ -40,7 +40,7 @@ export class RunawayWatch {
       if (over) return;
       const left = await this.#target.probe(id, this.#limitMs);
       if (over) return;
-      if (left !== undefined && left > 0) return arm(left);
+      if (left !== undefined && left > 0) return arm(Math.ceil(left));
       // Stopped (0), or not running now (-1: it has not started, the main thread being busy
       // with the app, or it has just ended), or the probe failed (it was stopped mid-answer):
       // `recover` answers only a command that was left running.
@@ -61,10 +61,13 @@ export class RunawayWatch {
   }
 }
 
-/** The main thread's hook, run through an inspector session of the worker's (connected at first need). */
-export function inspectorProbe(hook: string): RunawayTarget['probe'] {
+/**
+ * The main thread's hook, run through an inspector session of the worker's (connected at first
+ * need): `this` at the top level of the script is the global object, which no code can rebind.
+ */
+export function inspectorProbe(hook: { name: string; stop: number }): RunawayTarget['probe'] {
   let session: Session | undefined;
-  const expression = (id: number, limitMs: number) => `globalThis[Symbol.for(${JSON.stringify(hook)})]?.(${id}, ${limitMs}) ?? -1`;
+  const expression = (id: number, limitMs: number) => `this[${JSON.stringify(hook.name)}](${hook.stop}, ${id}, ${limitMs})`;
   return (id, limitMs) =>
     new Promise((resolve) => {
       try {
