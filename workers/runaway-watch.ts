@@ -17,6 +17,9 @@ export interface RunawayTarget {
   recover(id: number): Promise<EvalReply | undefined>;
 }
 
+/** A command asked to stop that has not unwound yet is asked again this often. */
+const RETRY_MS = 500;
+
 export class RunawayWatch {
   readonly #limitMs: number;
   readonly #target: RunawayTarget;
@@ -36,6 +39,7 @@ export class RunawayWatch {
     const arm = (ms: number) => {
       timer = setTimeout(check, ms);
     };
+    let recovering = false;
     const check = async () => {
       if (over) return;
       const left = await this.#target.probe(id, this.#limitMs);
@@ -43,13 +47,21 @@ export class RunawayWatch {
       if (left !== undefined && left > 0) return arm(Math.ceil(left));
       // Stopped (0), or not running now (-1: it has not started, the main thread being busy
       // with the app, or it has just ended), or the probe failed (it was stopped mid-answer):
-      // `recover` answers only a command that was left running.
+      // `recover` answers only a command that was left running. It is a message, served once
+      // the main thread is back in its event loop; until then the command is asked to stop
+      // again now and then, in case code of its own cancelled the stop (a nested inspector
+      // call completing does).
+      if (left === 0) arm(RETRY_MS);
+      if (recovering) return;
+      recovering = true;
       const reply = await this.#target.recover(id);
+      recovering = false;
       if (over) return;
       if (reply) {
         over = true;
+        clearTimeout(timer);
         stopped(reply);
-      } else {
+      } else if (left !== 0) {
         arm(this.#limitMs);
       }
     };
