@@ -35,28 +35,48 @@ export function runJson(socket: Socket, input: NodeJS.ReadableStream, output: No
   return new Promise((resolve) => socket.on('close', () => resolve(0)));
 }
 
+/** A message of the JSON mode, as the one-shots read it. */
+interface JsonMessage {
+  tag?: string;
+  id?: unknown;
+  ok?: boolean;
+  text?: string;
+  inspect?: string;
+  message?: string;
+}
+
 /**
- * `--stack`, `--profile <seconds>`: runs one diagnosis (a `command` of the JSON mode), prints
- * its text, and exits 0, or 1 when it could not run.
+ * Sends one input of the JSON mode (`input`, with id 1) and half-closes; `onMessage` reads what
+ * comes back and returns the exit code it means, if it decides one. Resolves, once the server
+ * has closed, with the last code decided (1 if none: nothing answered).
  */
-export function runDiagnosis(socket: Socket, command: string, output: NodeJS.WritableStream, errors: NodeJS.WritableStream): Promise<number> {
+function oneInput(socket: Socket, input: object, errors: NodeJS.WritableStream, onMessage: (message: JsonMessage) => number | undefined): Promise<number> {
   return new Promise((resolve) => {
     let code = 1;
     jsonLines(socket, (line) => {
-      let message: { tag?: string; id?: unknown; ok?: boolean; text?: string; message?: string };
+      let message: JsonMessage;
       try {
         message = JSON.parse(line);
       } catch {
         return;
       }
-      if (message.tag === 'mode') socket.end(`${JSON.stringify({ id: 1, command })}\n`);
+      if (message.tag === 'mode') socket.end(`${JSON.stringify({ id: 1, ...input })}\n`);
       else if (message.tag === 'err') errors.write(`backdoor: ${message.message}\n`);
-      else if (message.id === 1 && typeof message.text === 'string') {
-        (message.ok ? output : errors).write(`${message.text}\n`);
-        code = message.ok ? 0 : 1;
-      }
+      else code = onMessage(message) ?? code;
     });
     socket.on('close', () => resolve(code));
+  });
+}
+
+/**
+ * `--stack`, `--profile <seconds>`: runs one diagnosis (a `command` of the JSON mode), prints
+ * its text, and exits 0, or 1 when it could not run.
+ */
+export function runDiagnosis(socket: Socket, command: string, output: NodeJS.WritableStream, errors: NodeJS.WritableStream): Promise<number> {
+  return oneInput(socket, { command }, errors, (message) => {
+    if (message.id !== 1 || typeof message.text !== 'string') return undefined;
+    (message.ok ? output : errors).write(`${message.text}\n`);
+    return message.ok ? 0 : 1;
   });
 }
 
@@ -65,22 +85,10 @@ export function runDiagnosis(socket: Socket, command: string, output: NodeJS.Wri
  * prints it, and exits 0, or 1 when it threw (the error on stderr) or could not run.
  */
 export function runEval(socket: Socket, code: string, output: NodeJS.WritableStream, errors: NodeJS.WritableStream): Promise<number> {
-  return new Promise((resolve) => {
-    let code_ = 1;
-    jsonLines(socket, (line) => {
-      let message: { tag?: string; text?: string; inspect?: string; ok?: boolean; message?: string };
-      try {
-        message = JSON.parse(line);
-      } catch {
-        return;
-      }
-      if (message.tag === 'mode') socket.end(`${JSON.stringify({ id: 1, code })}\n`);
-      else if (message.tag === 'out') output.write(message.text ?? '');
-      else if (message.tag === 'ret') {
-        (message.ok ? output : errors).write(`${message.inspect}\n`);
-        code_ = message.ok ? 0 : 1;
-      } else if (message.tag === 'err') errors.write(`backdoor: ${message.message}\n`);
-    });
-    socket.on('close', () => resolve(code_));
+  return oneInput(socket, { code }, errors, (message) => {
+    if (message.tag === 'out') output.write(message.text ?? '');
+    if (message.tag !== 'ret') return undefined;
+    (message.ok ? output : errors).write(`${message.inspect}\n`);
+    return message.ok ? 0 : 1;
   });
 }

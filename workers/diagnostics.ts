@@ -91,35 +91,49 @@ export class Diagnostics {
 
   /** A CPU profile of the main thread over `seconds`, summarised; the whole of it in a file. */
   profile(seconds: number, signal: AbortSignal): Promise<Diagnosis> {
-    return this.#use('.profile', async (session) => {
-      await session.post('Profiler.enable');
-      try {
+    return this.#sampled('.profile', 'Profiler', seconds, signal, {
+      start: async (session) => {
         await session.post('Profiler.setSamplingInterval', { interval: SAMPLING_INTERVAL_US });
         await session.post('Profiler.start');
-        await sleep(seconds * 1000, signal);
-        const { profile } = await session.post<{ profile: CpuProfile }>('Profiler.stop');
-        if (signal.aborted) return { text: 'Abandoned.' };
-        const file = await writeDiagnosticsFile('cpuprofile', JSON.stringify(profile));
-        return { text: `${cpuProfileText(profile)}\n\nThe whole profile (Chrome DevTools, speedscope): ${file}`, file };
-      } finally {
-        await session.post('Profiler.disable').catch(() => {});
-      }
+      },
+      stop: 'Profiler.stop',
+      kind: 'cpuprofile',
+      summary: (profile: CpuProfile) => `${cpuProfileText(profile)}\n\nThe whole profile (Chrome DevTools, speedscope): `,
     });
   }
 
   /** V8's sampling heap profiler over `seconds`: where the allocations still alive were made. */
   heapSample(seconds: number, signal: AbortSignal): Promise<Diagnosis> {
-    return this.#use('.heap sample', async (session) => {
-      await session.post('HeapProfiler.enable');
+    return this.#sampled('.heap sample', 'HeapProfiler', seconds, signal, {
+      start: (session) => session.post('HeapProfiler.startSampling', { samplingInterval: HEAP_SAMPLING_BYTES }),
+      stop: 'HeapProfiler.stopSampling',
+      kind: 'heapprofile',
+      summary: (profile: HeapProfile) => `${heapProfileText(profile, seconds)}\n\nThe whole profile (Chrome DevTools, Memory tab): `,
+    });
+  }
+
+  /**
+   * A profiler of the main thread run for `seconds` (its inspector domain enabled only
+   * meanwhile): summarised, and the whole profile written to a file whose path ends the text.
+   */
+  #sampled<P>(
+    what: string,
+    domain: 'Profiler' | 'HeapProfiler',
+    seconds: number,
+    signal: AbortSignal,
+    how: { start: (session: MainSession) => Promise<unknown>; stop: string; kind: 'cpuprofile' | 'heapprofile'; summary: (profile: P) => string },
+  ): Promise<Diagnosis> {
+    return this.#use(what, async (session) => {
+      await session.post(`${domain}.enable`);
       try {
-        await session.post('HeapProfiler.startSampling', { samplingInterval: HEAP_SAMPLING_BYTES });
+        await how.start(session);
         await sleep(seconds * 1000, signal);
-        const { profile } = await session.post<{ profile: HeapProfile }>('HeapProfiler.stopSampling');
+        const { profile } = await session.post<{ profile: P }>(how.stop);
         if (signal.aborted) return { text: 'Abandoned.' };
-        const file = await writeDiagnosticsFile('heapprofile', JSON.stringify(profile));
-        return { text: `${heapProfileText(profile, seconds)}\n\nThe whole profile (Chrome DevTools, Memory tab): ${file}`, file };
+        const file = await writeDiagnosticsFile(how.kind, JSON.stringify(profile));
+        return { text: `${how.summary(profile)}${file}`, file };
       } finally {
-        await session.post('HeapProfiler.disable').catch(() => {});
+        await session.post(`${domain}.disable`).catch(() => {});
       }
     });
   }
