@@ -5,6 +5,7 @@ export type BackdoorErrorCode =
   | 'ERR_BACKDOOR_UNSAFE_DIR' // the rendezvous directory is another user's, a link, or open to others
   | 'ERR_BACKDOOR_SIGNALS_INSTALLED' // installSignalHandlers() while handlers are installed
   | 'ERR_BACKDOOR_SIGNALS_NOT_INSTALLED' // uninstalling handlers that are not installed
+  | 'ERR_BACKDOOR_SIGNAL_BLOCKED' // the start or stop signal is blocked in the process (--disable-sigusr1)
   | 'ERR_BACKDOOR_LISTEN'; // listening failed with an error that has no system code
 
 /** The system's codes for a listener that cannot listen, kept as `net` servers report them. */

@@ -11,8 +11,13 @@ const exec = promisify(execFile);
 const cli = new URL('../dist/client/cli.js', import.meta.url).pathname;
 const rendezvous = join(tmpdir(), `backdoor-${process.getuid!()}`);
 const discovery = (pid: number) => join(rendezvous, `${pid}.json`);
-/** A preload that registers asynchronous module hooks (see the file). */
-const hooks = new URL('./fixtures/apps/async-hooks.mjs', import.meta.url).href;
+/** Preloads that register module hooks (see the files). */
+const fixture = (name: string) => new URL(`./fixtures/apps/${name}`, import.meta.url);
+const hooks = fixture('async-hooks.mjs').href;
+const hooksCjs = fixture('async-hooks.cjs').pathname;
+const syncHooks = fixture('sync-hooks.cjs').pathname;
+const transformHooks = fixture('transform-hooks.mjs').href;
+const hasSyncHooks = 'registerHooks' in (await import('node:module'));
 
 /** Runs the client with `input` on its stdin (not a terminal). */
 function client(args: string[], input: string): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -33,6 +38,7 @@ async function openAndCheck(t: Test, app: ChildApp, signal: NodeJS.Signals = 'SI
   const session = await TestClient.connect({ port });
   await session.ready();
   t.equal(await session.eval('process.pid'), String(app.pid));
+  t.equal(await session.eval("require('node:inspector').url()"), 'undefined', 'the signal did not start the inspector');
   session.destroy();
   return port;
 }
@@ -57,17 +63,63 @@ const apps: [string, string, string[], NodeJS.ProcessEnv][] = [
   ['ESM app, async hooks, then --import backdoor/register', 'http-app.mjs', ['--import', hooks, '--import', 'backdoor/register'], { BACKDOOR_PORT: '0' }],
   ['ESM app, --import backdoor/register, then async hooks', 'http-app.mjs', ['--import', 'backdoor/register', '--import', hooks], { BACKDOOR_PORT: '0' }],
   ['CommonJS app, hooks and the preload in NODE_OPTIONS', 'http-app.cjs', [], { BACKDOOR_PORT: '0', NODE_OPTIONS: `--import ${hooks} --require backdoor/register` }],
+  // Node runs every --require before any --import, whatever their order: hooks registered by an
+  // --import are not in force yet when --require backdoor/register runs. A CommonJS preload
+  // registering them first is.
+  ['CommonJS app, async hooks from an earlier --require, then --require backdoor/register', 'http-app.cjs', ['--require', hooksCjs, '--require', 'backdoor/register'], { BACKDOOR_PORT: '0' }],
+  ['ESM app, async hooks from an earlier --require, then --require backdoor/register', 'http-app.mjs', ['--require', hooksCjs, '--require', 'backdoor/register'], { BACKDOOR_PORT: '0' }],
+  ['ESM app with --require backdoor/register', 'http-app.mjs', ['--require', 'backdoor/register'], { BACKDOOR_PORT: '0' }],
+  ['CommonJS app with --import backdoor/register', 'http-app.cjs', ['--import', 'backdoor/register'], { BACKDOOR_PORT: '0' }],
+  ['ESM app, a load hook rewriting its source (as tsx), then --import backdoor/register', 'http-app.mjs', ['--import', transformHooks, '--import', 'backdoor/register'], { BACKDOOR_PORT: '0' }],
+  ['CommonJS app, synchronous hooks (module.registerHooks), then --require backdoor/register', 'http-app.cjs', ['--require', syncHooks, '--require', 'backdoor/register'], { BACKDOOR_PORT: '0' }],
+  ['ESM app, synchronous hooks (module.registerHooks), then --import backdoor/register', 'http-app.mjs', ['--require', syncHooks, '--import', 'backdoor/register'], { BACKDOOR_PORT: '0' }],
 ];
 for (const [name, file, flags, env] of apps) {
-  t.test(`${name}: USR1 starts, USR2 closes, the app serves throughout`, async (t) => {
-    const app = await startApp(t, file, flags, env);
-    t.match(await app.get(), /^ok/);
+  const skip = flags.includes(syncHooks) && !hasSyncHooks ? `module.registerHooks is not in Node ${process.version}` : false;
+  t.test(`${name}: USR1 starts, USR2 closes, the app serves throughout`, { skip }, async (t) => {
+    // Without tap's own hooks: "no hooks" means none, and Node 22 cannot run synchronous hooks
+    // beside asynchronous ones (tap's), with or without the backdoor.
+    const app = await startApp(t, file, flags, env, { bare: true });
+    t.match(await app.get(), flags.includes(transformHooks) ? /^ok \(transformed\) 1/ : /^ok/);
     const port = await openAndCheck(t, app);
     await closeAndCheck(t, app, port);
     await openAndCheck(t, app); // and again
     t.equal((app.stderr().match(/listening on/g) ?? []).length, 2, 'the worker did not run the preload again');
   });
 }
+
+t.test('a SIGUSR1 during start-up starts the backdoor once the preload is loaded', async (t) => {
+  const app = await startApp(t, 'http-app.cjs', ['--require', 'backdoor/register', '--require', fixture('slow-start.cjs').pathname], { BACKDOOR_PORT: '0' });
+  const line = await app.waitForStderr(/listening on 127\.0\.0\.1:\d+/);
+  const session = await TestClient.connect({ port: Number(line.split(':').at(-1)) });
+  t.teardown(() => session.destroy());
+  await session.ready();
+  t.equal(await session.eval("require('node:inspector').url()"), 'undefined', 'not the inspector');
+  t.match(await app.get(), /^ok/);
+});
+
+t.test('hooks that refuse the preload\'s ES module: the app starts without a backdoor, and says why', async (t) => {
+  const app = await startApp(t, 'http-app.cjs', ['--require', fixture('refusing-hooks.cjs').pathname, '--require', 'backdoor/register'], { BACKDOOR_PORT: '0' });
+  await app.waitForStderr(/backdoor: not installed: [^\n]*refused by a module hook/);
+  t.match(await app.get(), /^ok/);
+  // The CommonJS preload's early listeners stay: a signal neither kills it nor starts the inspector.
+  process.kill(app.pid, 'SIGUSR1');
+  await new Promise((r) => setTimeout(r, 300));
+  t.match(await app.get(), /^ok/);
+  t.notMatch(app.stderr(), /Debugger listening/);
+  t.equal(app.process.exitCode, null);
+});
+
+t.test('--disable-sigusr1 blocks SIGUSR1: the preload says so, and other signals work', async (t) => {
+  if (Number(process.versions.node.split('.')[0]) < 22) return t.plan(0, `skipped: --disable-sigusr1 is not an option of Node ${process.version}`);
+  const blocked = await startApp(t, 'http-app.mjs', ['--disable-sigusr1', '--import', 'backdoor/register'], { BACKDOOR_PORT: '0' });
+  await blocked.waitForStderr(/backdoor: not installed: The "startSignal" SIGUSR1 is blocked in this process by --disable-sigusr1/);
+  t.match(await blocked.get(), /^ok/);
+  t.notOk(existsSync(join(rendezvous, `${blocked.pid}.ready`)), 'no ready file: the client will not signal it');
+  const other = await startApp(t, 'http-app.mjs', ['--disable-sigusr1', '--import', 'backdoor/register'], { BACKDOOR_PORT: '0', BACKDOOR_START_SIGNAL: 'SIGUSR2', BACKDOOR_STOP_SIGNAL: 'SIGHUP' });
+  const port = await openAndCheck(t, other, 'SIGUSR2');
+  await closeAndCheck(t, other, port, 'SIGHUP');
+});
 
 t.test('repeated signals are harmless, in any order and in bursts', async (t) => {
   const app = await startApp(t, 'signals-app.mjs');
