@@ -201,6 +201,8 @@ const send = linkToParent(/** @param {AppRequest} message */ (message) => {
   } else if (message.cmd === 'busy') {
     // In a turn of its own, as the app's own work (a timer): the reply comes after.
     setTimeout(() => send({ cmd: 'was-busy', ...busyFor(message.ms) }), 0);
+  } else if (message.cmd === 'await-cost') {
+    awaitCost(message.awaits).then((nsPerAwait) => send({ cmd: 'await-costed', nsPerAwait }));
   } else if (message.cmd === 'exit') {
     process.exit(0);
   }
@@ -291,3 +293,19 @@ send({
   startMs,
   rssAddedMb: (rssAfter - rssBefore) / 2 ** 20,
 });
+
+/**
+ * The app's own `await`: the median over 5 runs of `awaits` sequential `await null`, in ns per
+ * await (what the backdoor's attribution of late errors may add to it, by state).
+ * @param {number} awaits
+ */
+async function awaitCost(awaits) {
+  /** @type {number[]} */
+  const runs = [];
+  for (let run = 0; run < 5; run++) {
+    const start = process.hrtime.bigint();
+    for (let i = 0; i < awaits; i++) await null;
+    runs.push(Number(process.hrtime.bigint() - start) / awaits);
+  }
+  return runs.sort((a, b) => a - b)[2];
+}

@@ -34,9 +34,17 @@ export type AppRequest =
   | { cmd: 'load-modules'; count: number }
   /** Keep the main thread busy in the app's own code for `ms` (see BusyGaps). */
   | { cmd: 'busy'; ms: number }
+  /** What one `await null` of the app's costs, in ns (see AwaitCost). */
+  | { cmd: 'await-cost'; awaits: number }
   | { cmd: 'exit' };
 
-export type AppReply = AppReady | { cmd: 'measure-started' } | Measured | RealmRuns | { cmd: 'loaded-modules'; count: number; ms: number } | BusyGaps;
+export type AppReply = AppReady | { cmd: 'measure-started' } | Measured | RealmRuns | { cmd: 'loaded-modules'; count: number; ms: number } | BusyGaps | AwaitCost;
+
+/** The median over 5 runs of `awaits` sequential `await null` in the app's own code, in ns per await. */
+export interface AwaitCost {
+  cmd: 'await-costed';
+  nsPerAwait: number;
+}
 
 /** What held a busy main thread between two steps of the app's loop, in ms: over 0.2 ms summed, and the longest. */
 export interface BusyGaps {
@@ -166,7 +174,7 @@ export interface LoadClockTuning {
 
 export type SessionsRequest =
   /** Open `count` sessions; each sends `command` back to back (`gapMs` apart), or stays idle when it is null. */
-  | { cmd: 'start'; port: number; count: number; command: string | null; gapMs?: number }
+  | { cmd: 'start'; port: number; count: number; command: string | null; gapMs?: number; first?: string }
   /** Forget what was counted so far (after the warm-up). */
   | { cmd: 'reset' }
   /** Close the sessions and report. */
@@ -238,6 +246,8 @@ export interface Profile {
   /** `.stack` measured this many times, in an app with `stackModules` modules. */
   stackRuns: number;
   stackModules: number;
+  /** Sequential `await null` per run of the await-cost figure (5 runs per state). */
+  awaits: number;
 }
 
 export interface Settings extends Profile {
@@ -392,4 +402,18 @@ export interface MicroFigures {
   runaway: RunawayFigure;
   heavyRealm: HeavyRealmFigure;
   stackCost: StackCostFigure;
+  awaitCost: AwaitCostFigure;
+}
+
+/**
+ * What late-error attribution costs the app's own `await`s (ns per `await null`): the app
+ * alone, with a backdoor started, with a session whose context exists (it ran a command), and
+ * after that session has ended.
+ */
+export interface AwaitCostFigure {
+  awaits: number;
+  aloneNs: number;
+  noSessionNs: number;
+  sessionNs: number;
+  afterSessionNs: number;
 }

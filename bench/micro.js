@@ -7,7 +7,7 @@ import { discoveryPath } from '../dist/common/discovery.js';
 import { replPort, required, sleep, startApp as startAppSettled } from './child.js';
 import { median } from './stats.js';
 /** @import { Discovered } from '../dist/common/discovery.js' */
-/** @import { Clients } from './child.js' */
+/** @import { App, Clients } from './child.js' */
 /** @import { AppMode, AppOptions, BenchBackdoorOptions, MicroFigures, Settings } from './messages.ts' */
 
 /**
@@ -194,12 +194,31 @@ export async function micro({ clients, settings, pauses, backdoorOptions, comman
     };
     await app.stop();
   }
-  const { rttGuardOn, rttGuardOff, rttInteractive, cpuGuardOn, cpuGuardOff, idleAppAlone, idleBackdoor, signalToPrompt, runaway, heavyRealm, stackCost } = figures;
-  if (!(rttGuardOn && rttGuardOff && rttInteractive && cpuGuardOn && cpuGuardOff && idleAppAlone && idleBackdoor && signalToPrompt && runaway && heavyRealm && stackCost)) {
+  // What attributing late errors to their session costs the app's own awaits, by state: the
+  // app alone; a backdoor started, no session; a session whose context exists (it ran a
+  // command); that session ended.
+  {
+    const awaits = settings.awaits;
+    const cost = async (/** @type {App} */ app) => (await app.ask({ cmd: 'await-cost', awaits }, 'await-costed', 600_000)).nsPerAwait;
+    const alone = await startApp('none', backdoorOptions);
+    const aloneNs = await cost(alone);
+    await alone.stop();
+    const app = await startApp('backdoor', backdoorOptions);
+    const noSessionNs = await cost(app);
+    await clients.ask({ cmd: 'start', port: replPort(app), count: 1, command: null, first: TRIVIAL }, 'started');
+    const sessionNs = await cost(app);
+    await clients.ask({ cmd: 'stop' }, 'stopped');
+    await sleep(pauses.idleSettleMs);
+    const afterSessionNs = await cost(app);
+    await app.stop();
+    figures.awaitCost = { awaits, aloneNs, noSessionNs, sessionNs, afterSessionNs };
+  }
+  const { rttGuardOn, rttGuardOff, rttInteractive, cpuGuardOn, cpuGuardOff, idleAppAlone, idleBackdoor, signalToPrompt, runaway, heavyRealm, stackCost, awaitCost } = figures;
+  if (!(rttGuardOn && rttGuardOff && rttInteractive && cpuGuardOn && cpuGuardOff && idleAppAlone && idleBackdoor && signalToPrompt && runaway && heavyRealm && stackCost && awaitCost)) {
     throw new Error('a micro figure is missing');
   }
   // In the order they were measured, as before.
-  return { rttGuardOn, rttGuardOff, rttInteractive, cpuGuardOn, cpuGuardOff, idleAppAlone, idleBackdoor, signalToPrompt, runaway, heavyRealm, stackCost };
+  return { rttGuardOn, rttGuardOff, rttInteractive, cpuGuardOn, cpuGuardOff, idleAppAlone, idleBackdoor, signalToPrompt, runaway, heavyRealm, stackCost, awaitCost };
 }
 
 /**

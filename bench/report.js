@@ -129,6 +129,8 @@ export function print(report) {
   console.log(`| heavy command, main-thread time: session vs app realm, running and printing (mean of ${h.commands}) | session ${f(h.sessionMs)} ms, app realm ${f(h.appRealmMs)} ms (median ${f(h.appRealmMedianMs)} ms; running alone ${f(h.appRealmRunOnlyMs)} ms), ratio ${f(h.ratio)} |`);
   const st = m.stackCost;
   console.log(`| .stack, main thread busy in the app's code, ${st.modules} modules of the app's loaded (median of ${st.runs}) | main thread held ${f(st.heldMs)} ms (longest gap ${f(st.maxGapMs)} ms, ${f(st.quietMaxGapMs)} ms without .stack); answered in ${f(st.answerMs, 1)} ms (idle main thread: ${f(st.idleAnswerMs, 1)} ms) |`);
+  const aw = m.awaitCost;
+  console.log(`| the app's own \`await null\`, ns each (median of 5 x ${aw.awaits}): app alone / backdoor, no session / a session context open / after it ended | ${f(aw.aloneNs, 0)} / ${f(aw.noSessionNs, 0)} / ${f(aw.sessionNs, 0)} / ${f(aw.afterSessionNs, 0)} ns |`);
   console.log(`| startBackdoor() resolves in (median) | ${f(m.startMs, 1)} ms |`);
   console.log(`| from kill -USR1 to a session's first prompt (median of ${m.signalToPrompt.runs}) | ${f(m.signalToPrompt.medianMs, 1)} ms (max ${f(m.signalToPrompt.maxMs, 1)} ms) |`);
   console.log(`| RSS the started backdoor adds (median) | ${f(m.rssAddedMb, 1)} MB |`);

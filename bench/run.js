@@ -43,10 +43,10 @@ const jsonArg = process.argv.includes('--json') ? (args.json || join(here, 'resu
 
 /** @type {Profile} */
 const profile = args.smoke
-  ? { rounds: 1, durationMs: 300, warmMs: 100, capacityMs: 300, rttCommands: 20, cpuCommands: 20, idleMs: 100, signalRuns: 3, runawayRuns: 1, heavyCommands: 5, stackRuns: 1, stackModules: 20 }
+  ? { rounds: 1, durationMs: 300, warmMs: 100, capacityMs: 300, rttCommands: 20, cpuCommands: 20, idleMs: 100, signalRuns: 3, runawayRuns: 1, heavyCommands: 5, stackRuns: 1, stackModules: 20, awaits: 10_000 }
   : args.quick
-    ? { rounds: 1, durationMs: 800, warmMs: 200, capacityMs: 800, rttCommands: 300, cpuCommands: 500, idleMs: 500, signalRuns: 3, runawayRuns: 3, heavyCommands: 30, stackRuns: 3, stackModules: 300 }
-    : { rounds: 5, durationMs: 8000, warmMs: 1000, capacityMs: 3000, rttCommands: 10_000, cpuCommands: 5000, idleMs: 3000, signalRuns: 20, runawayRuns: 5, heavyCommands: 200, stackRuns: 7, stackModules: 1000 };
+    ? { rounds: 1, durationMs: 800, warmMs: 200, capacityMs: 800, rttCommands: 300, cpuCommands: 500, idleMs: 500, signalRuns: 3, runawayRuns: 3, heavyCommands: 30, stackRuns: 3, stackModules: 300, awaits: 100_000 }
+    : { rounds: 5, durationMs: 8000, warmMs: 1000, capacityMs: 3000, rttCommands: 10_000, cpuCommands: 5000, idleMs: 3000, signalRuns: 20, runawayRuns: 5, heavyCommands: 200, stackRuns: 7, stackModules: 1000, awaits: 1_000_000 };
 if (args.rounds) profile.rounds = positive('--rounds', args.rounds);
 if (args.duration) profile.durationMs = positive('--duration', args.duration);
 /** @type {Settings} */

@@ -71,6 +71,14 @@ const reply = linkToParent(async (/** @type {SessionsRequest} */ message) => {
     histogram = createHistogram();
     commands = 0;
     sessions = await Promise.all(Array.from({ length: message.count }, () => open(message.port)));
+    // A first command in each (a session context exists from then on), answered before 'started'.
+    const { first } = message;
+    if (first !== undefined) {
+      await Promise.all(sessions.map((s) => /** @type {Promise<void>} */ (new Promise((resolve) => {
+        s.onPrompt = resolve;
+        s.socket.write(`${first}\n`);
+      }))));
+    }
     const { command } = message;
     running = command !== null;
     reply({ cmd: 'started', at: Date.now() });

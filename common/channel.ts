@@ -19,8 +19,8 @@
  * of the call that started it.) Other notifications go at once, as they always did.
  */
 import type { Endpoint } from 'comlink';
-import { performance } from 'node:perf_hooks';
 import type { MessagePort } from 'node:worker_threads';
+import { now } from './primordials.ts';
 
 type Listener = Parameters<Endpoint['addEventListener']>[1];
 
@@ -38,7 +38,7 @@ export class Channel<Outgoing, Incoming> {
   constructor(port: MessagePort, onNotification: (message: Incoming) => void, onFault: (error: unknown) => void) {
     this.#port = port;
     port.on('message', (data: unknown) => {
-      const start = performance.now();
+      const start = now();
       // Nothing thrown here may reach the thread's own handlers: on the main thread, they
       // are the app's.
       try {
@@ -55,7 +55,7 @@ export class Channel<Outgoing, Incoming> {
           // nowhere left to tell
         }
       } finally {
-        this.#busyMs += performance.now() - start;
+        this.#busyMs += now() - start;
       }
     });
     this.endpoint = {
@@ -80,9 +80,9 @@ export class Channel<Outgoing, Incoming> {
   }
 
   #post(message: unknown, transfer?: readonly unknown[]): void {
-    const start = performance.now();
+    const start = now();
     this.#port.postMessage(message, transfer as never);
-    this.#busyMs += performance.now() - start;
+    this.#busyMs += now() - start;
   }
 
   /** The answer to the call being handled is ready: what is notified from now on follows it. */

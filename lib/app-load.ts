@@ -1,4 +1,4 @@
-import { performance } from 'node:perf_hooks';
+import { eventLoopUtilization, now as clock } from '../common/primordials.ts';
 
 /** Shortest window the load is measured over, and the time constant of its smoothing. */
 const WINDOW_MS = 100;
@@ -20,8 +20,8 @@ export const UNTIMED_PER_COMMAND_MS = 0.05;
  * about a second; measured at most every 100 ms (a reply in between repeats the last value).
  */
 export class AppLoad {
-  #last = performance.eventLoopUtilization();
-  #lastAt = performance.now();
+  #last = eventLoopUtilization();
+  #lastAt = clock();
   #backdoorMs = 0;
   #commands = 0;
   #load = Number.NaN;
@@ -31,10 +31,10 @@ export class AppLoad {
    * and the commands it ran so far; NaN at first.
    */
   measure(backdoorMs: number, commands: number): number {
-    const now = performance.now();
+    const now = clock();
     if (now - this.#lastAt < WINDOW_MS) return this.#load;
-    const current = performance.eventLoopUtilization();
-    const { active, idle } = performance.eventLoopUtilization(current, this.#last);
+    const current = eventLoopUtilization();
+    const { active, idle } = eventLoopUtilization(current, this.#last);
     const wall = active + idle;
     const backdoor = backdoorMs - this.#backdoorMs + (commands - this.#commands) * UNTIMED_PER_COMMAND_MS;
     const own = wall > 0 ? Math.min(1, Math.max(0, active - backdoor) / wall) : 0;

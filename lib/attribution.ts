@@ -1,4 +1,5 @@
 import { AsyncLocalStorage, createHook, executionAsyncResource } from 'node:async_hooks';
+import { ObjectDefineProperty, ReflectApply } from '../common/primordials.ts';
 
 /**
  * Whatever code a session started, now or later: a session context, told about errors that its
@@ -66,14 +67,41 @@ class FrameAttribution implements Attribution {
  */
 const owners = new WeakMap<object, SessionOwner>();
 
+/**
+ * A microtask queued by a session through the app's own `queueMicrotask` (`global.queueMicrotask`;
+ * the session's is wrapped already): Node 20 and 22 report an exception of a microtask after
+ * clearing the async context, and a thrown primitive has no realm to tell whose it is. Node
+ * keeps the callback on the microtask's resource (`resource.callback = callback`, right after
+ * the resource is made): the callback stored there catches what the session's throws.
+ */
+function catchInMicrotask(resource: object, owner: SessionOwner): void {
+  let callback: unknown;
+  ObjectDefineProperty(resource, 'callback', {
+    configurable: true,
+    get: () => callback,
+    set: (value: unknown) => {
+      callback = typeof value !== 'function' ? value : function (this: unknown, ...args: unknown[]) {
+        try {
+          return ReflectApply(value as (...a: unknown[]) => unknown, this, args);
+        } catch (error) {
+          owner.report(error, 'exception');
+          return undefined;
+        }
+      };
+    },
+  });
+}
+
 class HookAttribution implements Attribution {
   #contexts = 0;
   readonly #hook = createHook({
-    init(_id, _type, _trigger, resource: object) {
+    init(_id, type, _trigger, resource: object) {
       // An exception thrown in an async hook ends the process: never let one out.
       try {
         const owner = owners.get(executionAsyncResource());
-        if (owner !== undefined) owners.set(resource, owner);
+        if (owner === undefined) return;
+        owners.set(resource, owner);
+        if (type === 'Microtask') catchInMicrotask(resource, owner);
       } catch {
         // (a WeakMap takes any object: nothing is expected to throw here)
       }

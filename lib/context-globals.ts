@@ -5,15 +5,16 @@
 import { builtinModules, createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import vm from 'node:vm';
+import { runInContext, type Context } from 'node:vm';
 import { attribution } from './attribution.ts';
+import { clearImmediate, clearInterval, clearTimeout, ObjectDefineProperty, ObjectGetOwnPropertyNames, ObjectHasOwn, ReflectApply, ReflectGetOwnPropertyDescriptor, ReflectOwnKeys, setImmediate, setInterval, setTimeout } from '../common/primordials.ts';
 
 /** Names of Node's globals forwarded to every session (accessors of ours, safe to read). */
 export const forwarded = new Set<string>();
 
 /** The language's own globals in a context (Object, Array, Math...). */
-export function builtinNames(context: vm.Context): string[] {
-  return Object.getOwnPropertyNames(vm.runInContext('globalThis', context));
+export function builtinNames(context: Context): string[] {
+  return ObjectGetOwnPropertyNames(runInContext('globalThis', context));
 }
 
 /**
@@ -21,16 +22,16 @@ export function builtinNames(context: vm.Context): string[] {
  * URL, fetch...) as accessors to the app's own, so that it sees them as the app does, and an
  * assignment replaces the name for this session only.
  */
-export function forwardNodeGlobals(context: vm.Context): void {
+export function forwardNodeGlobals(context: Context): void {
   const own = new Set(builtinNames(context));
   const appGlobal = globalThis as Record<string, unknown>;
-  for (const name of Object.getOwnPropertyNames(globalThis)) {
+  for (const name of ObjectGetOwnPropertyNames(globalThis)) {
     if (own.has(name) || name === 'console' || name === 'global') continue;
     forwarded.add(name);
-    Object.defineProperty(context, name, {
+    ObjectDefineProperty(context, name, {
       get: () => appGlobal[name],
       set: (value: unknown) =>
-        Object.defineProperty(context, name, { value, writable: true, configurable: true, enumerable: false }),
+        ObjectDefineProperty(context, name, { value, writable: true, configurable: true, enumerable: false }),
       configurable: true,
       enumerable: false,
     });
@@ -42,12 +43,12 @@ export function forwardNodeGlobals(context: vm.Context): void {
  * read, as Node's REPL has them; a name the context already has (a global, a local) is left
  * alone, and assigning the name replaces the module for this session.
  */
-export function defineBuiltinModules(context: vm.Context): void {
+export function defineBuiltinModules(context: Context): void {
   const load = createRequire(import.meta.url);
   for (const name of builtinModules) {
-    if (name.startsWith('_') || name.includes('/') || name === 'module' || Object.hasOwn(context, name)) continue;
-    const settle = (value: unknown) => Object.defineProperty(context, name, { value, writable: true, configurable: true, enumerable: false });
-    Object.defineProperty(context, name, {
+    if (name.startsWith('_') || name.includes('/') || name === 'module' || ObjectHasOwn(context, name)) continue;
+    const settle = (value: unknown) => ObjectDefineProperty(context, name, { value, writable: true, configurable: true, enumerable: false });
+    ObjectDefineProperty(context, name, {
       get: () => {
         const value: unknown = load(name);
         settle(value);
@@ -74,31 +75,31 @@ export function trackedTimers(): Record<string, unknown> {
   };
   const schedule = (native: (...args: never[]) => object, repeats: boolean) => {
     const scheduled = function (this: unknown, callback: unknown, ...rest: unknown[]): object {
-      if (typeof callback !== 'function') return Reflect.apply(native, this, [callback, ...rest]) as object; // Node's own TypeError
+      if (typeof callback !== 'function') return ReflectApply(native, this, [callback, ...rest]) as object; // Node's own TypeError
       let handle: object | undefined;
       const run = function (this: unknown, ...args: unknown[]): unknown {
         try {
-          return Reflect.apply(callback, this, args);
+          return ReflectApply(callback, this, args);
         } finally {
           if (!repeats) settle(handle);
         }
       };
-      handle = Reflect.apply(native, this, [run, ...rest]) as object;
+      handle = ReflectApply(native, this, [run, ...rest]) as object;
       pending.add(handle);
       attribution.retain();
       return handle;
     };
     // `util.promisify(setTimeout)` and the like, as on Node's own.
-    for (const key of Reflect.ownKeys(native)) {
-      if (typeof key === 'symbol') Object.defineProperty(scheduled, key, Reflect.getOwnPropertyDescriptor(native, key)!);
+    for (const key of ReflectOwnKeys(native)) {
+      if (typeof key === 'symbol') ObjectDefineProperty(scheduled, key, ReflectGetOwnPropertyDescriptor(native, key)!);
     }
-    Object.defineProperty(scheduled, 'name', { value: native.name });
+    ObjectDefineProperty(scheduled, 'name', { value: native.name });
     return scheduled;
   };
   const clear = (native: (handle: never) => void, name: string) =>
-    Object.defineProperty(function (this: unknown, handle: unknown) {
+    ObjectDefineProperty(function (this: unknown, handle: unknown) {
       settle(handle);
-      return Reflect.apply(native, this, [handle]);
+      return ReflectApply(native, this, [handle]);
     }, 'name', { value: name });
   return {
     setTimeout: schedule(setTimeout as never, false),

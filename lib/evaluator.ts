@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import type vm from 'node:vm';
 import type { AuditEvent } from '../common/audit-event.ts';
 import type { EvalOutcome, EvalReply, EvalRequest, RequestOf } from '../common/protocol.ts';
@@ -13,12 +12,11 @@ import type { RunawayStop } from './runaway-stop.ts';
 import { ScriptCache } from './script-cache.ts';
 import { SessionContext } from './session-context.ts';
 import { watchSession } from './uncaught.ts';
+import { now, ObjectDefineProperty, PromiseCtor, promiseThen } from '../common/primordials.ts';
 
 /** A command's own run: the watchdog is around it and its printing (see `#run`). */
 const RUN_OPTIONS: vm.RunningScriptOptions = { displayErrors: false };
 
-/** The app's own `then`, taken before any session could replace it in its realm. */
-const promiseThen = Promise.prototype.then;
 
 /** What the evaluator tells the worker on its own initiative. */
 export interface EvaluatorEvents {
@@ -75,7 +73,7 @@ export class Evaluator {
   readonly #events: EvaluatorEvents;
   readonly #format: OutcomeFormatter;
   readonly #health = new HealthMonitor();
-  readonly #turn = new NextTurn();
+  readonly #turn = new NextTurn((error) => this.#fault(error));
   readonly #appLoad = new AppLoad();
   #closed = false;
   /** The command running now, when runaways are stopped through the inspector. */
@@ -96,16 +94,24 @@ export class Evaluator {
    * an immediate always has a poll phase (the app's I/O) between it and the next one.
    */
   evaluate(request: EvalRequest): Promise<EvalReply> {
-    return new Promise((resolve) => this.#turn.schedule(() => {
-      const reply = this.evaluateNow(request);
-      this.#events.replying();
-      resolve(reply);
+    return new PromiseCtor((resolve) => this.#turn.schedule(() => {
+      let reply: EvalReply;
+      try {
+        reply = this.evaluateNow(request);
+      } catch (error) {
+        reply = { out: '', outcome: { ok: false, text: `Internal error: ${describe(error)}` }, cost: 0 };
+      }
+      try {
+        this.#events.replying();
+      } finally {
+        resolve(reply);
+      }
     }));
   }
 
   /** Runs the command now; `evaluate` is what the worker calls. */
   evaluateNow(request: EvalRequest): EvalReply {
-    const start = performance.now();
+    const start = now();
     let reply: EvalReply;
     try {
       reply = this.#evaluate(request, start);
@@ -113,8 +119,10 @@ export class Evaluator {
       // A fault of ours (or of a session that sabotaged its own context's Promise): report it
       // as the command's outcome rather than across the port.
       const text = `Internal error: ${formatThrown(error, '').trim()}`;
-      reply = { out: '', outcome: { ok: false, text }, cost: performance.now() - start };
+      reply = { out: '', outcome: { ok: false, text }, cost: now() - start };
     }
+    const restored = restoreChannelBuiltins();
+    if (restored) reply.out += restored;
     return this.#account(reply);
   }
 
@@ -122,9 +130,19 @@ export class Evaluator {
   #account(reply: EvalReply): EvalReply {
     this.#commands++;
     this.#mainThreadMs += reply.cost;
-    const load = this.#appLoad.measure(this.#mainThreadMs + (this.#options.messagingMs?.() ?? 0), this.#commands);
-    if (!Number.isNaN(load)) reply.load = load;
+    try {
+      const load = this.#appLoad.measure(this.#mainThreadMs + (this.#options.messagingMs?.() ?? 0), this.#commands);
+      if (!Number.isNaN(load)) reply.load = load;
+    } catch {
+      // Node's event-loop utilisation reads `process.hrtime`, which session code can replace:
+      // the reply goes without the load (the budget keeps the last one).
+    }
     return reply;
+  }
+
+  /** A fault of the backdoor's own on the main thread: to the audit trail, never the app's handlers. */
+  #fault(error: unknown): void {
+    this.#events.audit({ type: 'fault', time: new Date().toISOString(), message: `main thread: ${describe(error)}` });
   }
 
   /** Commands run so far, and the main-thread time they used (running and formatting). */
@@ -143,7 +161,7 @@ export class Evaluator {
         return this.#answer(start, this.#format.bounded('the locals', () => this.#listLocals(request.colors)).text);
       case 'complete': {
         const session = this.#context(request);
-        return { out: '', outcome: { ok: true, text: '', names: attribution.run(session, () => this.#complete(session, request)) }, cost: performance.now() - start };
+        return { out: '', outcome: { ok: true, text: '', names: attribution.run(session, () => this.#complete(session, request)) }, cost: now() - start };
       }
       default:
         return this.#runCode(request, start);
@@ -157,7 +175,7 @@ export class Evaluator {
       try {
         this.#script(request); // kept in the cache for the run below
       } catch (error) {
-        return { out: '', outcome: this.#format.syntaxError(error, request), cost: performance.now() - start };
+        return { out: '', outcome: this.#format.syntaxError(error, request), cost: now() - start };
       }
     }
     const session = this.#context(request);
@@ -187,7 +205,7 @@ export class Evaluator {
       state.out = state.earlier + session.endCommand();
       if (awaited && !state.threw) return;
       state.phase = 'print';
-      state.printing = performance.now();
+      state.printing = now();
       state.outcome = this.#format.outcome(session, state.value, state.threw, request, true);
       state.phase = 'done';
     };
@@ -228,17 +246,17 @@ export class Evaluator {
 
   #finish(state: CommandState): EvalReply {
     const { request, session, start } = state;
-    if (state.outcome) return { out: state.out, outcome: state.outcome, cost: performance.now() - start };
+    if (state.outcome) return { out: state.out, outcome: state.outcome, cost: now() - start };
     if (request.kind === 'eval' && request.awaited && !state.threw) {
       const refused = this.#settleLater(request, session, state.value as Promise<{ value: unknown } | undefined>);
-      if (!refused) return { out: state.out, outcome: undefined, cost: performance.now() - start };
+      if (!refused) return { out: state.out, outcome: undefined, cost: now() - start };
       // Its promise cannot be waited for (the session broke its own Promise): the error is the
       // command's outcome now, in the reply, not a settlement that would come before it.
       state.value = refused.error;
       state.threw = true;
     }
     // The code was stopped, or its promise refused: printed under a watchdog of its own.
-    return { out: state.out, outcome: this.#format.outcome(session, state.value, state.threw, request), cost: performance.now() - start };
+    return { out: state.out, outcome: this.#format.outcome(session, state.value, state.threw, request), cost: now() - start };
   }
 
   /**
@@ -262,7 +280,7 @@ export class Evaluator {
   }
 
   #answer(start: number, text: string): EvalReply {
-    return { out: '', outcome: { ok: true, text }, cost: performance.now() - start };
+    return { out: '', outcome: { ok: true, text }, cost: now() - start };
   }
 
   #listLocals(colors: boolean): string {
@@ -321,9 +339,9 @@ export class Evaluator {
     const { id } = request;
     const settle = (value: unknown, threw: boolean) => {
       if (this.#closed) return;
-      const start = performance.now();
+      const start = now();
       const outcome = this.#format.outcome(session, value, threw, request);
-      const cost = performance.now() - start;
+      const cost = now() - start;
       this.#mainThreadMs += cost;
       this.#events.settle(id, session.laterOutput(), outcome, cost);
     };
@@ -387,4 +405,36 @@ export class Evaluator {
     const text = this.#contexts.get(context)?.laterOutput(true) ?? '';
     if (text !== '' && !this.#closed) this.#events.output(context, text);
   }
+}
+
+/** An error of the backdoor's own, in a line, without running anything of the value's. */
+function describe(error: unknown): string {
+  try {
+    return formatThrown(error, '').trim().split('\n')[0];
+  } catch {
+    return 'an error that cannot be printed';
+  }
+}
+
+/**
+ * What comlink, on the main thread, calls by name for every answer: a command that set one of
+ * these to something that cannot be called would leave every session unanswered. Put back, and
+ * said, as a command's output. (A replacement that can be called, such as a tracing subclass
+ * of Promise, is left alone.)
+ */
+const channelBuiltins: [owner: object, key: string, name: string, original: unknown][] = [
+  [globalThis, 'Promise', 'global.Promise', Promise],
+  [Promise, 'resolve', 'Promise.resolve', Promise.resolve],
+  [Object, 'assign', 'Object.assign', Object.assign],
+];
+
+function restoreChannelBuiltins(): string {
+  let said = '';
+  for (const [owner, key, name, original] of channelBuiltins) {
+    const current: unknown = (owner as Record<string, unknown>)[key];
+    if (current === original || typeof (key === 'Promise' ? (current as { resolve?: unknown } | undefined)?.resolve : current) === 'function') continue;
+    ObjectDefineProperty(owner, key, { value: original, writable: true, configurable: true, enumerable: false });
+    said += `(${name} was replaced by something that cannot be called; the backdoor's channel needs it: it was put back)\n`;
+  }
+  return said;
 }

@@ -1,6 +1,6 @@
 import { inspect, types, type InspectOptions } from 'node:util';
 import vm from 'node:vm';
-import { formatStackOnce } from './stack.ts';
+import { backdoorVmCall, formatStackOnce, libraryFiles } from './stack.ts';
 
 /**
  * How results are printed: Node's REPL settings (depth 2, 100 items, proxies shown, getters not
@@ -181,8 +181,10 @@ export function within<T>(ms: number, fn: () => T): T {
  */
 export function trimStack(text: string, thrown: boolean): string {
   const lines = text.split('\n');
-  let cut = thrown ? lines.findIndex((line) => /^\s+at REPL\d+:\d+:\d+( \{)?$/.test(line)) : -1;
-  if (cut === -1) cut = lines.findIndex((line) => /^\s+at .*\bnode:vm:/.test(line));
+  // The last top-level frame (session code may call a function of its top level), else the
+  // backdoor's call into vm (session code may call vm itself above it).
+  let cut = thrown ? lines.findLastIndex((line) => /^\s+at REPL\d+:\d+:\d+( \{)?$/.test(line)) : -1;
+  if (cut === -1) cut = backdoorVmCall(lines.map((line) => (/^\s+at /.test(line) ? frameFile(line) : '')), true);
   if (cut === -1) return text;
   let end = cut;
   while (end < lines.length && /^\s+at /.test(lines[end])) end++;
@@ -192,15 +194,59 @@ export function trimStack(text: string, thrown: boolean): string {
   return [...kept, ...lines.slice(end)].join('\n');
 }
 
-/** Frames of the backdoor's own machinery: the call into `vm`, this library. */
-const internalFrame = new RegExp(
-  `\\n\\s+at [^\\n]*(?:node:vm:|${escapeRegExp(new URL('.', import.meta.url).href)}|${escapeRegExp(new URL('.', import.meta.url).pathname)})[^\\n]*?( \\{)?(?=\\n|$)`,
-  'g',
-);
+/** Frames of this library. */
+const libraryFrame = new RegExp(`^\\s+at [^\\n]*(?:${libraryFiles.map(escapeRegExp).join('|')})`);
+/** The file a printed frame names: `node:vm`, a URL or path (or '' when it names none). */
+const frameFile = (line: string) => /\(?((?:node:[\w/]+|file:\/\/|\/)[^:()]*)(?::\d+)*\)?,?( \{)?$/.exec(line)?.[1] ?? '';
+/** util.inspect's count of the frames an error shares with its cause. */
+const causeCount = /^\s+\.\.\. \d+ lines? matching cause stack trace \.\.\./;
 
-/** Removes those frames anywhere in a printed value (errors nested in objects, causes). */
+/**
+ * Removes the backdoor's machinery from every stack in a printed value (errors nested in
+ * objects, causes): the frames of this library wherever they are (a timer's wrapper), and at
+ * the bottom of a command's stack everything from its call into `vm` down (frames of session
+ * code that calls vm itself stay); then util.inspect's count of frames shared with a cause,
+ * which counted them. What util.inspect put at the end of a dropped line (` {` opening the
+ * error's properties, `,` before the next entry) goes on the line kept before it.
+ */
 function dropInternalFrames(text: string): string {
-  return text.includes('    at ') ? text.replace(internalFrame, (_line, brace: string | undefined) => brace ?? '') : text;
+  if (!text.includes('    at ')) return text;
+  const lines = text.split('\n');
+  const kept: string[] = [];
+  const drop = (line: string) => {
+    const suffix = /( \{|,)$/.exec(line)?.[1];
+    if (suffix && kept.length > 0 && !kept[kept.length - 1].endsWith(suffix)) kept[kept.length - 1] += suffix;
+  };
+  for (let i = 0; i < lines.length; ) {
+    if (!/^\s+at /.test(lines[i])) {
+      kept.push(lines[i++]);
+      continue;
+    }
+    let end = i;
+    while (end < lines.length && (/^\s+at /.test(lines[end]) || causeCount.test(lines[end]))) end++;
+    // The command's call into vm, and everything below it (the backdoor's, and what runs it).
+    // (A count of frames shared with a cause stands for them: below a vm call, the backdoor's.)
+    const vmCall = backdoorVmCall(lines.slice(i, end).map((line) => (causeCount.test(line) ? libraryFiles[0] : frameFile(line))), false);
+    const bottom = vmCall === -1 ? end : i + vmCall;
+    let dropped = bottom < end;
+    const first = kept.length;
+    for (let at = i; at < bottom; at++) {
+      if (libraryFrame.test(lines[at])) {
+        dropped = true;
+        drop(lines[at]);
+      } else kept.push(lines[at]);
+    }
+    for (let at = bottom; at < end; at++) drop(lines[at]);
+    if (dropped) {
+      for (let at = kept.length - 1; at >= first; at--) {
+        if (!causeCount.test(kept[at])) continue;
+        const [line] = kept.splice(at, 1);
+        if (at === kept.length) drop(line);
+      }
+    }
+    i = end;
+  }
+  return kept.join('\n');
 }
 
 function escapeRegExp(text: string): string {

@@ -19,8 +19,11 @@ export class NextTurn {
   #queue: (() => void)[] = [];
   #posted = false;
   readonly #channel = new MessageChannel();
+  readonly #onFault: (error: unknown) => void;
 
-  constructor() {
+  /** `onFault`: a callback threw (a fault of the backdoor's): told here, never to Node's handlers. */
+  constructor(onFault: (error: unknown) => void = () => {}) {
+    this.#onFault = onFault;
     this.#channel.port2.on('message', () => this.#run());
     this.#channel.port2.unref();
     this.#channel.port1.unref();
@@ -58,7 +61,19 @@ export class NextTurn {
     this.#posted = false;
     this.#channel.port2.unref();
     // One at a time off the front, so that what a stopped callback did not get to stays queued.
-    for (let left = this.#queue.length; left > 0 && this.#queue.length > 0; left--) this.#queue.shift()!();
+    // A callback that throws (a fault of ours) neither skips the rest nor reaches the app's
+    // handlers: from a message listener, Node would rethrow it as the app's uncaught exception.
+    for (let left = this.#queue.length; left > 0 && this.#queue.length > 0; left--) {
+      try {
+        this.#queue.shift()!();
+      } catch (error) {
+        try {
+          this.#onFault(error);
+        } catch {
+          // nowhere left to tell
+        }
+      }
+    }
     if (this.#queue.length > 0) this.resume();
   }
 }

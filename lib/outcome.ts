@@ -69,7 +69,13 @@ export class OutcomeFormatter {
 
   /** `Uncaught ...` for what a session's code threw after its command. */
   uncaught(thrown: unknown, sessionError: ErrorConstructor): string {
-    return capText(formatThrown(thrown, 'Uncaught', this.plain, sessionError));
+    // Outside any command, so under no other watch: a getter of the error's could loop.
+    const ms = this.plain.timeoutMs ?? 0;
+    try {
+      return capText(ms > 0 ? within(ms, () => formatThrown(thrown, 'Uncaught', this.plain, sessionError)) : formatThrown(thrown, 'Uncaught', this.plain, sessionError));
+    } catch {
+      return `Uncaught [a thrown value that could not be printed within ${ms} ms]`;
+    }
   }
 
   /** A value passed to `tap()`. */

@@ -2,12 +2,13 @@ import { Console } from 'node:console';
 import { createRequire } from 'node:module';
 import { Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
-import vm from 'node:vm';
+import { constants as vmConstants, createContext, runInContext, type Context } from 'node:vm';
 import type { SessionOwner } from './attribution.ts';
 import { builtinNames, defineBuiltinModules, forwarded, forwardNodeGlobals, importFromApp, trackedTimers } from './context-globals.ts';
 import { replInspectOptions } from './format.ts';
 import { importFunctionName } from '../common/protocol.ts';
 import { OutputBuffer } from './output-buffer.ts';
+import { nativeQueueMicrotask, ObjectDefineProperty, ObjectEntries, ObjectHasOwn } from '../common/primordials.ts';
 
 /** What a session context tells its evaluator. */
 export interface SessionEvents {
@@ -26,7 +27,7 @@ export interface SessionEvents {
  * 4.6 ms, Node 20.20). Node's globals and the locals are put on it (forwardNodeGlobals).
  */
 function contextObject(): object {
-  return ((vm.constants as unknown as { DONT_CONTEXTIFY?: object } | undefined)?.DONT_CONTEXTIFY ?? {}) as object;
+  return ((vmConstants as unknown as { DONT_CONTEXTIFY?: object } | undefined)?.DONT_CONTEXTIFY ?? {}) as object;
 }
 
 /**
@@ -40,7 +41,7 @@ function contextObject(): object {
  */
 export class SessionContext implements SessionOwner {
   /** The contextified global object. */
-  readonly context: vm.Context;
+  readonly context: Context;
   /** The context's own `Object.prototype`: every object made by session code leads to it. */
   readonly objectPrototype: object;
   /** The context's own `Error`, whose `prepareStackTrace` formats its errors' stacks. */
@@ -67,8 +68,8 @@ export class SessionContext implements SessionOwner {
    */
   constructor(locals: Record<string, unknown>, events: SessionEvents) {
     this.#events = events;
-    this.context = vm.createContext(contextObject(), { name: 'backdoor session' });
-    const realm = vm.runInContext('({ Object, Error })', this.context) as { Object: ObjectConstructor; Error: ErrorConstructor };
+    this.context = createContext(contextObject(), { name: 'backdoor session' });
+    const realm = runInContext('({ Object, Error })', this.context) as { Object: ObjectConstructor; Error: ErrorConstructor };
     this.objectPrototype = realm.Object.prototype;
     this.Error = realm.Error;
     forwardNodeGlobals(this.context);
@@ -81,7 +82,7 @@ export class SessionContext implements SessionOwner {
       },
     });
     const define = (name: string, value: unknown) =>
-      Object.defineProperty(this.context, name, { value, writable: true, configurable: true, enumerable: false });
+      ObjectDefineProperty(this.context, name, { value, writable: true, configurable: true, enumerable: false });
     const { colors: _colors, ...inspectOptions } = replInspectOptions;
     define('console', new Console({ stdout: sink, stderr: sink, colorMode: false, inspectOptions }));
     define('global', globalThis);
@@ -92,12 +93,12 @@ export class SessionContext implements SessionOwner {
       events.tap(value);
       return value;
     });
-    for (const [name, value] of Object.entries(trackedTimers())) define(name, value);
+    for (const [name, value] of ObjectEntries(trackedTimers())) define(name, value);
     define('queueMicrotask', (callback: () => void) => {
-      if (typeof callback !== 'function') return queueMicrotask(callback); // Node's own TypeError
+      if (typeof callback !== 'function') return nativeQueueMicrotask(callback); // Node's own TypeError
       // Node 20 and 22 report an exception of a microtask with no async context left to tell
       // whose it was: caught here instead.
-      queueMicrotask(() => {
+      nativeQueueMicrotask(() => {
         try {
           callback();
         } catch (error) {
@@ -107,8 +108,8 @@ export class SessionContext implements SessionOwner {
     });
 
     // `_` and `_error` follow the last result until the session assigns them itself, as in Node.
-    this.#autoLast = !Object.hasOwn(locals, '_');
-    this.#autoLastError = !Object.hasOwn(locals, '_error');
+    this.#autoLast = !ObjectHasOwn(locals, '_');
+    this.#autoLastError = !ObjectHasOwn(locals, '_error');
     this.#defineLast('_', () => this.#last, (value) => {
       if (this.#autoLast) this.#write('Expression assignment to _ now disabled.\n');
       this.#autoLast = false;
@@ -120,8 +121,8 @@ export class SessionContext implements SessionOwner {
       this.#lastError = value;
     });
 
-    for (const [name, value] of Object.entries(locals)) {
-      Object.defineProperty(this.context, name, { value, writable: true, configurable: true, enumerable: true });
+    for (const [name, value] of ObjectEntries(locals)) {
+      ObjectDefineProperty(this.context, name, { value, writable: true, configurable: true, enumerable: true });
     }
     defineBuiltinModules(this.context);
   }
@@ -168,7 +169,7 @@ export class SessionContext implements SessionOwner {
     if (existing) return existing;
     const name = `$${++this.#lastHandle}`;
     this.#handles.set(value, name);
-    Object.defineProperty(this.context, name, { value, writable: true, configurable: true, enumerable: false });
+    ObjectDefineProperty(this.context, name, { value, writable: true, configurable: true, enumerable: false });
     return name;
   }
 
@@ -186,7 +187,7 @@ export class SessionContext implements SessionOwner {
     }
     if (!/^[\p{ID_Start}$_][\p{ID_Continue}$\u200c\u200d]*$/u.test(name)) return { found: false };
     try {
-      const value = vm.runInContext(`typeof ${name} === 'undefined' ? undefined : ${name}`, this.context, { timeout: timeoutMs || undefined, displayErrors: false });
+      const value = runInContext(`typeof ${name} === 'undefined' ? undefined : ${name}`, this.context, { timeout: timeoutMs || undefined, displayErrors: false });
       return { found: value !== undefined, value };
     } catch {
       return { found: false };
@@ -221,6 +222,6 @@ export class SessionContext implements SessionOwner {
   }
 
   #defineLast(name: string, get: () => unknown, set: (value: unknown) => void): void {
-    Object.defineProperty(this.context, name, { get, set, configurable: true, enumerable: false });
+    ObjectDefineProperty(this.context, name, { get, set, configurable: true, enumerable: false });
   }
 }

@@ -51,8 +51,31 @@ export function formatStackOnce(error: unknown, sessionError: ErrorConstructor |
   return applied;
 }
 
+/** Where the files of this library are, as stack frames name them (URLs for ES modules). */
+export const libraryFiles = [new URL('.', import.meta.url).href, new URL('.', import.meta.url).pathname];
+
+/**
+ * The backdoor's call into vm among a stack's frames (by their file names, top first): the
+ * first run of `node:vm` frames that a frame of this library called. Session code may call vm
+ * itself above it, and whatever runs the backdoor (an app, a test) may use vm below it. With
+ * no such run, `orLast`: the last run of vm frames (vm called from elsewhere: a test of the
+ * formatter); else -1, as when there is none.
+ */
+export function backdoorVmCall(files: string[], orLast: boolean): number {
+  let last = -1;
+  for (let i = 0; i < files.length; i++) {
+    if (files[i] !== 'node:vm') continue;
+    let j = i;
+    while (j < files.length && files[j] === 'node:vm') j++;
+    if (j < files.length && libraryFiles.some((dir) => files[j].startsWith(dir))) return i;
+    if (orLast) last = i;
+    i = j;
+  }
+  return last;
+}
+
 function replFrames(frames: CallSite[]): CallSite[] {
-  const vmCall = frames.findIndex((frame) => frame.getFileName() === 'node:vm');
+  const vmCall = backdoorVmCall(frames.map((frame) => frame.getFileName() ?? ''), true);
   const own = vmCall === -1 ? frames : frames.slice(0, vmCall);
   let topLevel = -1;
   for (let i = own.length - 1; i >= 0; i--) {

@@ -45,6 +45,17 @@ const hostile: { input: string; prints: RegExp }[] = [
   // its outcome, at once (it must not hang, nor be reported before the command's reply).
   { input: 'Promise.prototype.constructor = 1; await 0', prints: /Uncaught TypeError/ },
   { input: 'clearImmediate({}); clearImmediate(setTimeout(() => {}, 1)); clearTimeout({}); clearInterval(setImmediate(() => {})); 1', prints: /^1$/m },
+  // A primitive thrown in a microtask queued through the app's own queueMicrotask: no realm
+  // and, on Node 20 and 22, no async context tells whose it is.
+  { input: 'global.queueMicrotask(() => { throw 11 }); 1', prints: /Uncaught 11/ },
+  { input: 'setTimeout(() => global.queueMicrotask(() => { throw 12 }), 0); 1', prints: /Uncaught 12/ },
+  // A late error whose message never returns: formatted under the watchdog, outside any command.
+  { input: 'setTimeout(() => { const e = new Error("m"); Object.defineProperty(e, "message", { get() { while (true) {} } }); throw e }, 0); 1', prints: /Uncaught/ },
+  // The app's own globals replaced (they stay replaced for the inputs after these): what the
+  // backdoor uses was taken when it loaded; what its channel needs and cannot do without is
+  // put back, and said.
+  { input: 'process.hrtime = null; performance.now = () => { throw 1 }; global.setTimeout = null; global.Reflect = null; global.Object.defineProperty = null; 1', prints: /^1$/m },
+  { input: 'global.Promise = null; 3', prints: /global\.Promise was replaced by something that cannot be called; the backdoor's channel needs it: it was put back\)\n3/ },
 ];
 
 t.test('no input takes the app down or deafens the backdoor', async (t) => {
