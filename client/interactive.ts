@@ -6,6 +6,7 @@
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { clearLine, createInterface, cursorTo } from 'node:readline';
+import { CompletionRequests } from './completion.ts';
 import { splitPrompt } from './output.ts';
 import { readServerText } from './telnet-client.ts';
 
@@ -23,7 +24,6 @@ export interface InteractiveOptions {
 export function runInteractive(socket: Socket, options: InteractiveOptions): Promise<number> {
   const { stdin, stdout } = process;
   const history = loadHistory(options.historyFile);
-  const editor = createInterface({ input: stdin, output: stdout, terminal: true, history, historySize: HISTORY_SIZE, removeHistoryDuplicates: true, prompt: '' });
   let pending = '';
   let prompted = false; // the editor shows a prompt (and maybe a half-typed line)
   let closed = false;
@@ -32,7 +32,8 @@ export function runInteractive(socket: Socket, options: InteractiveOptions): Pro
   // At a colour terminal, tell the server (telnet TERMINAL-TYPE): results come in colour.
   const term = process.env.TERM;
   const colourTerm = term && term !== 'dumb' && !process.env.NO_COLOR && stdout.hasColors?.() ? term : undefined;
-  const rest = readServerText(socket, colourTerm, (arrived) => {
+  const completions = new CompletionRequests((request) => socket.write(request), showAbove);
+  const server = readServerText(socket, { term: colourTerm, onCompletion: (answer) => completions.answered(answer) }, (arrived) => {
     let received = pending + arrived;
     if (skipToken && received.length >= 'Token: \n'.length) {
       skipToken = false;
@@ -54,6 +55,32 @@ export function runInteractive(socket: Socket, options: InteractiveOptions): Pro
       editor.prompt(true);
     }
   });
+  // TAB asks the session (Node's readline then shows the common prefix, and on a second TAB
+  // the candidates), if the server answers completions.
+  const editor = createInterface({
+    input: stdin,
+    output: stdout,
+    terminal: true,
+    history,
+    historySize: HISTORY_SIZE,
+    removeHistoryDuplicates: true,
+    prompt: '',
+    completer: (line: string, callback: (error: null, result: [string[], string]) => void) => {
+      if (!server.completion || closed) return callback(null, [[], line]);
+      completions.ask(line, (names, completed) => callback(null, [names, completed]));
+    },
+  });
+
+  /** A notice of the client's own, above the line being typed. */
+  function showAbove(text: string): void {
+    if (closed) return;
+    if (prompted) {
+      clearLine(stdout, 0);
+      cursorTo(stdout, 0);
+    }
+    stdout.write(`${text}\n`);
+    if (prompted) editor.prompt(true);
+  }
 
   editor.on('line', (line) => {
     prompted = false;
@@ -87,7 +114,8 @@ export function runInteractive(socket: Socket, options: InteractiveOptions): Pro
     socket.on('close', () => {
       closed = true;
       clearTimeout(saveTimer);
-      const unread = pending + rest();
+      completions.close();
+      const unread = pending + server.rest();
       if (unread !== '') stdout.write(unread);
       if (prompted) stdout.write('\n');
       saveHistory(options.historyFile, (editor as unknown as { history: string[] }).history);

@@ -7,7 +7,7 @@ import { readServerText } from './telnet-client.ts';
 function jsonLines(socket: Socket, onLine: (line: string) => void): void {
   let started = false;
   let buffer = '';
-  readServerText(socket, undefined, (text) => {
+  readServerText(socket, {}, (text) => {
     buffer += text;
     let newline;
     while ((newline = buffer.indexOf('\n')) !== -1) {

@@ -25,6 +25,12 @@ export const Option = {
   TIMING_MARK: 6,
   TERMINAL_TYPE: 24,
   NAWS: 31,
+  /**
+   * The backdoor's own option (unassigned by IANA): a client that says WILL, and is answered
+   * DO, asks for tab completions in subnegotiations, apart from the session's text (see
+   * completion-wire.ts). Other telnet clients never offer it.
+   */
+  BACKDOOR_COMPLETION: 200,
 } as const;
 
 export type NegotiationVerb = typeof DO | typeof DONT | typeof WILL | typeof WONT;
@@ -38,7 +44,7 @@ export type TelnetPart =
   | { type: 'subnegotiation'; option: number; data: Buffer }
   | { type: 'command'; code: number };
 
-/** Subnegotiations longer than this are cut: only window sizes and terminal types are expected. */
+/** Subnegotiations longer than this are cut, by default: window sizes and terminal types are short. */
 const MAX_SUBNEGOTIATION = 256;
 
 const enum State {
@@ -63,6 +69,12 @@ export class TelnetParser {
   #verb: NegotiationVerb = DO;
   #sub: number[] = [];
   #afterCr = false;
+  readonly #maxSubnegotiation: number;
+
+  /** `maxSubnegotiation`: bytes of a subnegotiation kept; the rest is dropped. */
+  constructor(maxSubnegotiation = MAX_SUBNEGOTIATION) {
+    this.#maxSubnegotiation = maxSubnegotiation;
+  }
 
   push(chunk: Buffer): TelnetPart[] {
     // The usual chunk has no IAC and no CR: hand it on as it is.
@@ -117,7 +129,7 @@ export class TelnetParser {
           break;
         case State.Sub:
           if (byte === IAC) this.#state = State.SubIac;
-          else if (this.#sub.length < MAX_SUBNEGOTIATION) this.#sub.push(byte);
+          else if (this.#sub.length < this.#maxSubnegotiation) this.#sub.push(byte);
           break;
         case State.SubIac:
           if (byte === SE) {
@@ -128,7 +140,7 @@ export class TelnetParser {
             this.#state = State.Data;
           } else {
             // IAC IAC inside a subnegotiation is a 255 byte; anything else is a broken sequence.
-            if (byte === IAC && this.#sub.length < MAX_SUBNEGOTIATION) this.#sub.push(IAC);
+            if (byte === IAC && this.#sub.length < this.#maxSubnegotiation) this.#sub.push(IAC);
             this.#state = State.Sub;
           }
           break;
@@ -143,6 +155,17 @@ function commandPart(code: number): TelnetPart {
   if (code === IP || code === BRK || code === ABORT || code === AO) return { type: 'interrupt' };
   if (code === XEOF) return { type: 'eof' };
   return { type: 'command', code };
+}
+
+/** `IAC SB option data IAC SE`, with every 255 byte of `data` doubled. */
+export function subnegotiation(option: number, data: Uint8Array): Buffer {
+  const bytes = [IAC, SB, option];
+  for (const byte of data) {
+    bytes.push(byte);
+    if (byte === IAC) bytes.push(IAC);
+  }
+  bytes.push(IAC, SE);
+  return Buffer.from(bytes);
 }
 
 /** `IAC WONT ECHO`: the client echoes again. */

@@ -1,6 +1,8 @@
 import t from 'tap';
 import { PipeFilter, splitPrompt } from '../client/output.ts';
 import { ClientTelnet } from '../client/telnet-client.ts';
+import { completionAnswer, completionRequest, MAX_COMPLETION_ANSWER, MAX_COMPLETION_LINE, parseCompletionAnswer, parseCompletionRequest } from '../common/completion-wire.ts';
+import { Option, subnegotiation } from '../common/telnet.ts';
 
 t.test('splitPrompt: text to print, and the prompt it ends with', async (t) => {
   t.same(splitPrompt('banner\n> '), { text: 'banner\n', prompt: '> ', held: '' });
@@ -16,16 +18,49 @@ t.test('splitPrompt: text to print, and the prompt it ends with', async (t) => {
 
 t.test('the client refuses character mode, keeps data, and tells its terminal type if it has one', async (t) => {
   const offer = Buffer.from([255, 251, 1, 255, 251, 3, 255, 253, 31, 255, 253, 24]);
-  const plain = new ClientTelnet(undefined);
+  const plain = new ClientTelnet();
   t.same(plain.hello(), Buffer.alloc(0));
   t.same(plain.push(Buffer.concat([Buffer.from('a'), offer, Buffer.from([255, 255, 0x62])])), {
     data: Buffer.from([0x61, 255, 0x62]),
     answer: Buffer.from([255, 254, 1, 255, 254, 3, 255, 252, 31, 255, 252, 24]),
   });
-  const colour = new ClientTelnet('xterm-256color');
+  const colour = new ClientTelnet({ term: 'xterm-256color' });
   t.same(colour.hello(), Buffer.from([255, 251, 24]));
   t.same(colour.push(offer).answer, Buffer.from([255, 254, 1, 255, 254, 3, 255, 252, 31, 255, 251, 24]));
   t.same(colour.push(Buffer.from([255, 250, 24, 1, 255, 240])).answer, Buffer.concat([Buffer.from([255, 250, 24, 0]), Buffer.from('xterm-256color'), Buffer.from([255, 240])]));
+});
+
+t.test('completion travels in subnegotiations of the backdoor option, apart from the text', async (t) => {
+  const answers: unknown[] = [];
+  const client = new ClientTelnet({ onCompletion: (answer) => answers.push(answer) });
+  t.same(client.hello(), Buffer.from([255, 251, Option.BACKDOOR_COMPLETION]), 'the client offers it');
+  t.equal(client.completion, false);
+  t.same(client.push(Buffer.from([255, 253, Option.BACKDOOR_COMPLETION])).answer, Buffer.alloc(0), 'an agreement is not answered');
+  t.equal(client.completion, true);
+  // An answer split across chunks, between two pieces of the session's output.
+  const answer = completionAnswer(7, ['stats.requests', 'stats.requestsFailed'], 'stats.req');
+  const stream = Buffer.concat([Buffer.from('out'), answer, Buffer.from('put')]);
+  const data = [client.push(stream.subarray(0, 9)).data, client.push(stream.subarray(9)).data];
+  t.equal(Buffer.concat(data).toString(), 'output', 'the text is untouched');
+  t.same(answers, [{ id: 7, names: ['stats.requests', 'stats.requestsFailed'], completed: 'stats.req' }]);
+  t.same(client.push(Buffer.from([255, 254, Option.BACKDOOR_COMPLETION])).answer, Buffer.alloc(0));
+  t.equal(client.completion, false, 'an old server refuses it');
+
+  // The request carries the line's end: whole characters, at most MAX_COMPLETION_LINE bytes.
+  const request = completionRequest(300, 'é'.repeat(MAX_COMPLETION_LINE));
+  t.same([...request.subarray(0, 3)], [255, 250, Option.BACKDOOR_COMPLETION]);
+  const parsed = parseCompletionRequest(request.subarray(3, -2))!;
+  t.equal(parsed.id, 300 & 0xff);
+  t.ok(/^é+$/.test(parsed.line) && Buffer.byteLength(parsed.line) <= MAX_COMPLETION_LINE, 'cut at a character boundary');
+  t.equal(parseCompletionRequest(Buffer.alloc(0)), undefined);
+  // 255 bytes in the data are doubled on the wire, and the parser undoes it.
+  const withIac = subnegotiation(Option.BACKDOOR_COMPLETION, Buffer.from([1, 255, 2]));
+  t.same([...withIac], [255, 250, Option.BACKDOOR_COMPLETION, 1, 255, 255, 2, 255, 240]);
+  // An answer keeps as many names as fit.
+  const many = completionAnswer(1, Array.from({ length: 20_000 }, (_, i) => `name${i}`), '');
+  t.ok(many.length <= MAX_COMPLETION_ANSWER + 16, 'bounded');
+  t.ok(parseCompletionAnswer(many.subarray(3, -2))!.names.length > 1000);
+  t.equal(parseCompletionAnswer(Buffer.from('\x01not json')), undefined);
 });
 
 t.test('PipeFilter: no banner, no prompts, results whole however the chunks fall', async (t) => {

@@ -115,6 +115,57 @@ t.test('the backdoor client at a terminal: editing, history (0600), Ctrl-C, asyn
   ]);
 });
 
+for (const over of ['tcp', 'a unix socket, with a token'] as const) {
+  t.test(`the backdoor client at a terminal completes with TAB as Node's REPL does (${over})`, async (t) => {
+    if (!has(t, 'tmux')) return;
+    let getterRuns = 0;
+    const stats = {
+      requests: 5,
+      requestsFailed: 0,
+      get requestsDangerous() {
+        getterRuns++;
+        return 1;
+      },
+    };
+    const dir = await mkdtemp(join(tmpdir(), 'backdoor-completion-'));
+    t.teardown(() => rm(dir, { recursive: true, force: true }));
+    const token = 'completion-token';
+    const backdoor = await start(t, over === 'tcp' ? { locals: { stats } } : { locals: { stats }, path: join(dir, 'b.sock'), token });
+    const address = backdoor.address();
+    const target = 'path' in address ? address.path : String(address.port);
+    const cli = new URL('../dist/client/cli.js', import.meta.url).pathname;
+    const env = `BACKDOOR_HISTORY=${join(dir, 'history')} ${over === 'tcp' ? '' : `BACKDOOR_TOKEN=${token}`}`;
+    const { tmux, screen } = await terminal(t, `${env} ${process.execPath} ${cli} ${target}; echo CLIENT-ENDED $?; sleep 30`);
+    await screen(/Type "\.help" for more information\.\n>\s*$/m);
+    // A declaration of the session is completed too.
+    await tmux('send-keys', 'let requestLimit = 10', 'Enter');
+    await screen(/^undefined\n>\s*$/m);
+    // First TAB: the common prefix of the live object's properties; second TAB: the candidates.
+    await tmux('send-keys', 'stats.req', 'Tab');
+    await screen(/^> stats\.requests\s*$/m);
+    await tmux('send-keys', 'Tab');
+    await screen(/stats\.requests\s+stats\.requestsDangerous\s+stats\.requestsFailed/);
+    await tmux('send-keys', 'F', 'Tab');
+    await screen(/^> stats\.requestsFailed\s*$/m);
+    await tmux('send-keys', 'Enter');
+    await screen(/^> stats\.requestsFailed\n0\n>\s*$/m);
+    await tmux('send-keys', 'requestL', 'Tab');
+    await screen(/^> requestLimit\s*$/m);
+    await tmux('send-keys', ' * 2', 'Enter');
+    await screen(/^> requestLimit \* 2\n20\n>\s*$/m);
+    // History and Ctrl-C still work.
+    await tmux('send-keys', 'Up');
+    await screen(/^> requestLimit \* 2\s*$/m);
+    await tmux('send-keys', 'C-c');
+    await screen(/^>\s*$/m);
+    await tmux('send-keys', 'C-c');
+    await screen(/\(To exit, press Ctrl\+C again or Ctrl\+D or type \.exit\)\n>\s*$/m);
+    await tmux('send-keys', 'C-d');
+    await screen(/CLIENT-ENDED 0/);
+    t.equal(getterRuns, 0, 'completion never ran the getter');
+  });
+}
+
 t.test('telnet in character mode: completion, history, Ctrl-C, window width, colours', async (t) => {
   if (!has(t, 'telnet') || !has(t, 'tmux')) return;
   const backdoor = await start(t, { locals: { stats: { requests: 5, requestsFailed: 0 } } });

@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
-import { TelnetParser, type TelnetPart } from '../common/telnet.ts';
+import { MAX_COMPLETION_LINE } from '../common/completion-wire.ts';
+import { Option, TelnetParser, type TelnetPart } from '../common/telnet.ts';
 import { LineSplitter, type Line } from './line-splitter.ts';
 import { inputTooLong } from './mode.ts';
 import { Negotiation } from './negotiation.ts';
@@ -19,6 +20,8 @@ export interface InputEvents {
   write(text: string): void;
   /** Completions for the end of a line typed in character mode. */
   complete(line: string): Promise<[string[], string]>;
+  /** The backdoor client asks for completions (a subnegotiation of its option, see completion-wire.ts). */
+  completionRequest(data: Buffer): void;
   /** Runs a callback of the line editor's; an error in it ends the session only. */
   guard(step: () => void): void;
 }
@@ -31,7 +34,7 @@ export interface InputEvents {
  */
 export class ClientInput {
   readonly negotiation = new Negotiation();
-  readonly #telnet = new TelnetParser();
+  readonly #telnet = new TelnetParser(MAX_COMPLETION_LINE + 2);
   readonly #splitter: LineSplitter;
   readonly #maxInputBytes: number;
   readonly #events: InputEvents;
@@ -84,6 +87,10 @@ export class ClientInput {
         this.#events.end();
         break;
       case 'subnegotiation':
+        if (part.option === Option.BACKDOOR_COMPLETION) {
+          if (this.negotiation.completion) this.#events.completionRequest(part.data);
+          break;
+        }
         this.negotiation.subnegotiate(part.option, part.data);
         if (this.#terminal && this.negotiation.columns) this.#terminal.resize(this.negotiation.columns, this.negotiation.rows);
         break;

@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import type { AuditEvent } from '../common/audit-event.ts';
+import { completionAnswer, parseCompletionRequest } from '../common/completion-wire.ts';
 import { formatDuration } from '../common/duration.ts';
 import type { EvalOutcome, WorkerConfig } from '../common/protocol.ts';
 import { CommandRunner, type CommandEvents } from './command-runner.ts';
@@ -61,6 +62,8 @@ export class Connection implements ModeHost {
   #closed = false;
   readonly #idle: IdleTimer;
   #endReason = 'client left';
+  /** A completion the backdoor client asked for is on its way from the main thread. */
+  #completing = false;
 
   constructor(id: number, socket: Socket, host: SessionHost) {
     this.id = id;
@@ -77,6 +80,7 @@ export class Connection implements ModeHost {
       send: (data) => this.send(data),
       write: (text) => this.write(text),
       complete: (line) => this.#mode.complete?.(line) ?? Promise.resolve([[], line]),
+      completionRequest: (data) => this.#completionRequest(data),
       guard: (step) => this.guard(step),
     });
     const connection = this;
@@ -218,6 +222,22 @@ export class Connection implements ModeHost {
 
   leaveCharacterMode(): void {
     this.#input.stopCharacterMode();
+  }
+
+  /**
+   * The backdoor client asks for the completions of a line (completion-wire.ts): answered in a
+   * subnegotiation, apart from the session's text, one at a time (a second request while one
+   * is out gets no names at once). Not before the token: nothing is answered then.
+   */
+  #completionRequest(data: Buffer): void {
+    const request = parseCompletionRequest(data);
+    if (!request || !this.authenticated) return;
+    const answer = ([names, completed]: [string[], string]) => this.send(completionAnswer(request.id, names, completed));
+    if (this.#completing || !this.#mode.complete) return answer([[], request.line]);
+    this.#completing = true;
+    this.#mode.complete(request.line).then(answer, () => answer([[], request.line])).finally(() => {
+      this.#completing = false;
+    });
   }
 
   #endOfInput(): void {

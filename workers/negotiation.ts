@@ -16,6 +16,8 @@ export class Negotiation {
   columns: number | undefined;
   rows: number | undefined;
   terminalType: string | undefined;
+  /** The client asks for completions in subnegotiations (the backdoor client does). */
+  completion = false;
   #offered = false;
   /** Options already refused, by the side they concern: a request repeated is not answered again (RFC 1143). */
   readonly #refused = new Set<number>();
@@ -40,6 +42,13 @@ export class Negotiation {
 
   /** A negotiation from the client: what to answer (if anything). */
   negotiate(verb: NegotiationVerb, option: number): Buffer | undefined {
+    // The backdoor client's completion: agreed once, never answered again (no loops).
+    if (option === Option.BACKDOOR_COMPLETION && (verb === WILL || verb === WONT)) {
+      const agreed = verb === WILL;
+      if (agreed === this.completion) return undefined;
+      this.completion = agreed;
+      return agreed ? Buffer.from([IAC, DO, option]) : undefined;
+    }
     // A client may offer its terminal type first (the backdoor client does): always welcome.
     if (!this.#offered && option === Option.TERMINAL_TYPE && verb === WILL) {
       return Buffer.from([IAC, DO, option, IAC, SB, option, TTYPE_SEND, IAC, SE]);
