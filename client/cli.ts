@@ -9,25 +9,27 @@
  *   backdoor --stack <target>                            the main thread's stack now
  *   backdoor --profile <seconds> <target>                a CPU profile of the main thread
  *   backdoor --json <target>                             JSON lines on stdin and stdout
+ *   backdoor --all --eval 'expr' | --stack               one question to every backdoor here
  */
-import net from 'node:net';
+import type net from 'node:net';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { listDiscovered, processExists, sanitize } from '../common/discovery.ts';
 import { formatAddress, type BackdoorAddress } from '../common/address.ts';
+import { askAll } from './all.ts';
 import { attach } from './attach.ts';
 import { runInteractive } from './interactive.ts';
 import { runDiagnosis, runEval, runJson } from './json.ts';
 import { runPiped } from './pipe.ts';
 import { describeProcess, resolveTarget } from './target.ts';
-import { readTokenHidden, serverAdmits, serverAsksToken } from './token.ts';
-
-/** Connections made, at most, when the server pushes one out before it has given the token. */
-const MAX_ATTEMPTS = 5;
+import { openSession } from './open-session.ts';
+import { readTokenHidden } from './token.ts';
 
 const usage = `usage: backdoor <port | host:port | /path/to.sock | pid>   connect to a backdoor
        backdoor ls                                        list the backdoors on this machine
+       backdoor --all (--eval <code> | --stack | --profile <s>)
+                                                          ask every backdoor on this machine
 
   A pid whose process has no backdoor running but opted in (--import backdoor/register,
   or installSignalHandlers) is sent SIGUSR1 first (or --signal). Only your own processes, and
@@ -42,7 +44,16 @@ options:
                     top functions and the file that holds the whole profile
   --json            the JSON-lines protocol on stdin and stdout (see the README)
   --signal <name>   the start signal to send to a pid (default SIGUSR1)
-  --timeout <ms>    how long to wait for a signalled process (default 5000)
+  --timeout <ms>    how long to wait for a signalled process, or with --all for each
+                    process's answer (default 5000)
+
+  --all             ask every backdoor of yours on this machine, in parallel: a table
+                    (pid, title, ms, value or error) sorted by pid, or with --json one
+                    JSON line per process; exit 1 if any failed or timed out
+  --title <regex>   with --all: only processes whose command line matches
+  --ppid <pid>      with --all: only children of this process (a cluster primary, PM2)
+  --start           with --all: also processes that opted in without a backdoor
+                    listening: started by signal, asked, and closed again (SIGUSR2)
   -h, --help        this text
 
 environment:
@@ -65,21 +76,28 @@ async function main(argv: string[]): Promise<number> {
       timeout: { type: 'string', default: '5000' },
       pid: { type: 'boolean', default: false },
       port: { type: 'boolean', default: false },
+      all: { type: 'boolean', default: false },
+      start: { type: 'boolean', default: false },
+      title: { type: 'string' },
+      ppid: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
-  if (values.help || positionals.length !== 1) {
+  if (values.help || positionals.length !== (values.all ? 0 : 1)) {
+    if (values.all && !values.help) return fail('--all asks every backdoor on this machine: give no target', 2);
     (values.help ? process.stdout : process.stderr).write(usage);
     return values.help ? 0 : 2;
   }
-  const [argument] = positionals;
-  if (argument === 'ls' && !values.pid && !values.port) return list();
   const timeout = Number(values.timeout);
   if (!Number.isFinite(timeout) || timeout <= 0) return fail(`--timeout must be a number of milliseconds. Received '${sanitize(values.timeout)}'`);
+  if (values.profile !== undefined && !/^\d+(\.\d+)?$/.test(values.profile)) return fail(`--profile takes a number of seconds. Received '${sanitize(values.profile)}'`);
+  if (values.all) return all(values, timeout);
+  if (values.start || values.title !== undefined || values.ppid !== undefined) return fail('--start, --title and --ppid choose processes for --all', 2);
+  const [argument] = positionals;
+  if (argument === 'ls' && !values.pid && !values.port) return list();
   if (values.pid && values.port) return fail('--pid and --port say opposite things: give one');
   const oneShots = [values.eval !== undefined, values.stack, values.profile !== undefined, values.json].filter(Boolean).length;
   if (oneShots > 1) return fail('--eval, --stack, --profile and --json each say what to do: give one');
-  if (values.profile !== undefined && !/^\d+(\.\d+)?$/.test(values.profile)) return fail(`--profile takes a number of seconds. Received '${sanitize(values.profile)}'`);
 
   const target = await resolveTarget(argument, values.pid ? 'pid' : values.port ? 'port' : undefined);
   if (target.kind === 'error') return fail(target.reason);
@@ -95,49 +113,47 @@ async function main(argv: string[]): Promise<number> {
   }
 
   const interactive = process.stdin.isTTY === true && process.stdout.isTTY === true;
-  let socket: net.Socket;
-  let token: string | undefined;
-  // A connection pushed out while it was giving the token (a flood of connections that never
-  // give one fills the server's pool) is made again, a few times.
-  for (let attempt = 1; ; attempt++) {
-    try {
-      socket = await connect(address);
-    } catch (error) {
-      const why = `cannot connect to ${formatAddress(address)}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`;
-      // `backdoor 1234` where 1234 is a process, not a port: say what is wrong with the process.
-      const number = Number(argument);
-      return fail(Number.isInteger(number) && 'port' in address && processExists(number) ? `${why}; and ${describeProcess(number)}` : why);
-    }
-    socket.on('error', (error) => process.stderr.write(`backdoor: ${error.message}\n`));
-    // The token goes only to a server that asks for it: never to one that would run it as
-    // code, nor to one that merely greets.
-    if (!(await serverAsksToken(socket))) break;
-    if (token === undefined) {
-      token = process.env.BACKDOOR_TOKEN || undefined;
-      if (!token && interactive && oneShots === 0) {
-        try {
-          token = await readTokenHidden();
-        } catch (error) {
-          socket.destroy();
-          return fail((error as Error).message);
-        }
-      }
-      if (!token) {
-        socket.destroy();
-        return fail('the backdoor asks for a token: set BACKDOOR_TOKEN');
-      }
-    }
-    socket.write(`${token}\n`);
-    if ((await serverAdmits(socket)) !== 'pushed out' || attempt === MAX_ATTEMPTS) break;
-    socket.destroy();
-    await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+  const opened = await openSession(address, {
+    // At a terminal, with nothing to tell, the client asks the person (without echo).
+    token: async () => process.env.BACKDOOR_TOKEN || (interactive && oneShots === 0 ? readTokenHidden() : undefined),
+  });
+  if (!opened.ok) {
+    // `backdoor 1234` where 1234 is a process, not a port: say what is wrong with the process.
+    const number = Number(argument);
+    return fail(opened.connectError && Number.isInteger(number) && 'port' in address && processExists(number) ? `${opened.reason}; and ${describeProcess(number)}` : opened.reason);
   }
-
+  const { socket, tokenSent } = opened;
+  socket.on('error', (error) => process.stderr.write(`backdoor: ${error.message}\n`));
   // What was read to see whether the server asks for the token waits in the paused socket for
   // the mode to read it: started, then resumed.
-  const session = runMode(socket, values, interactive, Boolean(token));
+  const session = runMode(socket, values, interactive, tokenSent);
   socket.resume();
   return session;
+}
+
+/** `--all`: the question, the filters, then every matching process asked. */
+function all(values: { eval?: string; stack?: boolean; profile?: string; json?: boolean; title?: string; ppid?: string; start?: boolean; signal?: string; pid?: boolean; port?: boolean }, timeoutMs: number): Promise<number> | number {
+  const questions = [values.eval !== undefined, values.stack, values.profile !== undefined].filter(Boolean).length;
+  if (questions !== 1) return fail('--all asks one question: give --eval <code>, --stack or --profile <seconds>', 2);
+  if (values.pid || values.port) return fail('--all asks every backdoor: --pid and --port name one', 2);
+  let title: RegExp | undefined;
+  try {
+    title = values.title === undefined ? undefined : new RegExp(values.title);
+  } catch (error) {
+    return fail(`--title takes a regular expression: ${(error as Error).message}`, 2);
+  }
+  if (values.ppid !== undefined && !/^\d+$/.test(values.ppid)) return fail(`--ppid takes a pid. Received '${sanitize(values.ppid)}'`, 2);
+  const question = values.eval !== undefined ? { code: values.eval } : { command: values.stack ? '.stack' : `.profile ${values.profile}` };
+  return askAll({
+    question,
+    json: values.json === true,
+    title,
+    ppid: values.ppid === undefined ? undefined : Number(values.ppid),
+    start: values.start === true,
+    signal: values.signal,
+    timeoutMs,
+    token: process.env.BACKDOOR_TOKEN || undefined,
+  }, process.stdout, process.stderr);
 }
 
 function runMode(socket: net.Socket, values: { eval?: string; json?: boolean; stack?: boolean; profile?: string }, interactive: boolean, tokenSent: boolean): Promise<number> {
@@ -150,18 +166,6 @@ function runMode(socket: net.Socket, values: { eval?: string; json?: boolean; st
     return runInteractive(socket, { historyFile: historyFile === '' ? undefined : historyFile, tokenSent });
   }
   return runPiped(socket, process.stdin, process.stdout);
-}
-
-function connect(address: BackdoorAddress): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = 'path' in address ? net.connect({ path: address.path }) : net.connect({ host: address.host, port: address.port });
-    socket.setNoDelay(true);
-    socket.once('connect', () => {
-      socket.off('error', reject);
-      resolve(socket);
-    });
-    socket.once('error', reject);
-  });
 }
 
 function list(): number {
@@ -190,9 +194,9 @@ function age(startedAt: string): string {
   return `${Math.floor(seconds / 3600)}h${String(Math.floor(seconds / 60) % 60).padStart(2, '0')}m`;
 }
 
-function fail(reason: string): number {
+function fail(reason: string, code = 1): number {
   process.stderr.write(`backdoor: ${reason}\n`);
-  return 1;
+  return code;
 }
 
 main(process.argv.slice(2)).then(

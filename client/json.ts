@@ -36,21 +36,26 @@ export function runJson(socket: Socket, input: NodeJS.ReadableStream, output: No
 }
 
 /** A message of the JSON mode, as the one-shots read it. */
-interface JsonMessage {
+export interface JsonMessage {
   tag?: string;
   id?: unknown;
   ok?: boolean;
   text?: string;
   inspect?: string;
   message?: string;
+  val?: unknown;
+  ms?: number;
+  idle?: boolean;
+  frames?: unknown[];
+  file?: string;
 }
 
 /**
  * Sends one input of the JSON mode (`input`, with id 1) and half-closes; `onMessage` reads what
- * comes back and returns the exit code it means, if it decides one. Resolves, once the server
- * has closed, with the last code decided (1 if none: nothing answered).
+ * comes back (`err` messages too) and returns the exit code it means, if it decides one.
+ * Resolves, once the server has closed, with the last code decided (1 if none: nothing answered).
  */
-function oneInput(socket: Socket, input: object, errors: NodeJS.WritableStream, onMessage: (message: JsonMessage) => number | undefined): Promise<number> {
+export function oneInput(socket: Socket, input: object, onMessage: (message: JsonMessage) => number | undefined): Promise<number> {
   return new Promise((resolve) => {
     let code = 1;
     jsonLines(socket, (line) => {
@@ -61,7 +66,6 @@ function oneInput(socket: Socket, input: object, errors: NodeJS.WritableStream, 
         return;
       }
       if (message.tag === 'mode') socket.end(`${JSON.stringify({ id: 1, ...input })}\n`);
-      else if (message.tag === 'err') errors.write(`backdoor: ${message.message}\n`);
       else code = onMessage(message) ?? code;
     });
     socket.on('close', () => resolve(code));
@@ -73,7 +77,8 @@ function oneInput(socket: Socket, input: object, errors: NodeJS.WritableStream, 
  * its text, and exits 0, or 1 when it could not run.
  */
 export function runDiagnosis(socket: Socket, command: string, output: NodeJS.WritableStream, errors: NodeJS.WritableStream): Promise<number> {
-  return oneInput(socket, { command }, errors, (message) => {
+  return oneInput(socket, { command }, (message) => {
+    if (message.tag === 'err') return void errors.write(`backdoor: ${message.message}\n`);
     if (message.id !== 1 || typeof message.text !== 'string') return undefined;
     (message.ok ? output : errors).write(`${message.text}\n`);
     return message.ok ? 0 : 1;
@@ -85,7 +90,8 @@ export function runDiagnosis(socket: Socket, command: string, output: NodeJS.Wri
  * prints it, and exits 0, or 1 when it threw (the error on stderr) or could not run.
  */
 export function runEval(socket: Socket, code: string, output: NodeJS.WritableStream, errors: NodeJS.WritableStream): Promise<number> {
-  return oneInput(socket, { code }, errors, (message) => {
+  return oneInput(socket, { code }, (message) => {
+    if (message.tag === 'err') return void errors.write(`backdoor: ${message.message}\n`);
     if (message.tag === 'out') output.write(message.text ?? '');
     if (message.tag !== 'ret') return undefined;
     (message.ok ? output : errors).write(`${message.inspect}\n`);

@@ -161,17 +161,26 @@ export function readReady(pid: number): Ready | undefined {
   return entry?.pid === pid && processIsMine(pid) ? entry : undefined;
 }
 
+/** What the rendezvous directory says of this user's processes on this machine. */
+export interface Rendezvous {
+  /** Processes with a backdoor listening, by pid. */
+  listening: Discovered[];
+  /** Processes that opted in (signal handlers installed) with no backdoor listening, by pid. */
+  optedIn: Ready[];
+}
+
 /**
- * The backdoors of this user listening on this machine, from the rendezvous directory; files
- * of processes that are gone are removed on the way. Throws with the reason when the
- * directory is not safe to read.
+ * This user's backdoors on this machine, and the processes that opted in without one running,
+ * from the rendezvous directory; files of processes that are gone are removed on the way.
+ * Throws with the reason when the directory is not safe to read.
  */
-export function listDiscovered(): Discovered[] {
+export function readRendezvous(): Rendezvous {
   const dir = rendezvousDir();
   const reason = unsafeDirReason(dir);
-  if (reason === 'does not exist') return [];
+  if (reason === 'does not exist') return { listening: [], optedIn: [] };
   if (reason) throw new BackdoorError('ERR_BACKDOOR_UNSAFE_DIR', `${dir} ${reason}: not reading it`);
-  const found: Discovered[] = [];
+  const listening: Discovered[] = [];
+  const ready: Ready[] = [];
   for (const name of readdirSync(dir)) {
     const match = /^(\d+)\.(json|ready)$/.exec(name);
     if (!match) continue;
@@ -180,10 +189,17 @@ export function listDiscovered(): Discovered[] {
       removeFile(join(dir, name));
       continue;
     }
-    if (match[2] === 'json') {
-      const entry = readDiscovered(pid);
-      if (entry) found.push(entry);
-    }
+    const entry = match[2] === 'json' ? readDiscovered(pid) : readReady(pid);
+    if (!entry) continue;
+    if (match[2] === 'json') listening.push(entry as Discovered);
+    else ready.push(entry as Ready);
   }
-  return found.sort((a, b) => a.pid - b.pid);
+  const byPid = (a: { pid: number }, b: { pid: number }) => a.pid - b.pid;
+  const listens = new Set(listening.map((entry) => entry.pid));
+  return { listening: listening.sort(byPid), optedIn: ready.filter((entry) => !listens.has(entry.pid)).sort(byPid) };
+}
+
+/** The backdoors of this user listening on this machine (see readRendezvous). */
+export function listDiscovered(): Discovered[] {
+  return readRendezvous().listening;
 }

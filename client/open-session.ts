@@ -1,0 +1,67 @@
+/** Connecting to a backdoor and giving it the token if it asks: for every client mode. */
+import net from 'node:net';
+import { formatAddress, type BackdoorAddress } from '../common/address.ts';
+import { serverAdmits, serverAsksToken } from './token.ts';
+
+/** Connections made, at most, when the server pushes one out before it has given the token. */
+const MAX_ATTEMPTS = 5;
+
+export type Opened =
+  /** Connected (and past the token, if one was asked for); the socket is paused. */
+  | { ok: true; socket: net.Socket; tokenSent: boolean }
+  /** `reason` in a sentence; `connectError` when not even the connection was made. */
+  | { ok: false; reason: string; connectError?: boolean };
+
+export interface OpenOptions {
+  /** The token, asked for only when the server asks for one (undefined: none to give). */
+  token: () => Promise<string | undefined>;
+  /** How long to wait for the server's first words, and for its verdict on the token. */
+  timeoutMs?: number;
+}
+
+/**
+ * Connects to `address`. The token goes only to a server that asks for it: never to one that
+ * would run it as code, nor to one that merely greets. A connection pushed out while it was
+ * giving the token (a flood of connections that never give one fills the server's pool) is
+ * made again, a few times. What was read meanwhile waits in the paused socket.
+ */
+export async function openSession(address: BackdoorAddress, options: OpenOptions): Promise<Opened> {
+  let token: string | undefined;
+  for (let attempt = 1; ; attempt++) {
+    let socket: net.Socket;
+    try {
+      socket = await connect(address);
+    } catch (error) {
+      return { ok: false, reason: `cannot connect to ${formatAddress(address)}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, connectError: true };
+    }
+    socket.on('error', () => {}); // a reset is seen as the close that follows
+    if (!(await serverAsksToken(socket, options.timeoutMs))) return { ok: true, socket, tokenSent: false };
+    try {
+      token ??= await options.token();
+    } catch (error) {
+      socket.destroy();
+      return { ok: false, reason: (error as Error).message };
+    }
+    if (!token) {
+      socket.destroy();
+      return { ok: false, reason: 'the backdoor asks for a token: set BACKDOOR_TOKEN' };
+    }
+    socket.write(`${token}\n`);
+    const verdict = await serverAdmits(socket, options.timeoutMs);
+    if (verdict !== 'pushed out' || attempt === MAX_ATTEMPTS) return { ok: true, socket, tokenSent: true };
+    socket.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+  }
+}
+
+function connect(address: BackdoorAddress): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = 'path' in address ? net.connect({ path: address.path }) : net.connect({ host: address.host, port: address.port });
+    socket.setNoDelay(true);
+    socket.once('connect', () => {
+      socket.off('error', reject);
+      resolve(socket);
+    });
+    socket.once('error', reject);
+  });
+}
