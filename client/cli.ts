@@ -116,6 +116,10 @@ async function main(argv: string[]): Promise<number> {
   const opened = await openSession(address, {
     // At a terminal, with nothing to tell, the client asks the person (without echo).
     token: async () => process.env.BACKDOOR_TOKEN || (interactive && oneShots === 0 ? readTokenHidden() : undefined),
+    askAgain: interactive && oneShots === 0 ? async () => {
+      process.stdout.write('Wrong token.\n');
+      return readTokenHidden();
+    } : undefined,
   });
   if (!opened.ok) {
     // `backdoor 1234` where 1234 is a process, not a port: say what is wrong with the process.

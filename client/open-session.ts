@@ -15,6 +15,8 @@ export type Opened =
 export interface OpenOptions {
   /** The token, asked for only when the server asks for one (undefined: none to give). */
   token: () => Promise<string | undefined>;
+  /** Another try after a wrong token (at a terminal: asked without echo); none: give up. */
+  askAgain?: () => Promise<string | undefined>;
   /** How long to wait for the server's first words, and for its verdict on the token. */
   timeoutMs?: number;
 }
@@ -47,7 +49,25 @@ export async function openSession(address: BackdoorAddress, options: OpenOptions
       return { ok: false, reason: 'the backdoor asks for a token: set BACKDOOR_TOKEN' };
     }
     socket.write(`${token}\n`);
-    const verdict = await serverAdmits(socket, options.timeoutMs);
+    let verdict = await serverAdmits(socket, options.timeoutMs);
+    // A wrong token: what the server said is dropped here, never shown as the session's text,
+    // and another try is asked for without echo (the server's own question would echo it,
+    // and the line would go to history), or the client gives up.
+    while (verdict === 'wrong') {
+      socket.read();
+      const again = options.askAgain ? await options.askAgain().catch(() => undefined) : undefined;
+      if (!again) {
+        socket.destroy();
+        return { ok: false, reason: 'the backdoor refused the token' };
+      }
+      socket.write(`${again}\n`);
+      verdict = await serverAdmits(socket, options.timeoutMs);
+    }
+    if (verdict === 'refused') {
+      const said = String(socket.read() ?? '').replace(/^Token: /, '').trim();
+      socket.destroy();
+      return { ok: false, reason: said.replace(/^backdoor: /, '').replace(/\s+/g, ' ') || 'the backdoor refused the connection' };
+    }
     if (verdict !== 'pushed out' || attempt === MAX_ATTEMPTS) return { ok: true, socket, tokenSent: true };
     socket.destroy();
     await new Promise((resolve) => setTimeout(resolve, 50 * attempt));

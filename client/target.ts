@@ -54,6 +54,11 @@ export async function resolveTarget(argument: string, meaning: NumberMeaning = u
     };
   }
   if (asProcess) return asProcess;
+  // Another user's process with that number: whatever listens on the port of the same number
+  // may be theirs, and would be given the token. Only --port says it is meant.
+  if (isPort && processExists(number)) {
+    return { kind: 'error', reason: `${number} is another user's process; if you mean the port, say \`backdoor --port ${number}\`` };
+  }
   if (isPort) return port;
   return { kind: 'error', reason: describeProcess(number) };
 }

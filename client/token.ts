@@ -18,13 +18,16 @@ export function serverAsksToken(socket: Socket, timeoutMs = 5000): Promise<boole
 
 /**
  * After the token was sent: whether the server let the connection in (its banner or a prompt
- * follows), refused it (a wrong token, no free session), or pushed it out first (too many
- * connections waiting for the token, or the connection closed). What is read is given back.
+ * follows), found it wrong and asks again, refused it (a wrong token for the last time, no free
+ * session), or pushed it out first (too many connections waiting for the token, or the
+ * connection closed). What is read is given back.
  */
-export function serverAdmits(socket: Socket, timeoutMs = 5000): Promise<'in' | 'refused' | 'pushed out'> {
-  return readUntil<'in' | 'refused' | 'pushed out'>(socket, (text) => {
+export function serverAdmits(socket: Socket, timeoutMs = 5000): Promise<'in' | 'wrong' | 'refused' | 'pushed out'> {
+  return readUntil<'in' | 'wrong' | 'refused' | 'pushed out'>(socket, (text) => {
     const after = text.startsWith(QUESTION) ? text.slice(QUESTION.length) : text;
     if (after.includes('Too many connections are waiting')) return 'pushed out';
+    // A wrong token that may be given again: the server asks anew.
+    if (/Wrong token\.\nToken: $/.test(after)) return 'wrong';
     if (/Wrong token|too many sessions/.test(after)) return 'refused';
     if (/backdoor: |> $/.test(after)) return 'in';
     return undefined;

@@ -77,6 +77,8 @@ export function unsafeDirReason(dir: string): string | undefined {
     if ((above.mode & 0o002) !== 0 && (above.mode & 0o1000) === 0) {
       return `is in ${parent}, which every user may write without the sticky bit (mode ${(above.mode & 0o7777).toString(8)})`;
     }
+    // The owner of the parent may rename anything in it, sticky bit or not.
+    if (uid >= 0 && above.uid !== uid && above.uid !== 0) return `is in ${parent}, which belongs to uid ${above.uid}, not to this user (uid ${uid}) nor root`;
   } catch (error) {
     return `is in ${parent}, which cannot be checked: ${(error as Error).message}`;
   }
@@ -144,9 +146,10 @@ export function processIsMine(pid: number): boolean {
   }
 }
 
-/** Control characters (C0, DEL, C1: escape sequences) of text read from a file, made visible. */
+/** Control characters (C0, DEL, C1: escape sequences; bidirectional controls) of text read from a file, made visible. */
 export function sanitize(text: unknown): string {
-  return String(text).replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+  // Bidirectional controls too: they reorder what a terminal shows.
+  return String(text).replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, '?');
 }
 
 /** A discovery file of this user's process `pid`, if there is a trustworthy one. */

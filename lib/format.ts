@@ -113,9 +113,10 @@ const MAX_OBJECT_KEYS = 100;
  * is printed as its first keys: in bounded time, rather than stopped by the watchdog in the
  * middle of util.inspect (terminating V8 inside Node's internals is what the watchdog is for
  * only in the last resort). Only plain data is read: own enumerable keys and their descriptors
- * (no getter runs); a proxy is left to util.inspect, which does not trap it.
+ * (no getter runs); a proxy is left to util.inspect, which does not trap it. Returns the head
+ * (the first MAX_OBJECT_KEYS, on an object of the same prototype) and how many more there are.
  */
-function manyKeys(value: object): { head: object; more: number } | undefined {
+export function manyKeys(value: object): { head: object; more: number } | undefined {
   if (types.isProxy(value) || Array.isArray(value) || ArrayBuffer.isView(value) || typeof value === 'function') return undefined;
   let keys: string[];
   try {

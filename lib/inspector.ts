@@ -6,6 +6,7 @@
 import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node:perf_hooks';
 import { inspect, types } from 'node:util';
 import { formatDuration } from '../common/duration.ts';
+import { manyKeys } from './format.ts';
 
 /** The most entries a listing or a completion shows. */
 const MAX_ENTRIES = 100;
@@ -16,6 +17,9 @@ const MAX_LISTING_MS = 250;
 /** A one-line preview of a value, bounded, without running its getters or traps. */
 export function preview(value: unknown, width = 80, colors = false): string {
   try {
+    // An object with a great many keys is previewed by its first ones (util.inspect would list all).
+    const many = (typeof value === 'object' && value !== null) ? manyKeys(value) : undefined;
+    if (many) value = many.head;
     const text = inspect(value, { depth: 0, maxArrayLength: 10, maxStringLength: width, breakLength: Infinity, showProxy: true, getters: false, colors, compact: true });
     return text.length > width * 2 ? `${text.slice(0, width * 2)}...` : text;
   } catch (error) {

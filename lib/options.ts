@@ -127,8 +127,8 @@ export function resolveOptions(options: BackdoorOptions = {}): ResolvedOptions {
   if (!(mainThreadBudget > 0 && mainThreadBudget <= 1)) {
     throw new RangeError(`The "mainThreadBudget" option must be more than 0 and at most 1. Received ${mainThreadBudget}`);
   }
-  if (token !== undefined && (typeof token !== 'string' || token.length < 8)) {
-    throw new TypeError(`The "token" option must be a string of at least 8 characters. Received ${typeof token === 'string' ? 'a shorter string' : describe(token)}`);
+  if (token !== undefined && (typeof token !== 'string' || token.length < 8 || Buffer.byteLength(token) > 1000 || /[\r\n]/.test(token))) {
+    throw new TypeError(`The "token" option must be a string of 8 to 1000 bytes, on one line. Received ${typeof token === 'string' ? (token.length < 8 ? 'a shorter string' : /[\r\n]/.test(token) ? 'a string with a line break' : 'a longer string') : describe(token)}`);
   }
   if (typeof allowRemote !== 'boolean') {
     throw new TypeError(`The "allowRemote" option must be a boolean. Received ${describe(allowRemote)}`);

@@ -6,8 +6,8 @@ import { toJsonValue } from './json-value.ts';
 import { capText } from './output-buffer.ts';
 import type { SessionContext } from './session-context.ts';
 
-/** The longest a value may take to print (when evalTimeoutMs is not 0 nor less). */
-const MAX_FORMAT_MS = 250;
+/** The longest a value may take to print (evalTimeoutMs, when it is shorter). */
+export const MAX_FORMAT_MS = 250;
 
 /**
  * How a command's value or error is printed: as Node's REPL prints it (colours and the
@@ -24,7 +24,8 @@ export class OutcomeFormatter {
 
   constructor(evalTimeoutMs: number) {
     // A value that takes longer than this to print is too large to read anyway.
-    this.plain = { timeoutMs: Math.min(evalTimeoutMs, MAX_FORMAT_MS) };
+    // Also with evalTimeoutMs 0 (commands may run as long as they like): printing is bounded.
+    this.plain = { timeoutMs: evalTimeoutMs > 0 ? Math.min(evalTimeoutMs, MAX_FORMAT_MS) : MAX_FORMAT_MS };
     this.#colored = { ...this.plain, inspectOptions: { ...replInspectOptions, colors: true } };
   }
 
@@ -38,7 +39,7 @@ export class OutcomeFormatter {
     if (request.columns) format = { ...format, inspectOptions: { ...(format.inspectOptions ?? replInspectOptions), breakLength: request.columns } };
     let outcome: EvalOutcome;
     if (!threw && request.kind === 'inspect') {
-      outcome = this.bounded('the listing', () => listValue(value, (entry) => session.handle(entry), request.depth, request.colors), guarded);
+      outcome = this.bounded('the listing', () => listValue(value, (entry) => session.handle(entry), request.depth, request.colors));
     } else if (!threw) {
       outcome = { ok: true, text: capText(formatValue(value, format)) };
     } else if (isTimeout(value)) {
@@ -84,11 +85,12 @@ export class OutcomeFormatter {
   }
 
   /**
-   * A listing (`.inspect`, `.locals`) under the formatting watchdog, as every formatter: a
-   * custom inspect function met on the way could loop.
+   * A listing (`.inspect`, `.locals`) under the formatting watchdog of its own (250 ms), also
+   * inside a command's: a custom inspect function met on the way could loop, and a listing
+   * that takes longer is too long to read anyway.
    */
-  bounded(what: string, list: () => string, guarded = false): EvalOutcome {
-    const ms = guarded ? 0 : (this.plain.timeoutMs ?? 0);
+  bounded(what: string, list: () => string): EvalOutcome {
+    const ms = this.plain.timeoutMs ?? 0;
     try {
       return { ok: true, text: capText(ms > 0 ? within(ms, list) : list()) };
     } catch (error) {

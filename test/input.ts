@@ -8,9 +8,13 @@ t.test('complete inputs go through unchanged', async (t) => {
 });
 
 t.test('unfinished inputs wait for more lines', async (t) => {
-  for (const code of ['function f() {', 'foo(', '[1,\n2,', 'if (a) {} else', '`template', '/* comment', '1 +', 'class A {', 'const x =\n']) {
+  for (const code of ['function f() {', 'foo(', '[1,\n2,', 'if (a) {} else', '1 +', 'class A {', 'const x =\n']) {
     t.same(classifyInput(code), { kind: 'incomplete' }, JSON.stringify(code));
   }
+  // What an unterminated template or comment waits for is said: no line without it can end it.
+  t.same(classifyInput('`template'), { kind: 'incomplete', until: '`' });
+  t.same(classifyInput('x = `a ${b}\nc'), { kind: 'incomplete', until: '`' });
+  t.same(classifyInput('/* comment'), { kind: 'incomplete', until: '*/' });
 });
 
 t.test('hopeless inputs are syntax errors at once, worded by V8', async (t) => {

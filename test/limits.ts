@@ -7,6 +7,7 @@ import type { AuditEvent } from '../dist/common/audit-event.js';
 import { connect, start } from './fixtures/backdoor.ts';
 import { TestClient } from './fixtures/client.ts';
 import { evalRequest } from './fixtures/requests.ts';
+import { startApp } from './fixtures/child.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -55,6 +56,67 @@ t.test('audit events of unauthenticated connections are rate limited, with a cou
   const dropped = events.find((event) => event.type === 'dropped') as { count: number } | undefined;
   t.ok(dropped && dropped.count >= 30, `dropped: ${JSON.stringify(dropped)}`);
   t.ok(events.some((event) => event.type === 'connect'), 'the operator\'s session is recorded');
+});
+
+t.test('connects and disconnects of a backdoor without a token are rate limited too, and what was dropped is told without waiting for another event', async (t) => {
+  const events: AuditEvent[] = [];
+  const backdoor = await start(t, { audit: (event) => events.push(event) });
+  for (let i = 0; i < 60; i++) (await dial(t, backdoor)).destroy();
+  await sleep(1600);
+  const lines = events.filter((event) => event.type === 'connect' || event.type === 'disconnect').length;
+  t.ok(lines <= 40, `connects and disconnects recorded: ${lines}`);
+  const dropped = events.filter((event) => event.type === 'dropped').reduce((sum, event) => sum + (event as { count: number }).count, 0);
+  t.equal(lines + dropped, 120, 'every one is recorded or counted, with nothing else happening');
+});
+
+t.test('before the token, a line is at most 1 KB: a longer one is a wrong token, not memory held', async (t) => {
+  const backdoor = await start(t, { token: 'a-long-secret' });
+  const client = await dial(t, backdoor);
+  await client.expect('Token: ');
+  client.send(`${'x'.repeat(200_000)}a-long-secret\n`);
+  await client.expect('Wrong token.', 5000);
+  client.send('a-long-secret\n');
+  await client.expect(/> $/);
+  t.equal(await client.eval('1+1'), '2');
+});
+
+t.test('.inspect and tap() are bounded by 250 ms of their own, also with evalTimeoutMs 0', async (t) => {
+  const many: Record<string, number> = {};
+  for (let i = 0; i < 1_000_000; i++) many[`k${i}`] = i;
+  const looping = { [Symbol.for('nodejs.util.inspect.custom')]: () => { for (;;); } };
+  const backdoor = await start(t, { evalTimeoutMs: 0, locals: { many, looping, holder: { many } } });
+  const client = await connect(t, backdoor);
+  t.match(await client.eval('.inspect looping', 10_000), /could not be made within 250 ms|too large to print within 250 ms/);
+  // (Listing a million keys takes longer than that: it says so, in 250 ms.)
+  t.match(await client.eval('.inspect holder', 10_000), /many: \$\d+ \{ k0: 0, k1: 1|the listing could not be made within 250 ms/);
+  t.match(await client.eval('.inspect many', 10_000), /^k0: 0$|the listing could not be made within 250 ms/m);
+  t.match(await client.eval('tap(looping); 1', 10_000), /^1$/m);
+  t.equal(await client.eval('1+1'), '2');
+});
+
+t.test('long pastes into one input and long queues are not quadratic: they are answered', async (t) => {
+  const backdoor = await start(t);
+  const client = await connect(t, backdoor);
+  // A pretty-printed JSON array of 20,000 lines, line by line; a template of 20,000 lines.
+  const json = JSON.stringify(Array.from({ length: 10_000 }, (_, i) => i), null, 1).split('\n');
+  client.send(`${json.join('\n')}.length\n`);
+  await client.expect(/ 10000\n> $/, 60_000);
+  client.send(`\`${Array.from({ length: 20_000 }, () => 'line').join('\n')}\`.length\n`);
+  await client.expect(/ 99999\n> $/, 60_000);
+  t.equal(await client.eval('1+1'), '2');
+  // TAB's view of a 60 KB line is its end.
+  const { completionTarget } = await import('../dist/workers/completion.js');
+  t.same(completionTarget(`${'a+'.repeat(30_000)}stats.req`), { chain: 'stats.', path: ['stats'], prefix: 'req' });
+  // JSON mode: 255 interrupts of 20 KB queued behind a running input, each answered.
+  client.send('.mode json\n');
+  await client.expect('{"tag":"mode","mode":"json","version":1}\n');
+  const pad = 'p'.repeat(20_000);
+  let lines = `${JSON.stringify({ id: 'wait', code: 'await new Promise((r) => setTimeout(r, 300))' })}\n`;
+  for (let i = 0; i < 255; i++) lines += `${JSON.stringify({ interrupt: `none-${i}`, pad })}\n`;
+  client.send(lines);
+  await client.expect('"id":"none-254"', 60_000);
+  client.send(`${JSON.stringify({ id: 'after', code: '6*7' })}\n`);
+  await client.expect('"id":"after","ok":true,"inspect":"42"', 10_000);
 });
 
 t.test('a client that drips a byte at a time without ever ending a line is idle', async (t) => {
@@ -164,4 +226,29 @@ t.test('what is remembered of past inputs is bounded in bytes, and forgotten wit
   t.ok(evaluator.cachedSourceBytes > 200_000);
   evaluator.dropContext(7);
   t.ok(evaluator.cachedSourceBytes < 100, `after the session ended: ${evaluator.cachedSourceBytes}`);
+});
+
+t.test('what a session typed leaves the app\'s heap when it ends, also V8\'s compilation cache', async (t) => {
+  // A child app with gc() exposed: a full collection of its own does not empty V8's
+  // compilation cache, which keeps the source of every compiled script. Bare: tap's coverage
+  // (V8's precise coverage) would keep every script alive.
+  const app = await startApp(t, 'http-app.mjs', ['--expose-gc', '--import', 'backdoor/register'], { BACKDOOR_START: '1', BACKDOOR_HOST: '127.0.0.1', BACKDOOR_PORT: '0' }, { bare: true });
+  const port = Number(/listening on 127\.0\.0\.1:(\d+)/.exec(await app.waitForStderr(/listening on 127\.0\.0\.1:\d+/))![1]);
+  const heapMb = async () => {
+    const client = await TestClient.connect({ port, host: '127.0.0.1' });
+    await client.ready();
+    const mb = Number(await client.eval('gc(), gc(), Math.round(process.memoryUsage().heapUsed / 1e5) / 10'));
+    client.destroy();
+    return mb;
+  };
+  const before = await heapMb();
+  const typing = await TestClient.connect({ port, host: '127.0.0.1' });
+  await typing.ready();
+  // 40 distinct inputs of 200 KB: 8 MB of source.
+  for (let i = 0; i < 40; i++) t.equal(await typing.eval(`${i}; "${'s'.repeat(200_000)}".length`, 10_000), '200000');
+  typing.destroy();
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  const after = await heapMb();
+  t.ok(after - before < 3, `the main thread's heap: ${before} MB before, ${after} MB after the session ended`);
+  t.match(await app.get(), /^ok/);
 });

@@ -162,6 +162,40 @@ t.test('a number that names a process of ours without a backdoor is not taken fo
   t.notMatch(got, /GOT/, 'nothing was sent to the port');
 });
 
+t.test('a number that is another user\'s process and a port they listen on gets no token', async (t) => {
+  const other = otherUser(t);
+  if (!other) return;
+  // Another user's process listens on its own pid as a port, asking for a token.
+  const listener = other.spawn(['-e', `const n = require('net'); const s = n.createServer((c) => { c.on('data', (d) => process.stdout.write('GOT ' + d)); c.write('Token: ') }); s.on('error', (e) => console.log('cannot ' + e.code)); s.listen(process.pid, '127.0.0.1', () => console.log('up ' + process.pid))`]);
+  let got = '';
+  listener.stdout!.on('data', (chunk) => (got += chunk));
+  for (let i = 0; i < 500 && !/up|cannot/.test(got); i++) await new Promise((resolve) => setTimeout(resolve, 20));
+  const pid = Number(/up (\d+)/.exec(got)?.[1]);
+  if (!pid) return t.pass(`the other user could not listen on its own pid as a port: ${got.trim() || 'no answer'}`);
+  const result = await client([String(pid)], { BACKDOOR_TOKEN: 'victim-token-xyz' }, '1+1\n');
+  t.match(result, { code: 1, stderr: new RegExp(`${pid} is another user's process; if you mean the port, say \\\`backdoor --port ${pid}\\\``) });
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  t.notMatch(got, /GOT/, 'nothing was sent to the port');
+});
+
+t.test('a rendezvous directory in a parent that another user owns is not used', async (t) => {
+  const other = otherUser(t);
+  if (!other) return;
+  const tmp = sharedTmp(t);
+  const theirs = join(tmp, 'theirs');
+  mkdirSync(theirs, { mode: 0o1777 });
+  chmodSync(theirs, 0o1777);
+  execFileSync('chown', [String(other.uid), theirs]);
+  const app = await victimApp(t, theirs, { BACKDOOR_START: '1' });
+  await app.waitForStderr(new RegExp(`not installed: .*which belongs to uid ${other.uid}, not to this user`));
+  t.match(await app.get(), /^ok/);
+});
+
+t.test('bidirectional controls from a file are made visible', async (t) => {
+  const { sanitize } = await import('../dist/common/discovery.js');
+  t.equal(sanitize('app\u202egnp.exe\u2066x\u200f'), 'app?gnp.exe?x?');
+});
+
 t.test('a rendezvous directory in a parent others may write without the sticky bit is not used', async (t) => {
   const tmp = sharedTmp(t);
   const open = join(tmp, 'open');
@@ -267,14 +301,18 @@ t.test('a token typed at the client\'s prompt is not echoed nor kept in history'
     }
   };
   await screen(/Token:\s*$/m);
+  // A wrong try first: the client asks again itself, without echo, and never hands the
+  // server's own question (which would echo) to the REPL.
+  await tmux('send-keys', 'wrong-secret-456', 'Enter');
+  await screen(/Wrong token\.\nToken:\s*$/m);
   await tmux('send-keys', 'typed-secret-123', 'Enter');
   await screen(/Type "\.help" for more information\.\n>\s*$/m);
   await tmux('send-keys', '1+1', 'Enter');
   const shown = await screen(/^2\n>\s*$/m);
-  t.notMatch(shown, /typed-secret/, 'not echoed');
+  t.notMatch(shown, /typed-secret|wrong-secret/, 'not echoed');
   await tmux('send-keys', 'C-d');
   await screen(/CLIENT-ENDED/);
-  t.notMatch(readFileSync(history, 'utf8'), /typed-secret/, 'not in history');
+  t.notMatch(readFileSync(history, 'utf8'), /typed-secret|wrong-secret/, 'not in history');
   t.match(readFileSync(history, 'utf8'), /1\+1/);
 });
 

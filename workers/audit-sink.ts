@@ -5,6 +5,8 @@ import type { RateLimit } from './rate-limit.ts';
 
 /** How long audit events for an `audit` function wait, to travel to the main thread together. */
 const BATCH_MS = 100;
+/** How soon events dropped by the rate limit are counted in a line of their own, at the latest. */
+const DROPPED_NOTICE_MS = 1000;
 
 /**
  * The worker's end of the audit trail. Lines for stderr are written here, straight to file
@@ -17,11 +19,13 @@ export class AuditSink {
   readonly #unauthenticated: RateLimit | undefined;
   #batch: AuditEvent[] = [];
   #timer: NodeJS.Timeout | undefined;
+  #droppedTimer: NodeJS.Timeout | undefined;
 
   /**
-   * @param unauthenticated the limit for events of connections that never gave the token (a
-   *   flood of them must not flood the app's stderr); what it drops is counted in a `dropped`
-   *   event before the next one that passes.
+   * @param unauthenticated the limit for events of connections that never gave the token, and
+   *   for connects and disconnects of any (a flood of them must not flood the app's stderr);
+   *   what it drops is counted in a `dropped` event before the next one that passes, or a
+   *   second later.
    */
   constructor(mode: WorkerConfig['audit'], send: (events: AuditEvent[]) => void, unauthenticated?: RateLimit) {
     this.#mode = mode;
@@ -32,7 +36,15 @@ export class AuditSink {
   record(event: AuditEvent, unauthenticated = false): void {
     const limit = this.#unauthenticated;
     if (limit) {
-      if (unauthenticated && !limit.take(performance.now())) return;
+      if (unauthenticated && !limit.take(performance.now())) {
+        // Told by the next event that passes, or within a second if none does.
+        this.#droppedTimer ??= setTimeout(() => {
+          this.#droppedTimer = undefined;
+          const dropped = limit.takeDropped();
+          if (dropped > 0) this.#record({ type: 'dropped', time: new Date().toISOString(), count: dropped });
+        }, DROPPED_NOTICE_MS).unref();
+        return;
+      }
       const dropped = limit.takeDropped();
       if (dropped > 0) this.#record({ type: 'dropped', time: event.time, count: dropped });
     }

@@ -46,6 +46,11 @@ export class ClientInput {
     this.#events = events;
   }
 
+  /** Bytes of a line kept, from now on (a token line is short: 1 KB before authentication). */
+  set lineLimit(bytes: number) {
+    this.#splitter.max = bytes;
+  }
+
   /** The line editor, in character mode. */
   get terminal(): Terminal | undefined {
     return this.#terminal;
@@ -108,7 +113,7 @@ export class ClientInput {
       interrupt: (hadText) => events.guard(() => events.interrupt(hadText)),
       end: () => events.guard(() => events.end()),
       complete: (line) => events.complete(line),
-      overflow: () => events.write(`Input discarded: ${inputTooLong(this.#maxInputBytes)}\n`),
+      overflow: (limit) => events.write(`Input discarded: ${limit < this.#maxInputBytes ? `longer than ${limit} bytes, the most the line editor takes (paste larger inputs in line mode)` : inputTooLong(limit)}\n`),
     }, { columns: this.negotiation.columns, maxInputBytes: this.#maxInputBytes });
     // Whatever was typed in line mode is kept; the prompt is redrawn by the editor.
     events.send('\r\x1b[K');

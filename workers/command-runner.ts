@@ -59,6 +59,7 @@ export class CommandRunner {
   readonly #backgrounded = new Set<Running>();
   #background = 0;
   #commandsRun = 0;
+  #typedBytes = 0;
   /** Completion requests not yet answered, and how to answer them when they are dropped. */
   readonly #completions = new Map<Command, (outcome: EvalOutcome) => void>();
   #context: number;
@@ -77,6 +78,11 @@ export class CommandRunner {
     return this.#running;
   }
 
+  /** Bytes of input this session has sent to the main thread to compile and run. */
+  get typedBytes(): number {
+    return this.#typedBytes;
+  }
+
   get commandsRun(): number {
     return this.#commandsRun;
   }
@@ -89,6 +95,7 @@ export class CommandRunner {
   /** Sends a request for this session; its events go to the session's mode. */
   run(request: SessionRequest, typed: string, id?: JsonId): Running {
     const body = (request.kind === 'stats' || request.kind === 'locals' ? request : this.#inContext(request)) as RequestBody;
+    if (request.kind === 'eval') this.#typedBytes += Buffer.byteLength(request.code);
     const running: { -readonly [K in keyof Running]: Running[K] } = { command: undefined as never, typed, started: performance.now(), id, pending: false };
     const guard = this.#owner.guard;
     running.command = this.#owner.dispatcher.submit(body, {

@@ -33,6 +33,8 @@ export interface SessionHost {
   readonly diagnostics: Diagnostics;
 }
 
+/** The longest token line kept before authentication (a longer one is a wrong token). */
+const MAX_TOKEN_LINE = 1024;
 /** Queued lines past which the client's input is paused until the session catches up. */
 const MAX_QUEUED_LINES = 256;
 /** ...or past which the text of queued lines (each up to maxInputBytes) is paused. */
@@ -118,6 +120,9 @@ export class Connection implements ModeHost {
       this.audit({ type: 'connect', time: new Date().toISOString(), session: id, peer: this.peer });
       repl.greet();
     } else {
+      // Before the token, a line is a token: a connection that never gives one must not hold
+      // up to maxInputBytes of memory meanwhile.
+      this.#input.lineLimit = MAX_TOKEN_LINE;
       this.#mode = new TokenGate(this);
     }
   }
@@ -177,6 +182,7 @@ export class Connection implements ModeHost {
   }
 
   use(mode: Mode): void {
+    if (this.#mode.name === 'token' && mode.name !== 'token') this.#input.lineLimit = this.#host.config.maxInputBytes;
     this.#mode = mode;
   }
 
@@ -192,9 +198,13 @@ export class Connection implements ModeHost {
     return this.#host.diagnostics;
   }
 
-  /** Audits an event; those of connections that never gave the token are rate limited. */
+  /**
+   * Audits an event; those of connections that never gave the token are rate limited, and so
+   * are connects and disconnects (a backdoor without a token has no other gate against a flood
+   * of connections). Commands are never dropped.
+   */
   audit(event: AuditEvent): void {
-    this.#host.audit(event, !this.authenticated);
+    this.#host.audit(event, !this.authenticated || event.type === 'connect' || event.type === 'disconnect');
   }
 
   /** Runs `step`; an exception in it ends this session (reported to the audit trail), nothing more. */

@@ -138,6 +138,20 @@ export class Diagnostics {
     });
   }
 
+  /**
+   * Has V8 collect all the garbage it can on the main thread (`HeapProfiler.collectGarbage`,
+   * V8's low-memory collection), which also empties its compilation cache: the one place that
+   * still holds the source of what an ended session typed. A full collection: a pause of the
+   * app's main thread as long as its heap is large. False when the inspector is busy.
+   */
+  async forgetCompiledSources(): Promise<boolean> {
+    try {
+      return (await this.#inspector.use('a collection', (session) => session.post('HeapProfiler.collectGarbage', {}, 10_000).then(() => true))) !== undefined;
+    } catch {
+      return false;
+    }
+  }
+
   async #use(what: string, task: (session: MainSession) => Promise<Diagnosis>): Promise<Diagnosis> {
     const busy = this.#inspector.busy;
     if (busy !== undefined) return { text: `Another session's ${busy} is using the inspector; try again when it is done.` };

@@ -11,8 +11,11 @@ import { applyEdits, collectNames, rewriteTopLevelAwait, type Edit } from './awa
 export type InputVerdict =
   /** Ready to run: `code` is what the main thread should evaluate; `declared`, the names it declares at the top level. */
   | { kind: 'complete'; code: string; awaited: boolean; declared: string[] }
-  /** Valid so far but unfinished: wait for another line. */
-  | { kind: 'incomplete' }
+  /**
+   * Valid so far but unfinished: wait for another line. `until`: it cannot end before this
+   * text appears (the backtick of an unterminated template, the end of a block comment).
+   */
+  | { kind: 'incomplete'; until?: string }
   /**
    * Never valid, whatever follows: `message` is the error as V8 words it; `source`, what to
    * compile to get V8's error; `importHint`, its static imports as `await import()`.
@@ -112,7 +115,10 @@ function classify(source: string): InputVerdict {
   try {
     program = Parser.parse(source, parseOptions);
   } catch (error) {
-    if (isRecoverable(error as AcornError, source)) return { kind: 'incomplete' };
+    if (isRecoverable(error as AcornError, source)) {
+      const message = (error as AcornError).message;
+      return /^Unterminated template/.test(message) ? { kind: 'incomplete', until: '`' } : /^Unterminated comment/.test(message) ? { kind: 'incomplete', until: '*/' } : { kind: 'incomplete' };
+    }
     if (objectLike && isRecoverable(parseError(`(${source}`), `(${source}`)) return { kind: 'incomplete' };
     return syntaxError(source);
   }

@@ -4,7 +4,7 @@ import type { Running } from './command-runner.ts';
 import { classifyInput, evalRequest } from './input.ts';
 import { diagnosisCommand } from './diagnostics.ts';
 import { DiagnosisRun } from './diagnosis-run.ts';
-import { diagnosisLine, errLine, modeLine, outLine, parseJsonInput, retLine, tapLine, uncaughtLine, waitLine, type JsonId } from './json-mode.ts';
+import { diagnosisLine, errLine, modeLine, outLine, parseJsonInput, retLine, tapLine, uncaughtLine, waitLine, type JsonId, type JsonInput } from './json-mode.ts';
 import type { Line } from './line-splitter.ts';
 import { inputTooLong, type Mode, type ModeHost } from './mode.ts';
 
@@ -71,8 +71,12 @@ export class JsonRepl implements Mode {
     const host = this.#host;
     for (let i = 0; i < lines.length; i++) {
       const line = lines[i];
+      // A line looked at once is decided: an interrupt of nothing running nor queued before it
+      // is answered in its turn.
+      if (examined.has(line)) continue;
+      examined.add(line);
       if (line.overflowed || !line.text.includes('"interrupt"')) continue;
-      const input = parseJsonInput(line.text);
+      const input = parsedLine(line);
       if (!input.ok || !('interrupt' in input)) continue;
       const running = host.runner.running;
       const diagnosis = this.#diagnosis;
@@ -131,9 +135,26 @@ export class JsonRepl implements Mode {
   }
 }
 
+/**
+ * Queued lines as read, each parsed once: `queued` looks at the whole queue for every line that
+ * arrives, and parsing it all again each time would be quadratic in the queue's size.
+ */
+const parsedLines = new WeakMap<Line, JsonInput>();
+/** Queued lines that `queued` has looked at. */
+const examined = new WeakSet<Line>();
+
+function parsedLine(line: Line): JsonInput {
+  let input = parsedLines.get(line);
+  if (input === undefined) {
+    input = parseJsonInput(line.text);
+    parsedLines.set(line, input);
+  }
+  return input;
+}
+
 /** The id of a queued JSON-mode input line, or undefined for anything else. */
 function queuedInputId(line: Line): JsonId | undefined {
   if (line.overflowed || !(line.text.includes('"code"') || line.text.includes('"command"'))) return undefined;
-  const input = parseJsonInput(line.text);
+  const input = parsedLine(line);
   return input.ok && ('code' in input || 'command' in input) ? input.id : undefined;
 }

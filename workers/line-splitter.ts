@@ -14,12 +14,17 @@ export interface Line {
 }
 
 export class LineSplitter {
-  readonly #max: number;
+  #max: number;
   #parts: Buffer[] = [];
   #length = 0;
   #overflowing = false;
 
   constructor(max: number) {
+    this.#max = max;
+  }
+
+  /** Bytes of a line kept from now on (what is past them is dropped, and the line marked). */
+  set max(max: number) {
     this.#max = max;
   }
 

@@ -19,6 +19,12 @@ const CLOSE_GRACE_MS = 1000;
  * trip the operator's client takes to answer `Token: ` to push it out.
  */
 const MAX_UNAUTHENTICATED = 64;
+/**
+ * A session that typed this much: when it ends, V8's compilation cache (which keeps the source
+ * of every script compiled, a whole paste with anything secret in it, until V8 clears it) is
+ * emptied by a full collection on the main thread. Below it, the app is not paused for it.
+ */
+const FORGET_TYPED_BYTES = 256 * 1024;
 
 /** The listener and its sessions; lives in the worker thread. */
 export class BackdoorServer implements SessionHost {
@@ -100,6 +106,9 @@ export class BackdoorServer implements SessionHost {
 
   ended(session: Connection): void {
     this.#sessions.delete(session);
+    // The main thread forgets the session's scripts with its context; V8's compilation cache
+    // keeps their source until V8 clears it, which a large paste makes worth a collection.
+    if (session.runner.typedBytes >= FORGET_TYPED_BYTES) void this.diagnostics.forgetCompiledSources();
     for (const [id, owner] of this.#contexts) {
       if (owner === session) this.#contexts.delete(id);
     }

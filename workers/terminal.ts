@@ -15,11 +15,20 @@ export interface TerminalEvents {
   end(): void;
   /** Completions for the end of `line`, as readline's completer wants them. */
   complete(line: string): Promise<[string[], string]>;
-  /** The typed line grew past the input limit and was cleared. */
-  overflow(): void;
+  /** The typed line grew past `limit` bytes and was cleared. */
+  overflow(limit: number): void;
 }
 
 const HISTORY_SIZE = 1000;
+/**
+ * The longest line the line editor takes, whatever maxInputBytes says: readline spends some
+ * microseconds per character, in the worker that serves every session (a 900 KB paste held it
+ * for seconds). A larger input is pasted in line mode, or sent by a client that edits its lines.
+ */
+export const MAX_EDITED_LINE = 64 * 1024;
+/** Lines longer than this (characters) are not kept in the history, and all it keeps stays under HISTORY_BYTES characters. */
+const MAX_HISTORY_LINE = 4096;
+const HISTORY_BYTES = 256 * 1024;
 
 export class Terminal {
   readonly #input = new PassThrough();
@@ -31,7 +40,7 @@ export class Terminal {
   #closed = false;
 
   constructor(socket: Socket, events: TerminalEvents, options: { columns?: number; maxInputBytes: number }) {
-    this.#maxInputBytes = options.maxInputBytes;
+    this.#maxInputBytes = Math.min(options.maxInputBytes, MAX_EDITED_LINE);
     this.#events = events;
     // A raw terminal does not return the carriage on a line feed.
     this.#output = new Writable({
@@ -55,6 +64,7 @@ export class Terminal {
     });
     this.#editor.on('line', (line) => {
       this.#promptShown = false;
+      this.#boundHistory();
       events.line(line);
     });
     this.#editor.on('SIGINT', () => {
@@ -72,13 +82,19 @@ export class Terminal {
 
   /** Keystrokes from the client (telnet commands already removed). */
   feed(data: Buffer): void {
+    // A chunk that would make the line too long, without ending it: not given to readline.
+    if (data.indexOf(13) === -1 && data.indexOf(10) === -1 && Buffer.byteLength(this.#editor.line) + data.length > this.#maxInputBytes) {
+      this.#clearLine();
+      this.#events.overflow(this.#maxInputBytes);
+      return;
+    }
     this.#input.write(data);
     // readline takes the keys on the next tick; check the line's size after it has.
     if (Buffer.byteLength(this.#editor.line) + data.length > this.#maxInputBytes) {
       setImmediate(() => {
         if (Buffer.byteLength(this.#editor.line) > this.#maxInputBytes) {
           this.#clearLine();
-          this.#events.overflow();
+          this.#events.overflow(this.#maxInputBytes);
         }
       });
     }
@@ -116,10 +132,30 @@ export class Terminal {
     this.#editor.close();
   }
 
+  /** What the history holds now, newest first (for tests). */
+  historyLines(): string[] {
+    return [...(this.#editor as unknown as { history: string[] }).history];
+  }
+
   #clearLine(): void {
     // Ctrl-E then Ctrl-U: to the end, then delete back to the start (readline's own keys).
     this.#editor.write('', { ctrl: true, name: 'e' });
     this.#editor.write('', { ctrl: true, name: 'u' });
+  }
+
+  // The history (newest first) bounded in characters, not only in lines: a long line is not kept, and the
+  // oldest go while the rest is over HISTORY_BYTES.
+  #boundHistory(): void {
+    const history = (this.#editor as unknown as { history: string[] }).history;
+    if (history.length > 0 && history[0].length > MAX_HISTORY_LINE) history.shift();
+    let bytes = 0;
+    for (let i = 0; i < history.length; i++) {
+      bytes += history[i].length;
+      if (bytes > HISTORY_BYTES) {
+        history.length = i;
+        break;
+      }
+    }
   }
 
   // Empties the line being edited without redrawing it (it stays on screen, above).

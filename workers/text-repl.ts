@@ -10,6 +10,8 @@ import type { Diagnose } from './diagnostics.ts';
 import { replCommands, type CommandRequest, type ReplCommandHost } from './repl-commands.ts';
 
 const PROMPT = '> ';
+/** A multi-line input past this many bytes is parsed again only by a line that could end it. */
+const BIG_INPUT_BYTES = 16 * 1024;
 /** `.stats` answers from the worker when the main thread has not answered it within this. */
 export const STATS_FALLBACK_MS = 500;
 
@@ -24,6 +26,8 @@ export class TextRepl implements Mode, ReplCommandHost {
   readonly #host: ModeHost;
   #buffer = '';
   #bufferBytes = 0;
+  /** What the unfinished input waits for, when it was parsed last (see `#mightEnd`). */
+  #until: string | undefined;
   #interruptedOnce = false;
   /** A diagnosis running in the worker (`.stack`, `.profile`): Ctrl-C aborts it. */
   #diagnosis: DiagnosisRun | undefined;
@@ -66,10 +70,15 @@ export class TextRepl implements Mode, ReplCommandHost {
     // it prints `undefined`); inside a multi-line input it is part of the input.
     if (line === '' && this.#buffer === '') return this.#prompt();
 
+    const mightEnd = this.#mightEnd(line);
     this.#buffer = this.#buffer === '' ? line : `${this.#buffer}\n${line}`;
     this.#bufferBytes += bytes;
-    const verdict = classifyInput(this.#buffer);
-    if (verdict.kind === 'incomplete') return this.#prompt(CONTINUATION_PROMPT);
+    const verdict = mightEnd ? classifyInput(this.#buffer) : { kind: 'incomplete' as const, until: this.#until };
+    if (verdict.kind === 'incomplete') {
+      this.#until = verdict.until;
+      return this.#prompt(CONTINUATION_PROMPT);
+    }
+    this.#until = undefined;
     const typed = this.#buffer;
     this.#clearBuffer();
     if (verdict.kind === 'refused') {
@@ -265,6 +274,21 @@ export class TextRepl implements Mode, ReplCommandHost {
   #clearBuffer(): void {
     this.#buffer = '';
     this.#bufferBytes = 0;
+    this.#until = undefined;
+  }
+
+  /**
+   * Whether `line` could end the unfinished input in the buffer. Each line is parsed with all
+   * those before it, which a paste of thousands of lines into one input makes quadratic (and the
+   * worker serves every session). So past BIG_INPUT_BYTES, a line is not parsed when it cannot
+   * end the input: it lacks what an unterminated template or comment waits for, or it ends with
+   * an opening bracket or a comma (a pasted JSON object, line by line). (Such a line ending
+   * inside a line comment, `x = 1 // (`, is then parsed with the next line.)
+   */
+  #mightEnd(line: string): boolean {
+    if (this.#buffer === '' || this.#bufferBytes < BIG_INPUT_BYTES) return true;
+    if (this.#until !== undefined) return line.includes(this.#until);
+    return !/[([{,]\s*$/.test(line);
   }
 
   #prompt(prompt = PROMPT): void {
