@@ -232,7 +232,8 @@ t.test('what a session typed leaves the app\'s heap when it ends, also V8\'s com
   // A child app with gc() exposed: a full collection of its own does not empty V8's
   // compilation cache, which keeps the source of every compiled script. Bare: tap's coverage
   // (V8's precise coverage) would keep every script alive.
-  const app = await startApp(t, 'http-app.mjs', ['--expose-gc', '--import', 'backdoor/register'], { BACKDOOR_START: '1', BACKDOOR_HOST: '127.0.0.1', BACKDOOR_PORT: '0' }, { bare: true });
+  // (Unpaced: on a loaded machine the budget would hold these commands, and say so.)
+  const app = await startApp(t, 'http-app.mjs', ['--expose-gc', '--import', 'backdoor/register'], { BACKDOOR_START: '1', BACKDOOR_HOST: '127.0.0.1', BACKDOOR_PORT: '0', BACKDOOR_MAIN_THREAD_BUDGET: '1' }, { bare: true });
   const port = Number(/listening on 127\.0\.0\.1:(\d+)/.exec(await app.waitForStderr(/listening on 127\.0\.0\.1:\d+/))![1]);
   const heapMb = async () => {
     const client = await TestClient.connect({ port, host: '127.0.0.1' });
