@@ -17,7 +17,6 @@ import { now, ObjectDefineProperty, PromiseCtor, promiseThen } from '../common/p
 /** A command's own run: the watchdog is around it and its printing (see `#run`). */
 const RUN_OPTIONS: vm.RunningScriptOptions = { displayErrors: false };
 
-
 /** What the evaluator tells the worker on its own initiative. */
 export interface EvaluatorEvents {
   settle(id: number, out: string, outcome: EvalOutcome, cost: number): void;

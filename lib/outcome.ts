@@ -7,7 +7,7 @@ import { capText } from './output-buffer.ts';
 import type { SessionContext } from './session-context.ts';
 
 /** The longest a value may take to print (evalTimeoutMs, when it is shorter). */
-export const MAX_FORMAT_MS = 250;
+const MAX_FORMAT_MS = 250;
 
 /**
  * How a command's value or error is printed: as Node's REPL prints it (colours and the
