@@ -8,7 +8,8 @@ import { connect, start } from './fixtures/backdoor.ts';
 const cli = new URL('../dist/client/cli.js', import.meta.url).pathname;
 
 t.test('.stats against a running app: its health and the backdoor\'s cost', async (t) => {
-  const app = await startApp(t, 'http-app.mjs', ['--import', 'backdoor/register'], { BACKDOOR_PORT: '0', BACKDOOR_START: '1' });
+  // With the default budget, which .stats names (the fixture starts apps unpaced otherwise).
+  const app = await startApp(t, 'http-app.mjs', ['--import', 'backdoor/register'], { BACKDOOR_PORT: '0', BACKDOOR_START: '1', BACKDOOR_MAIN_THREAD_BUDGET: '0.1' });
   const port = Number((await app.waitForStderr(/listening on 127\.0\.0\.1:\d+/)).split(':').at(-1));
   await app.get();
   const client = await TestClient.connect({ port });
