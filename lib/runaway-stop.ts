@@ -17,15 +17,14 @@
  * the evaluator uses `vm`'s `timeout` as before.
  */
 import inspector from 'node:inspector';
-import { performance } from 'node:perf_hooks';
+import { now, ObjectDefineProperty, ObjectHasOwn, ReflectApply } from '../common/primordials.ts';
 
-// Taken before any session runs: a session can reach the app's globals and modules, and must
-// not be able to keep its own runaway from being stopped by replacing what the stop uses.
-// (Nothing on the hook's path calls a method a session could replace: no Map, Math or Reflect
-// of the app's realm, only what is taken here and plain property and array access.)
-const now = performance.now.bind(performance);
+// Taken before any session runs (as the primordials are): a session can reach the app's
+// globals and modules, and must not be able to keep its own runaway from being stopped by
+// replacing what the stop uses. (Nothing on the hook's path calls a method a session could
+// replace: no Map, Math or Reflect of the app's realm, only what is taken at load and plain
+// property and array access.)
 const post = inspector.Session.prototype.post;
-const apply = Reflect.apply;
 const stops: (RunawayStop | undefined)[] = [];
 let instances = 0;
 
@@ -38,9 +37,9 @@ let instances = 0;
 export const HOOK = '__backdoorStopRunaway';
 
 function installHook(): boolean {
-  if (Object.hasOwn(globalThis, HOOK)) return true;
+  if (ObjectHasOwn(globalThis, HOOK)) return true;
   try {
-    Object.defineProperty(globalThis, HOOK, {
+    ObjectDefineProperty(globalThis, HOOK, {
       value: (stop: number, id: number, limitMs: number) => stops[stop]?.check(id, limitMs) ?? -1,
       configurable: false,
       enumerable: false,
@@ -122,7 +121,7 @@ export class RunawayStop {
     } catch {
       // (the evaluator's own bookkeeping: nothing is expected to throw)
     }
-    apply(post, this.#session, ['Runtime.terminateExecution', () => {}]);
+    ReflectApply(post, this.#session, ['Runtime.terminateExecution', () => {}]);
     return 0;
   }
 }

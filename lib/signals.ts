@@ -78,24 +78,18 @@ class Installation {
 }
 
 /**
- * The signals blocked in this thread (Linux: `SigBlk` of /proc/self/status; empty elsewhere).
- * Node 22 and 24 block SIGUSR1 in every thread under `--disable-sigusr1`, and a process may
- * inherit a blocked signal from its parent.
+ * Whether `signal` is blocked in this thread (Linux: `SigBlk` of /proc/self/status; false
+ * elsewhere). Node 22 and 24 block SIGUSR1 in every thread under `--disable-sigusr1`, and a
+ * process may inherit a blocked signal from its parent.
  */
-function blockedSignals(): Set<string> {
-  const blocked = new Set<string>();
-  let mask: bigint;
+function signalBlocked(signal: string): boolean {
+  const number = (constants.signals as Record<string, number>)[signal];
   try {
-    const line = /^SigBlk:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'));
-    if (!line) return blocked;
-    mask = BigInt(`0x${line[1]}`);
+    const mask = /^SigBlk:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
+    return number !== undefined && mask !== undefined && ((BigInt(`0x${mask}`) >> BigInt(number - 1)) & 1n) === 1n;
   } catch {
-    return blocked;
+    return false;
   }
-  for (const [name, number] of Object.entries(constants.signals)) {
-    if ((mask >> BigInt(number - 1)) & 1n) blocked.add(name);
-  }
-  return blocked;
 }
 
 function say(text: string): void {
@@ -105,7 +99,7 @@ function say(text: string): void {
 function checkSignal(name: 'startSignal' | 'stopSignal', value: unknown): NodeJS.Signals {
   const reason = signalNames.unusableSignalReason(value);
   if (reason === undefined) {
-    if (blockedSignals().has(value as string)) {
+    if (signalBlocked(value as string)) {
       // A listener would wait for ever: the signal never reaches this process's handlers.
       const why = value === 'SIGUSR1' && [...process.execArgv, process.env.NODE_OPTIONS ?? ''].some((arg) => arg.includes('--disable-sigusr1')) ? ' by --disable-sigusr1' : '';
       throw new BackdoorError('ERR_BACKDOOR_SIGNAL_BLOCKED', `The "${name}" ${String(value)} is blocked in this process${why}: it would never arrive. Choose other signals (BACKDOOR_START_SIGNAL=SIGUSR2 BACKDOOR_STOP_SIGNAL=SIGHUP, or the options of the same names)`);
