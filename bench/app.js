@@ -196,6 +196,11 @@ const send = linkToParent(/** @param {AppRequest} message */ (message) => {
     });
   } else if (message.cmd === 'run-in-realm') {
     send({ cmd: 'ran-in-realm', ...runInRealm(message.code, message.runs, message.warmRuns) });
+  } else if (message.cmd === 'realm-server') {
+    realmServer().then((port) => send({ cmd: 'realm-serving', port }));
+  } else if (message.cmd === 'realm-times') {
+    send({ cmd: 'realm-timed', ...realmTimes });
+    realmTimes = { runMs: [], runAndPrintMs: [] };
   } else if (message.cmd === 'load-modules') {
     loadModules(message.count).then((loaded) => send({ cmd: 'loaded-modules', ...loaded }));
   } else if (message.cmd === 'busy') {
@@ -236,6 +241,51 @@ function runInRealm(code, runs, warmRuns) {
   }
   if (printed === 0) throw new Error(`nothing printed for ${code}`);
   return { runMs, runAndPrintMs };
+}
+
+/** What the realm server's commands took, since they were last asked for. */
+let realmTimes = { runMs: /** @type {number[]} */ ([]), runAndPrintMs: /** @type {number[]} */ ([]) };
+
+/**
+ * The same code as a session's, run in this realm as the app would run it on a request: a line
+ * comes on a loopback socket, and is run (its script compiled once) and printed with the REPL's
+ * settings in the turn that reads it; the text goes back with a `> ` prompt. What the bench's
+ * REPL clients drive as they drive a session, so that both run under the same conditions: one
+ * command per turn of the event loop, the socket's and the client's work between two (a loop
+ * that runs the code back to back keeps the CPU's caches and the JIT's feedback warmer than
+ * either ever are). Times the run and the printing, as the backdoor times its own.
+ * @returns {Promise<number>} its port
+ */
+function realmServer() {
+  const print = { depth: 2, maxArrayLength: 100, maxStringLength: 10_000, breakLength: 80, showProxy: true, getters: false, colors: false };
+  /** @type {Map<string, vm.Script>} */
+  const scripts = new Map();
+  const realm = net.createServer((socket) => {
+    socket.setNoDelay(true);
+    socket.setEncoding('utf8');
+    let buffer = '';
+    socket.on('data', (chunk) => {
+      buffer += chunk;
+      for (let end = buffer.indexOf('\n'); end !== -1; end = buffer.indexOf('\n')) {
+        const code = buffer.slice(0, end);
+        buffer = buffer.slice(end + 1);
+        let script = scripts.get(code);
+        if (!script) scripts.set(code, (script = new vm.Script(code)));
+        const start = performance.now();
+        const value = script.runInThisContext();
+        const ran = performance.now();
+        const text = inspect(value, print);
+        const printed = performance.now();
+        realmTimes.runMs.push(ran - start);
+        realmTimes.runAndPrintMs.push(printed - start);
+        socket.write(`${text}\n> `);
+      }
+    });
+    socket.on('error', () => {});
+    socket.write('> ');
+  });
+  realm.unref();
+  return new Promise((resolve) => realm.listen(0, '127.0.0.1', () => resolve(portOf(realm.address()))));
 }
 
 /**

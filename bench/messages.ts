@@ -30,6 +30,10 @@ export type AppRequest =
   | { cmd: 'measure-stop' }
   /** Run `code` in the app's own realm `warmRuns` times, then `runs` times timed (see RealmRuns). */
   | { cmd: 'run-in-realm'; code: string; runs: number; warmRuns: number }
+  /** Serve the realm server (see bench/app.js): lines run in the app's realm, as a session's are in its context. */
+  | { cmd: 'realm-server' }
+  /** The realm server's times since last asked. */
+  | { cmd: 'realm-times' }
   /** Load `count` small modules of the app's own (for what `.stack` costs in a large app). */
   | { cmd: 'load-modules'; count: number }
   /** Keep the main thread busy in the app's own code for `ms` (see BusyGaps). */
@@ -38,7 +42,7 @@ export type AppRequest =
   | { cmd: 'await-cost'; awaits: number }
   | { cmd: 'exit' };
 
-export type AppReply = AppReady | { cmd: 'measure-started' } | Measured | RealmRuns | { cmd: 'loaded-modules'; count: number; ms: number } | BusyGaps | AwaitCost;
+export type AppReply = AppReady | { cmd: 'measure-started' } | Measured | RealmRuns | { cmd: 'realm-serving'; port: number } | (Omit<RealmRuns, 'cmd'> & { cmd: 'realm-timed' }) | { cmd: 'loaded-modules'; count: number; ms: number } | BusyGaps | AwaitCost;
 
 /** The median over 5 runs of `awaits` sequential `await null` in the app's own code, in ns per await. */
 export interface AwaitCost {
@@ -179,12 +183,19 @@ export type SessionsRequest =
   | { cmd: 'reset' }
   /** Close the sessions and report. */
   | { cmd: 'stop' }
-  /** Run exactly `n` commands (or a few more) on one fresh session, and report. */
-  | { cmd: 'count'; port: number; command: string; n: number; gapMs?: number };
+  /**
+   * Run exactly `n` commands (or a few more) on one fresh session, and report; with `keep`, on
+   * the session kept from an earlier `count` with `keep` to the same port (one is opened if there
+   * is none), left open for the next.
+   */
+  | { cmd: 'count'; port: number; command: string; n: number; gapMs?: number; keep?: boolean }
+  /** Close the sessions kept by `count`. */
+  | { cmd: 'drop-kept' };
 
 export type SessionsReply =
   | { cmd: 'started'; at: number }
   | { cmd: 'reset-done' }
+  | { cmd: 'dropped-kept' }
   | { cmd: 'stopped'; result: FloodResult }
   | { cmd: 'counted'; result: CountResult };
 
@@ -335,8 +346,14 @@ export interface RttFigure extends BenchBackdoorOptions {
   gapMs: number;
 }
 
-export interface CpuFigure {
+/** CPU per command, once the backdoor's code is compiled; `cold`, the same for its first commands. */
+export interface CpuFigure extends CpuPart {
   evalTimeoutMs: number;
+  cold: CpuPart;
+}
+
+export interface CpuPart {
+  commands: number;
   cpuUsPerCommand: number;
   evaluatorUsPerCommand: number;
   /** CPU per command of the app's other threads: all of them, the backdoor's worker, and the rest (V8's watchdog threads, GC helpers). */
@@ -364,6 +381,8 @@ export interface HeavyRealmFigure {
   appRealmMs: number;
   appRealmMedianMs?: number;
   appRealmRunOnlyMs: number;
+  /** The same code run and printed back to back in a loop of the app's (warmer than any command). */
+  appRealmLoopMs: number;
   ratio: number;
 }
 

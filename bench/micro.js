@@ -46,26 +46,31 @@ export async function micro({ clients, settings, pauses, backdoorOptions, comman
   await rtt('rttGuardOn', { ...backdoorOptions, mainThreadBudget: 1 }, settings.rttCommands);
   await rtt('rttGuardOff', { ...backdoorOptions, mainThreadBudget: 1, evalTimeoutMs: 0 }, settings.rttCommands);
   await rtt('rttInteractive', backdoorOptions, Math.min(settings.rttCommands, 2000), 20);
-  // Main-thread CPU per trivial command, with and without the timeout guard: all of the main
-  // thread's active time (event-loop utilisation) while an otherwise idle app runs them.
+  // CPU per trivial command, with and without the timeout guard, in an otherwise idle app: the
+  // main thread's, and off it by part (the backdoor's worker; the rest: V8's watchdog thread of
+  // each command under evalTimeoutMs, its compiler and GC helpers, which the process's CPU time
+  // counts even once they have ended). Twice in a row: the first commands of a fresh backdoor
+  // pay for V8 compiling the worker's code (a cost paid once); the next as many are what each
+  // command of a flood costs from then on.
   for (const [key, evalTimeoutMs] of /** @type {const} */ ([['cpuGuardOn', settings.evalTimeoutMs], ['cpuGuardOff', 0]])) {
     const app = await startApp('backdoor', { ...backdoorOptions, mainThreadBudget: 1, evalTimeoutMs });
-    await app.ask({ cmd: 'measure-start' }, 'measure-started');
-    await clients.ask({ cmd: 'count', port: replPort(app), command: TRIVIAL, n: settings.cpuCommands }, 'counted', 600_000);
-    const measured = await app.ask({ cmd: 'measure-stop' }, 'measured');
-    const commands = required(measured.backdoorCommands, 'the commands a backdoor ran');
-    // Off the main thread, by part: the backdoor's worker, and the rest (V8's watchdog thread of
-    // each command under evalTimeoutMs, GC helpers), which the process's CPU time counts even
-    // once they have ended.
-    const offMainMs = measured.processCpuMs - measured.mainCpuMs;
-    figures[key] = {
-      evalTimeoutMs,
-      cpuUsPerCommand: (measured.mainCpuMs * 1000) / commands,
-      evaluatorUsPerCommand: (required(measured.backdoorMainMs, "a backdoor's main-thread time") * 1000) / commands,
-      offMainCpuUsPerCommand: (offMainMs * 1000) / commands,
-      workerCpuUsPerCommand: measured.workerCpuMs === undefined ? undefined : (measured.workerCpuMs * 1000) / commands,
-      otherThreadsCpuUsPerCommand: measured.workerCpuMs === undefined ? undefined : ((offMainMs - measured.workerCpuMs) * 1000) / commands,
+    const measure = async () => {
+      await app.ask({ cmd: 'measure-start' }, 'measure-started');
+      await clients.ask({ cmd: 'count', port: replPort(app), command: TRIVIAL, n: settings.cpuCommands }, 'counted', 600_000);
+      const measured = await app.ask({ cmd: 'measure-stop' }, 'measured');
+      const commands = required(measured.backdoorCommands, 'the commands a backdoor ran');
+      const offMainMs = measured.processCpuMs - measured.mainCpuMs;
+      return {
+        commands,
+        cpuUsPerCommand: (measured.mainCpuMs * 1000) / commands,
+        evaluatorUsPerCommand: (required(measured.backdoorMainMs, "a backdoor's main-thread time") * 1000) / commands,
+        offMainCpuUsPerCommand: (offMainMs * 1000) / commands,
+        workerCpuUsPerCommand: measured.workerCpuMs === undefined ? undefined : (measured.workerCpuMs * 1000) / commands,
+        otherThreadsCpuUsPerCommand: measured.workerCpuMs === undefined ? undefined : ((offMainMs - measured.workerCpuMs) * 1000) / commands,
+      };
     };
+    const cold = await measure();
+    figures[key] = { evalTimeoutMs, ...(await measure()), cold };
     await app.stop();
   }
   // Idle: the main thread's active time with a started backdoor and an open idle session,
@@ -137,43 +142,58 @@ export async function micro({ clients, settings, pauses, backdoorOptions, comman
   }
   // The heavy command's main-thread time in a session (what the backdoor counts, running and
   // printing, per command; no budget, so that the commands come back to back) against the same
-  // code in the app's own realm, run and printed there. In alternating blocks, so that a change
-  // in the machine's state (another VM's load, the CPU's clock) falls on both alike.
+  // code in the app's own realm, run and printed there as the app would run it on a request:
+  // each line read from a socket by the realm server (bench/app.js), driven by the same client
+  // as the session, so that both run one per turn of the event loop with the sockets' and the
+  // client's work between two. In alternating blocks, so that a change in the machine's state
+  // (another VM's load, the CPU's clock) falls on both alike. Also the same code in a loop that
+  // runs it back to back in the app (warmer caches than any command gets), for reference. One
+  // session and one realm connection throughout: a session's context is made by its first
+  // command, which is not what a command costs.
   {
     const app = await startApp('backdoor', { ...backdoorOptions, mainThreadBudget: 1 });
+    const { port: realmPort } = await app.ask({ cmd: 'realm-server' }, 'realm-serving');
     const n = settings.heavyCommands;
     const warm = Math.min(5, n);
     const blocks = Math.min(5, n);
-    await clients.ask({ cmd: 'count', port: replPort(app), command: HEAVY, n: warm }, 'counted', 600_000);
+    await clients.ask({ cmd: 'count', port: replPort(app), command: HEAVY, n: warm, keep: true }, 'counted', 600_000);
+    await clients.ask({ cmd: 'count', port: realmPort, command: HEAVY, n: warm, keep: true }, 'counted', 600_000);
+    await app.ask({ cmd: 'realm-times' }, 'realm-timed');
     let commands = 0;
     let sessionTotalMs = 0;
     /** @type {number[]} */
-    const runAndPrintMs = [];
+    const realmMs = [];
     /** @type {number[]} */
-    const runMs = [];
+    const realmRunMs = [];
+    /** @type {number[]} */
+    const loopMs = [];
     for (let block = 0; block < blocks; block++) {
       const size = Math.ceil(n / blocks);
       await app.ask({ cmd: 'measure-start' }, 'measure-started');
-      await clients.ask({ cmd: 'count', port: replPort(app), command: HEAVY, n: size }, 'counted', 600_000);
+      await clients.ask({ cmd: 'count', port: replPort(app), command: HEAVY, n: size, keep: true }, 'counted', 600_000);
       const measured = await app.ask({ cmd: 'measure-stop' }, 'measured');
       commands += required(measured.backdoorCommands, 'the commands a backdoor ran');
       sessionTotalMs += required(measured.backdoorMainMs, "a backdoor's main-thread time");
+      await clients.ask({ cmd: 'count', port: realmPort, command: HEAVY, n: size, keep: true }, 'counted', 600_000);
+      const timed = await app.ask({ cmd: 'realm-times' }, 'realm-timed');
+      realmMs.push(...timed.runAndPrintMs);
+      realmRunMs.push(...timed.runMs);
       const ran = await app.ask({ cmd: 'run-in-realm', code: HEAVY, runs: size, warmRuns: block === 0 ? warm : 0 }, 'ran-in-realm', 600_000);
-      runAndPrintMs.push(...ran.runAndPrintMs);
-      runMs.push(...ran.runMs);
+      loopMs.push(...ran.runAndPrintMs);
     }
     const sessionMs = sessionTotalMs / commands;
-    const realm = { runAndPrintMs, runMs };
     const mean = (/** @type {number[]} */ values) => values.reduce((a, b) => a + b, 0) / values.length;
-    const appRealmMs = mean(realm.runAndPrintMs);
+    const appRealmMs = mean(realmMs);
     figures.heavyRealm = {
       commands,
       sessionMs,
       appRealmMs,
-      appRealmMedianMs: median(realm.runAndPrintMs),
-      appRealmRunOnlyMs: mean(realm.runMs),
+      appRealmMedianMs: median(realmMs),
+      appRealmRunOnlyMs: mean(realmRunMs),
+      appRealmLoopMs: mean(loopMs),
       ratio: sessionMs / appRealmMs,
     };
+    await clients.ask({ cmd: 'drop-kept' }, 'dropped-kept');
     await app.stop();
   }
   // What `.stack` costs the app: its main thread busy in its own code, with many modules of

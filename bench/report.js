@@ -117,16 +117,20 @@ export function print(report) {
   rttRow(`back to back, timeout guard on (${m.rttGuardOn.evalTimeoutMs} ms), no budget`, m.rttGuardOn);
   rttRow('back to back, timeout guard off, no budget', m.rttGuardOff);
   rttRow(`one every ${m.rttInteractive.gapMs} ms, default options`, m.rttInteractive);
-  console.log(`| main-thread CPU per 1+1, timeout guard on (${m.cpuGuardOn.evalTimeoutMs} ms) | ${f(m.cpuGuardOn.cpuUsPerCommand, 0)} us (of which evaluating ${f(m.cpuGuardOn.evaluatorUsPerCommand, 0)} us) |`);
-  console.log(`| main-thread CPU per 1+1, timeout guard off | ${f(m.cpuGuardOff.cpuUsPerCommand, 0)} us (of which evaluating ${f(m.cpuGuardOff.evaluatorUsPerCommand, 0)} us) |`);
-  const offMain = (/** @type {import('./messages.ts').CpuFigure} */ c) =>
+  const mainCpu = (/** @type {import('./messages.ts').CpuPart} */ c) => `${f(c.cpuUsPerCommand, 0)} us (of which evaluating ${f(c.evaluatorUsPerCommand, 0)} us)`;
+  const offMain = (/** @type {import('./messages.ts').CpuPart} */ c) =>
     `worker ${f(c.workerCpuUsPerCommand, 0) || '?'} us, other threads ${f(c.otherThreadsCpuUsPerCommand, 0) || '?'} us (all ${f(c.offMainCpuUsPerCommand, 0)} us)`;
-  console.log(`| CPU per 1+1 off the main thread, timeout guard on (${m.cpuGuardOn.evalTimeoutMs} ms) | ${offMain(m.cpuGuardOn)} |`);
-  console.log(`| CPU per 1+1 off the main thread, timeout guard off | ${offMain(m.cpuGuardOff)} |`);
+  const cpuRows = (/** @type {string} */ guard, /** @type {import('./messages.ts').CpuFigure} */ c) => {
+    const span = `commands ${c.cold.commands + 1}-${c.cold.commands + c.commands} of a fresh backdoor (the first ${c.cold.commands}, while V8 compiles its code)`;
+    console.log(`| main-thread CPU per 1+1, ${guard}, ${span} | ${mainCpu(c)} (${mainCpu(c.cold)}) |`);
+    console.log(`| CPU per 1+1 off the main thread, ${guard}, ${span} | ${offMain(c)} (${offMain(c.cold)}) |`);
+  };
+  cpuRows(`timeout guard on (${m.cpuGuardOn.evalTimeoutMs} ms)`, m.cpuGuardOn);
+  cpuRows('timeout guard off', m.cpuGuardOff);
   console.log(`| idle app: backdoor 1+1 commands/s vs Node's REPL | ${f(m.idleFlood.backdoorCommandsPerSecond, 0)} / ${f(m.idleFlood.replCommandsPerSecond, 0)} = ${f(m.idleFlood.ratio, 3)} |`);
   console.log(`| runaway loop, then 1+1, idle app: from the loop's error (evalTimeoutMs ${m.runaway.evalTimeoutMs} ms) to the 2 (median of ${m.runaway.runs}) | ${f(m.runaway.medianMs, 1)} ms (max ${f(m.runaway.maxMs, 1)} ms) |`);
   const h = m.heavyRealm;
-  console.log(`| heavy command, main-thread time: session vs app realm, running and printing (mean of ${h.commands}) | session ${f(h.sessionMs)} ms, app realm ${f(h.appRealmMs)} ms (median ${f(h.appRealmMedianMs)} ms; running alone ${f(h.appRealmRunOnlyMs)} ms), ratio ${f(h.ratio)} |`);
+  console.log(`| heavy command, main-thread time: session vs app realm, running and printing, each on a line from a socket (mean of ${h.commands}) | session ${f(h.sessionMs)} ms, app realm ${f(h.appRealmMs)} ms (median ${f(h.appRealmMedianMs)} ms; running alone ${f(h.appRealmRunOnlyMs)} ms; back to back in a loop ${f(h.appRealmLoopMs)} ms), ratio ${f(h.ratio)} |`);
   const st = m.stackCost;
   console.log(`| .stack, main thread busy in the app's code, ${st.modules} modules of the app's loaded (median of ${st.runs}) | main thread held ${f(st.heldMs)} ms (longest gap ${f(st.maxGapMs)} ms, ${f(st.quietMaxGapMs)} ms without .stack); answered in ${f(st.answerMs, 1)} ms (idle main thread: ${f(st.idleAnswerMs, 1)} ms) |`);
   const aw = m.awaitCost;

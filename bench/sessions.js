@@ -17,6 +17,8 @@ let sessions = [];
 let histogram = createHistogram();
 let commands = 0;
 let running = false;
+/** Sessions kept open between `count`s, by port. @type {Map<number, Session>} */
+const keptSessions = new Map();
 
 /**
  * Connects, and resolves at the first prompt.
@@ -97,24 +99,33 @@ const reply = linkToParent(async (/** @type {SessionsRequest} */ message) => {
     sessions.forEach((s) => s.socket.destroy());
     sessions = [];
     reply({ cmd: 'stopped', result });
+  } else if (message.cmd === 'drop-kept') {
+    for (const session of keptSessions.values()) session.socket.destroy();
+    keptSessions.clear();
+    reply({ cmd: 'dropped-kept' });
   } else if (message.cmd === 'count') {
     // Run exactly `n` commands on one fresh session (micro figures), then report.
     histogram = createHistogram();
     commands = 0;
-    const session = await open(message.port);
+    const kept = message.keep ? keptSessions.get(message.port) : undefined;
+    const session = kept ?? (await open(message.port));
+    if (message.keep) keptSessions.set(message.port, session);
     running = true;
     const target = message.n;
+    /** @type {Promise<void>} */
+    let flooding = Promise.resolve();
     await /** @type {Promise<void>} */ (new Promise((resolve) => {
       const check = setInterval(() => {
         if (commands >= target) {
           running = false;
           clearInterval(check);
-          resolve();
+          // The command in flight is answered first: a kept session is then ready for the next.
+          flooding.then(resolve);
         }
       }, 5);
-      flood(session, message.command, message.gapMs ?? 0);
+      flooding = flood(session, message.command, message.gapMs ?? 0);
     }));
-    session.socket.destroy();
+    if (!message.keep) session.socket.destroy();
     reply({ cmd: 'counted', result: { commands, rttP50Us: histogram.percentile(50) / 1000, rttP99Us: histogram.percentile(99) / 1000 } });
   }
 });

@@ -71,8 +71,8 @@ t.test('npm run bench -- --smoke --json: the table, the JSON with every field, t
     rttGuardOn: { p50Us: Number, p99Us: Number, commands: Number },
     rttGuardOff: { p50Us: Number, p99Us: Number, commands: Number },
     rttInteractive: { p50Us: Number, p99Us: Number, commands: Number },
-    cpuGuardOn: { cpuUsPerCommand: Number, evaluatorUsPerCommand: Number },
-    cpuGuardOff: { cpuUsPerCommand: Number, evaluatorUsPerCommand: Number },
+    cpuGuardOn: { cpuUsPerCommand: Number, evaluatorUsPerCommand: Number, cold: { cpuUsPerCommand: Number, commands: Number } },
+    cpuGuardOff: { cpuUsPerCommand: Number, evaluatorUsPerCommand: Number, cold: { cpuUsPerCommand: Number, commands: Number } },
     startMs: Number,
     signalToPrompt: { runs: 3, medianMs: Number, maxMs: Number },
     rssAddedMb: Number,
@@ -81,7 +81,7 @@ t.test('npm run bench -- --smoke --json: the table, the JSON with every field, t
     loadLateness: { baselineP50Us: Number, baselineP99Us: Number, baselineHttpP99Us: Number, highestP99Us: Number },
     idleFlood: { backdoorCommandsPerSecond: Number, replCommandsPerSecond: Number, ratio: Number },
     runaway: { evalTimeoutMs: 2000, runs: 1, medianMs: Number, maxMs: Number },
-    heavyRealm: { commands: Number, sessionMs: Number, appRealmMs: Number, appRealmMedianMs: Number, appRealmRunOnlyMs: Number, ratio: Number },
+    heavyRealm: { commands: Number, sessionMs: Number, appRealmMs: Number, appRealmMedianMs: Number, appRealmRunOnlyMs: Number, appRealmLoopMs: Number, ratio: Number },
   });
   for (const key of ['cpuGuardOn', 'cpuGuardOff']) {
     t.match(report.micro[key], { offMainCpuUsPerCommand: Number }, key);

@@ -19,10 +19,14 @@ const fault = (error: unknown) =>
 
 const channel = new Channel<WorkerNotification, MainNotification>(port, (message) => server.notified(message), fault);
 const main = wrap<MainApi>(channel.endpoint);
+// Each property read of a comlink proxy makes a new proxy (and registers it for finalization,
+// whose clean-up later runs as a task of its own): the two methods are read once.
+const evaluate = main.evaluate;
+const recover = main.recover;
 const server = new BackdoorServer(config, {
-  evaluate: (request) => main.evaluate(request),
+  evaluate: (request) => evaluate(request),
   notify: (message) => channel.notify(message),
-  recover: (id) => main.recover(id),
+  recover: (id) => recover(id),
 });
 
 const api: WorkerApi = {
