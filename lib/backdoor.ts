@@ -8,11 +8,12 @@ import { announce, withdraw } from './announce.ts';
 import { BackdoorError, listenErrorCode } from '../common/errors.ts';
 import { Evaluator } from './evaluator.ts';
 import { HOOK, RunawayStop } from './runaway-stop.ts';
+import { holdMemoryReducer } from './quiet-heap.ts';
 import { resolveOptions, type BackdoorOptions, type ResolvedOptions } from './options.ts';
 
 const fromSource = import.meta.url.endsWith('.ts');
-/** The worker entry, compiled beside this file (`.ts` when run from source under a loader). */
-const workerUrl = new URL(`../workers/worker${fromSource ? '.ts' : '.js'}`, import.meta.url);
+/** The worker entry (workers/entry.ts), compiled beside this file (`.ts` when run from source under a loader). */
+const workerUrl = new URL(`../workers/entry${fromSource ? '.ts' : '.js'}`, import.meta.url);
 /**
  * The compiled worker needs none of the app's flags, and must not inherit its preloads
  * (`--import`, `--require`, loaders): they would run again in the worker, costing start-up
@@ -49,6 +50,8 @@ export class Backdoor {
   readonly #exited: Promise<void>;
   readonly #auditor: Auditor;
   readonly #runawayStop: RunawayStop | undefined;
+  /** Keeps V8's memory reducer off the worker's isolate until it listens (lib/quiet-heap.ts). */
+  readonly #releaseReducer: () => void;
 
   /** @internal use `startBackdoor` */
   constructor(options: ResolvedOptions) {
@@ -73,14 +76,20 @@ export class Backdoor {
       runawayHook: this.#runawayStop ? { name: HOOK, stop: this.#runawayStop.number } : undefined,
     };
     const workerData: WorkerData = { config, port: port2 };
-    this.#worker = new Worker(workerUrl, {
-      workerData,
-      execArgv: workerExecArgv,
-      // A fault in the worker (a leak, a runaway buffer) ends the worker, not the process.
-      resourceLimits: { maxOldGenerationSizeMb: 256 },
-      transferList: [port2],
-      name: 'backdoor',
-    });
+    this.#releaseReducer = holdMemoryReducer();
+    try {
+      this.#worker = new Worker(workerUrl, {
+        workerData,
+        execArgv: workerExecArgv,
+        // A fault in the worker (a leak, a runaway buffer) ends the worker, not the process.
+        resourceLimits: { maxOldGenerationSizeMb: 256 },
+        transferList: [port2],
+        name: 'backdoor',
+      });
+    } catch (error) {
+      this.#releaseReducer();
+      throw error;
+    }
     this.#exited = new Promise((resolve) => this.#worker.once('exit', () => resolve()));
     this.#worker.on('error', (error) => this.#fail(error));
     this.#worker.once('exit', (code) => {
@@ -122,7 +131,10 @@ export class Backdoor {
     const reply = await Promise.race([
       this.#control.listen(),
       this.#exited.then(() => undefined),
-    ]).finally(() => this.#worker.unref());
+    ]).finally(() => {
+      this.#worker.unref();
+      this.#releaseReducer();
+    });
     if (reply === undefined) {
       throw new BackdoorError('ERR_BACKDOOR_WORKER', 'The backdoor worker stopped before listening', { cause: this.#failure });
     }
@@ -206,6 +218,7 @@ export class Backdoor {
   }
 
   #release(): void {
+    this.#releaseReducer();
     withdraw(this);
     this.#state = 'closed';
     this.#evaluator.close();
