@@ -186,4 +186,6 @@ export type WorkerNotification =
   /** A context is no longer used (its session ended or ran `.clear`); pending commands still settle. */
   | { type: 'drop-context'; context: number }
   /** Audit events from the worker, batched (only when the `audit` option is a function). */
-  | { type: 'audit'; events: AuditEvent[] };
+  | { type: 'audit'; events: AuditEvent[] }
+  /** The worker's heap has had its first full collection, after it started listening (lib/quiet-heap.ts). */
+  | { type: 'heap-collected' };

@@ -12,8 +12,8 @@ import { holdMemoryReducer } from './quiet-heap.ts';
 import { resolveOptions, type BackdoorOptions, type ResolvedOptions } from './options.ts';
 
 const fromSource = import.meta.url.endsWith('.ts');
-/** The worker entry (workers/entry.ts), compiled beside this file (`.ts` when run from source under a loader). */
-const workerUrl = new URL(`../workers/entry${fromSource ? '.ts' : '.js'}`, import.meta.url);
+/** The worker entry, compiled beside this file (`.ts` when run from source under a loader). */
+const workerUrl = new URL(`../workers/worker${fromSource ? '.ts' : '.js'}`, import.meta.url);
 /**
  * The compiled worker needs none of the app's flags, and must not inherit its preloads
  * (`--import`, `--require`, loaders): they would run again in the worker, costing start-up
@@ -50,7 +50,7 @@ export class Backdoor {
   readonly #exited: Promise<void>;
   readonly #auditor: Auditor;
   readonly #runawayStop: RunawayStop | undefined;
-  /** Keeps V8's memory reducer off the worker's isolate until it listens (lib/quiet-heap.ts). */
+  /** Keeps V8's memory reducer off the worker's isolate until its first full collection (lib/quiet-heap.ts). */
   readonly #releaseReducer: () => void;
 
   /** @internal use `startBackdoor` */
@@ -102,6 +102,7 @@ export class Backdoor {
       port1,
       (message) => {
         if (message.type === 'drop-context') this.#evaluator.dropContextLater(message.context);
+        else if (message.type === 'heap-collected') this.#releaseReducer();
         else this.#auditor.emit(...message.events);
       },
       (error) => this.#auditor.emit({ type: 'fault', time: new Date().toISOString(), message: `a message from the worker failed: ${String(error)}` }),
@@ -131,10 +132,7 @@ export class Backdoor {
     const reply = await Promise.race([
       this.#control.listen(),
       this.#exited.then(() => undefined),
-    ]).finally(() => {
-      this.#worker.unref();
-      this.#releaseReducer();
-    });
+    ]).finally(() => this.#worker.unref());
     if (reply === undefined) {
       throw new BackdoorError('ERR_BACKDOOR_WORKER', 'The backdoor worker stopped before listening', { cause: this.#failure });
     }

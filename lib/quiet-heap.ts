@@ -11,9 +11,12 @@
  * megabytes and has nothing to give back.
  *
  * V8 has that switch only for the whole process (`v8.setFlagsFromString`; a worker's execArgv
- * takes no V8 flags), so it is off only while a backdoor starts, and on again once its worker
- * listens. An isolate of the app's that grows in that window (its main thread, another worker)
+ * takes no V8 flags), so it is off only while a backdoor starts: from before its worker is made until
+ * the worker has had its first full collection (workers/collect-heap.ts, once it listens), after
+ * which V8 can no longer arm it there. An isolate of the app's that grows in that window (its main thread, another worker)
  * only skips that one early idle collection, which its next full collection makes up for.
+ * (A worker whose heap is still over 10 MB after that collection, as under a coverage tool's
+ * inspector session, has the reducer armed again by V8, as any isolate that size.)
  * Nothing is touched when the app names a memory-reducer flag itself: its value cannot be read
  * back, so it could not be put back.
  */

@@ -7,6 +7,7 @@ import { workerData } from 'node:worker_threads';
 import { Channel } from '../common/channel.ts';
 import type { MainApi, MainNotification, WorkerApi, WorkerData, WorkerNotification } from '../common/protocol.ts';
 import { BackdoorServer } from './server.ts';
+import { collectHeap } from './collect-heap.ts';
 import { describeFault } from './texts.ts';
 
 const { config, port } = workerData as WorkerData;
@@ -30,7 +31,13 @@ const server = new BackdoorServer(config, {
 });
 
 const api: WorkerApi = {
-  listen: () => server.listen(),
+  listen: async () => {
+    const reply = await server.listen();
+    // Once the answer has left (startBackdoor() does not wait for it): the worker's first full
+    // collection, after which V8's memory reducer can no longer be armed in it (lib/quiet-heap.ts).
+    if (reply.ok) setImmediate(() => collectHeap().then(() => channel.notify({ type: 'heap-collected' })));
+    return reply;
+  },
   close: () => server.close(),
 };
 expose(api, channel.endpoint);
