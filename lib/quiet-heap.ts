@@ -15,6 +15,9 @@
  * the worker has had its first full collection (workers/collect-heap.ts, once it listens), after
  * which V8 can no longer arm it there. An isolate of the app's that grows in that window (its main thread, another worker)
  * only skips that one early idle collection, which its next full collection makes up for.
+ * V8 counts flags that differ from their defaults in the tag of its code caches, so code cache
+ * data made or read in that window (a `vm.Script`'s `cachedData`, Node's compile cache) does not
+ * match data of the rest of the time: it is rejected, and the code compiled again, no more.
  * (A worker whose heap is still over 10 MB after that collection, as under a coverage tool's
  * inspector session, has the reducer armed again by V8, as any isolate that size.)
  * Nothing is touched when the app names a memory-reducer flag itself: its value cannot be read
