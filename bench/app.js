@@ -197,10 +197,11 @@ const send = linkToParent(/** @param {AppRequest} message */ (message) => {
   } else if (message.cmd === 'run-in-realm') {
     send({ cmd: 'ran-in-realm', ...runInRealm(message.code, message.runs, message.warmRuns) });
   } else if (message.cmd === 'realm-server') {
-    realmServer().then((port) => send({ cmd: 'realm-serving', port }));
+    realmServer(message.keep ?? false).then((port) => send({ cmd: 'realm-serving', port }));
   } else if (message.cmd === 'realm-times') {
     send({ cmd: 'realm-timed', ...realmTimes });
-    realmTimes = { runMs: [], runAndPrintMs: [] };
+    realmTimes = { runMs: [], runAndPrintMs: [], sessionMs: [], keptRunAndPrintMs: [] };
+    sessionCountMs = undefined;
   } else if (message.cmd === 'load-modules') {
     loadModules(message.count).then((loaded) => send({ cmd: 'loaded-modules', ...loaded }));
   } else if (message.cmd === 'busy') {
@@ -244,7 +245,11 @@ function runInRealm(code, runs, warmRuns) {
 }
 
 /** What the realm server's commands took, since they were last asked for. */
-let realmTimes = { runMs: /** @type {number[]} */ ([]), runAndPrintMs: /** @type {number[]} */ ([]) };
+let realmTimes = { runMs: /** @type {number[]} */ ([]), runAndPrintMs: /** @type {number[]} */ ([]), sessionMs: /** @type {number[]} */ ([]), keptRunAndPrintMs: /** @type {number[]} */ ([]) };
+/** The last value a keeping realm server made (as a REPL keeps `_`). */
+const kept = { value: /** @type {unknown} */ (undefined) };
+/** The backdoor's main-thread count when the realm server last read it. */
+let sessionCountMs = /** @type {number | undefined} */ (undefined);
 
 /**
  * The same code as a session's, run in this realm as the app would run it on a request: a line
@@ -253,10 +258,18 @@ let realmTimes = { runMs: /** @type {number[]} */ ([]), runAndPrintMs: /** @type
  * REPL clients drive as they drive a session, so that both run under the same conditions: one
  * command per turn of the event loop, the socket's and the client's work between two (a loop
  * that runs the code back to back keeps the CPU's caches and the JIT's feedback warmer than
- * either ever are). Times the run and the printing, as the backdoor times its own.
+ * either ever are). Times the run and the printing, as the backdoor times its own. When the
+ * client alternates between a session and this server, one command each, what the backdoor
+ * counted between two lines here is the one session command in between: its time, the same
+ * way, per command.
+ * `keep`: the server keeps its last value until the next, as a REPL keeps `_` (the objects then
+ * survive into the next command's collections, and V8 changes its mind about where to allocate
+ * them, which costs the code that makes them a deoptimisation now and then); it does not read
+ * the backdoor's count.
+ * @param {boolean} keep
  * @returns {Promise<number>} its port
  */
-function realmServer() {
+function realmServer(keep) {
   const print = { depth: 2, maxArrayLength: 100, maxStringLength: 10_000, breakLength: 80, showProxy: true, getters: false, colors: false };
   /** @type {Map<string, vm.Script>} */
   const scripts = new Map();
@@ -271,13 +284,23 @@ function realmServer() {
         buffer = buffer.slice(end + 1);
         let script = scripts.get(code);
         if (!script) scripts.set(code, (script = new vm.Script(code)));
+        if (!keep) {
+          const counted = backdoor?.stats().mainThreadMs;
+          if (counted !== undefined && sessionCountMs !== undefined) realmTimes.sessionMs.push(counted - sessionCountMs);
+          sessionCountMs = counted;
+        }
         const start = performance.now();
         const value = script.runInThisContext();
         const ran = performance.now();
         const text = inspect(value, print);
         const printed = performance.now();
-        realmTimes.runMs.push(ran - start);
-        realmTimes.runAndPrintMs.push(printed - start);
+        if (keep) {
+          kept.value = value;
+          realmTimes.keptRunAndPrintMs.push(printed - start);
+        } else {
+          realmTimes.runMs.push(ran - start);
+          realmTimes.runAndPrintMs.push(printed - start);
+        }
         socket.write(`${text}\n> `);
       }
     });

@@ -31,7 +31,7 @@ export type AppRequest =
   /** Run `code` in the app's own realm `warmRuns` times, then `runs` times timed (see RealmRuns). */
   | { cmd: 'run-in-realm'; code: string; runs: number; warmRuns: number }
   /** Serve the realm server (see bench/app.js): lines run in the app's realm, as a session's are in its context. */
-  | { cmd: 'realm-server' }
+  | { cmd: 'realm-server'; keep?: boolean }
   /** The realm server's times since last asked. */
   | { cmd: 'realm-times' }
   /** Load `count` small modules of the app's own (for what `.stack` costs in a large app). */
@@ -42,7 +42,7 @@ export type AppRequest =
   | { cmd: 'await-cost'; awaits: number }
   | { cmd: 'exit' };
 
-export type AppReply = AppReady | { cmd: 'measure-started' } | Measured | RealmRuns | { cmd: 'realm-serving'; port: number } | (Omit<RealmRuns, 'cmd'> & { cmd: 'realm-timed' }) | { cmd: 'loaded-modules'; count: number; ms: number } | BusyGaps | AwaitCost;
+export type AppReply = AppReady | { cmd: 'measure-started' } | Measured | RealmRuns | { cmd: 'realm-serving'; port: number } | (Omit<RealmRuns, 'cmd'> & { cmd: 'realm-timed'; sessionMs: number[]; keptRunAndPrintMs: number[] }) | { cmd: 'loaded-modules'; count: number; ms: number } | BusyGaps | AwaitCost;
 
 /** The median over 5 runs of `awaits` sequential `await null` in the app's own code, in ns per await. */
 export interface AwaitCost {
@@ -189,6 +189,8 @@ export type SessionsRequest =
    * is none), left open for the next.
    */
   | { cmd: 'count'; port: number; command: string; n: number; gapMs?: number; keep?: boolean }
+  /** `n` rounds of `command` on each port's kept session in turn, each after the one before has answered. */
+  | { cmd: 'alternate'; ports: number[]; command: string; n: number }
   /** Close the sessions kept by `count`. */
   | { cmd: 'drop-kept' };
 
@@ -197,7 +199,8 @@ export type SessionsReply =
   | { cmd: 'reset-done' }
   | { cmd: 'dropped-kept' }
   | { cmd: 'stopped'; result: FloodResult }
-  | { cmd: 'counted'; result: CountResult };
+  | { cmd: 'counted'; result: CountResult }
+  | { cmd: 'alternated'; commands: number };
 
 /** Commands completed since start or reset, and their round trips in us (none without commands). */
 export interface FloodResult {
@@ -377,9 +380,14 @@ export interface RunawayFigure {
  */
 export interface HeavyRealmFigure {
   commands: number;
+  /** Medians, per command: the session's (its share of the backdoor's count), the app realm's. */
   sessionMs: number;
   appRealmMs: number;
-  appRealmMedianMs?: number;
+  /** Means of the same. */
+  sessionMeanMs: number;
+  appRealmMeanMs: number;
+  /** Median per command in the app realm, keeping the last value as a REPL keeps `_`. */
+  appRealmKeepingMs: number;
   appRealmRunOnlyMs: number;
   /** The same code run and printed back to back in a loop of the app's (warmer than any command). */
   appRealmLoopMs: number;

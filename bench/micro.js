@@ -141,56 +141,43 @@ export async function micro({ clients, settings, pauses, backdoorOptions, comman
     figures.runaway = { evalTimeoutMs: backdoorOptions.evalTimeoutMs, runs: times.length, medianMs: median(times), maxMs: Math.max(...times) };
   }
   // The heavy command's main-thread time in a session (what the backdoor counts, running and
-  // printing, per command; no budget, so that the commands come back to back) against the same
-  // code in the app's own realm, run and printed there as the app would run it on a request:
-  // each line read from a socket by the realm server (bench/app.js), driven by the same client
-  // as the session, so that both run one per turn of the event loop with the sockets' and the
-  // client's work between two. In alternating blocks, so that a change in the machine's state
-  // (another VM's load, the CPU's clock) falls on both alike. Also the same code in a loop that
-  // runs it back to back in the app (warmer caches than any command gets), for reference. One
-  // session and one realm connection throughout: a session's context is made by its first
-  // command, which is not what a command costs.
+  // printing; no budget) against the same code in the app's own realm, run and printed there as
+  // the app would run it on a request: each line read from a socket by the realm server
+  // (bench/app.js). The client alternates, one command on the session, one on the realm server,
+  // each sent once the one before has answered: both run one per turn of the event loop with the
+  // sockets' and the client's work between two, and any change in the machine's state (another
+  // VM's load, the CPU's clock) falls on both alike, command by command. The realm server reads
+  // the backdoor's count as each line comes, so the session's time is per command too: medians
+  // (a command that a collection or the scheduler hits is an outlier on either side), with the
+  // means beside them. A third server in the cycle keeps its last value, as a REPL keeps `_`
+  // (bench/app.js says what that costs). Also the same code in a loop that runs it back to back in the app (warmer
+  // caches than any command gets), for reference. One session and one realm connection
+  // throughout: a session's context is made by its first command, which is not what a command
+  // costs.
   {
     const app = await startApp('backdoor', { ...backdoorOptions, mainThreadBudget: 1 });
     const { port: realmPort } = await app.ask({ cmd: 'realm-server' }, 'realm-serving');
+    const { port: keepingPort } = await app.ask({ cmd: 'realm-server', keep: true }, 'realm-serving');
     const n = settings.heavyCommands;
     const warm = Math.min(5, n);
-    const blocks = Math.min(5, n);
-    await clients.ask({ cmd: 'count', port: replPort(app), command: HEAVY, n: warm, keep: true }, 'counted', 600_000);
-    await clients.ask({ cmd: 'count', port: realmPort, command: HEAVY, n: warm, keep: true }, 'counted', 600_000);
+    const ports = [replPort(app), realmPort, keepingPort];
+    await clients.ask({ cmd: 'alternate', ports, command: HEAVY, n: warm }, 'alternated', 600_000);
     await app.ask({ cmd: 'realm-times' }, 'realm-timed');
-    let commands = 0;
-    let sessionTotalMs = 0;
-    /** @type {number[]} */
-    const realmMs = [];
-    /** @type {number[]} */
-    const realmRunMs = [];
-    /** @type {number[]} */
-    const loopMs = [];
-    for (let block = 0; block < blocks; block++) {
-      const size = Math.ceil(n / blocks);
-      await app.ask({ cmd: 'measure-start' }, 'measure-started');
-      await clients.ask({ cmd: 'count', port: replPort(app), command: HEAVY, n: size, keep: true }, 'counted', 600_000);
-      const measured = await app.ask({ cmd: 'measure-stop' }, 'measured');
-      commands += required(measured.backdoorCommands, 'the commands a backdoor ran');
-      sessionTotalMs += required(measured.backdoorMainMs, "a backdoor's main-thread time");
-      await clients.ask({ cmd: 'count', port: realmPort, command: HEAVY, n: size, keep: true }, 'counted', 600_000);
-      const timed = await app.ask({ cmd: 'realm-times' }, 'realm-timed');
-      realmMs.push(...timed.runAndPrintMs);
-      realmRunMs.push(...timed.runMs);
-      const ran = await app.ask({ cmd: 'run-in-realm', code: HEAVY, runs: size, warmRuns: block === 0 ? warm : 0 }, 'ran-in-realm', 600_000);
-      loopMs.push(...ran.runAndPrintMs);
-    }
-    const sessionMs = sessionTotalMs / commands;
+    await clients.ask({ cmd: 'alternate', ports, command: HEAVY, n: n + 1 }, 'alternated', 600_000);
+    const timed = await app.ask({ cmd: 'realm-times' }, 'realm-timed');
+    const ran = await app.ask({ cmd: 'run-in-realm', code: HEAVY, runs: n, warmRuns: warm }, 'ran-in-realm', 600_000);
     const mean = (/** @type {number[]} */ values) => values.reduce((a, b) => a + b, 0) / values.length;
-    const appRealmMs = mean(realmMs);
+    const sessionMs = required(median(timed.sessionMs), "the session's times");
+    const appRealmMs = required(median(timed.runAndPrintMs), "the app realm's times");
     figures.heavyRealm = {
-      commands,
+      commands: timed.sessionMs.length,
       sessionMs,
       appRealmMs,
-      appRealmMedianMs: median(realmMs),
-      appRealmRunOnlyMs: mean(realmRunMs),
-      appRealmLoopMs: mean(loopMs),
+      sessionMeanMs: mean(timed.sessionMs),
+      appRealmMeanMs: mean(timed.runAndPrintMs),
+      appRealmKeepingMs: required(median(timed.keptRunAndPrintMs), "the keeping realm's times"),
+      appRealmRunOnlyMs: required(median(timed.runMs), "the app realm's times"),
+      appRealmLoopMs: required(median(ran.runAndPrintMs), "the loop's times"),
       ratio: sessionMs / appRealmMs,
     };
     await clients.ask({ cmd: 'drop-kept' }, 'dropped-kept');

@@ -130,7 +130,7 @@ export function print(report) {
   console.log(`| idle app: backdoor 1+1 commands/s vs Node's REPL | ${f(m.idleFlood.backdoorCommandsPerSecond, 0)} / ${f(m.idleFlood.replCommandsPerSecond, 0)} = ${f(m.idleFlood.ratio, 3)} |`);
   console.log(`| runaway loop, then 1+1, idle app: from the loop's error (evalTimeoutMs ${m.runaway.evalTimeoutMs} ms) to the 2 (median of ${m.runaway.runs}) | ${f(m.runaway.medianMs, 1)} ms (max ${f(m.runaway.maxMs, 1)} ms) |`);
   const h = m.heavyRealm;
-  console.log(`| heavy command, main-thread time: session vs app realm, running and printing, each on a line from a socket (mean of ${h.commands}) | session ${f(h.sessionMs)} ms, app realm ${f(h.appRealmMs)} ms (median ${f(h.appRealmMedianMs)} ms; running alone ${f(h.appRealmRunOnlyMs)} ms; back to back in a loop ${f(h.appRealmLoopMs)} ms), ratio ${f(h.ratio)} |`);
+  console.log(`| heavy command, main-thread time: session vs app realm, running and printing, each on a line from a socket, alternating command by command (median of ${h.commands} each) | session ${f(h.sessionMs)} ms, app realm ${f(h.appRealmMs)} ms, ratio ${f(h.ratio)} (means ${f(h.sessionMeanMs)} / ${f(h.appRealmMeanMs)} ms; the app realm keeping its last value as a REPL keeps \`_\` ${f(h.appRealmKeepingMs)} ms; the realm's running alone ${f(h.appRealmRunOnlyMs)} ms; back to back in a loop ${f(h.appRealmLoopMs)} ms) |`);
   const st = m.stackCost;
   console.log(`| .stack, main thread busy in the app's code, ${st.modules} modules of the app's loaded (median of ${st.runs}) | main thread held ${f(st.heldMs)} ms (longest gap ${f(st.maxGapMs)} ms, ${f(st.quietMaxGapMs)} ms without .stack); answered in ${f(st.answerMs, 1)} ms (idle main thread: ${f(st.idleAnswerMs, 1)} ms) |`);
   const aw = m.awaitCost;

@@ -103,6 +103,26 @@ const reply = linkToParent(async (/** @type {SessionsRequest} */ message) => {
     for (const session of keptSessions.values()) session.socket.destroy();
     keptSessions.clear();
     reply({ cmd: 'dropped-kept' });
+  } else if (message.cmd === 'alternate') {
+    // One command on each port's kept session in turn, each sent once the one before has
+    // answered: two servers compared command by command, under the same conditions.
+    const turns = [];
+    for (const port of message.ports) {
+      const session = keptSessions.get(port) ?? (await open(port));
+      keptSessions.set(port, session);
+      turns.push(session);
+    }
+    let done = 0;
+    for (let i = 0; i < message.n; i++) {
+      for (const session of turns) {
+        await /** @type {Promise<void>} */ (new Promise((resolve) => {
+          session.onPrompt = resolve;
+          session.socket.write(`${message.command}\n`);
+        }));
+        done++;
+      }
+    }
+    reply({ cmd: 'alternated', commands: done });
   } else if (message.cmd === 'count') {
     // Run exactly `n` commands on one fresh session (micro figures), then report.
     histogram = createHistogram();
