@@ -380,13 +380,13 @@ export interface RunawayFigure {
  */
 export interface HeavyRealmFigure {
   commands: number;
-  /** Medians, per command: the session's (its share of the backdoor's count), the app realm's. */
+  /** Means, per command: the session's (its share of the backdoor's count), the app realm's. */
   sessionMs: number;
   appRealmMs: number;
-  /** Means of the same. */
-  sessionMeanMs: number;
-  appRealmMeanMs: number;
-  /** Median per command in the app realm, keeping the last value as a REPL keeps `_`. */
+  /** Medians of the same. */
+  sessionMedianMs: number;
+  appRealmMedianMs: number;
+  /** Mean per command in the app realm, keeping the last value as a REPL keeps `_`. */
   appRealmKeepingMs: number;
   appRealmRunOnlyMs: number;
   /** The same code run and printed back to back in a loop of the app's (warmer than any command). */
