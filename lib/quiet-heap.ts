@@ -11,10 +11,10 @@
  * megabytes and has nothing to give back.
  *
  * V8 has that switch only for the whole process (`v8.setFlagsFromString`; a worker's execArgv
- * takes no V8 flags), so it is off only while a backdoor starts: from before its worker is made until
- * the worker has had its first full collection (workers/collect-heap.ts, once it listens), after
- * which V8 can no longer arm it there. An isolate of the app's that grows in that window (its main thread, another worker)
- * only skips that one early idle collection, which its next full collection makes up for.
+ * takes no V8 flags), so it is off only while a backdoor starts: from before its worker is made
+ * until the worker has had its first full collection (workers/collect-heap.ts, once it listens),
+ * after which V8 can no longer arm it there. An isolate of the app's that grows in that window
+ * (its main thread, another worker) only skips that one early idle collection.
  * V8 counts flags that differ from their defaults in the tag of its code caches, so code cache
  * data made or read in that window (a `vm.Script`'s `cachedData`, Node's compile cache) does not
  * match data of the rest of the time: it is rejected, and the code compiled again, no more.
