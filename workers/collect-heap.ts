@@ -2,7 +2,7 @@
  * A full collection of the worker's own heap (V8's low-memory collection, asked through the
  * worker's own inspector session), done once the worker listens: an isolate that has had one can
  * no longer arm V8's memory reducer, which would otherwise collect the worker's heap again and
- * again 8 s after every start, with nobody connected (lib/quiet-heap.ts). About 15-25 ms of the
+ * again 8 s after every start, with nobody connected (lib/quiet-heap.ts). About 15-30 ms of the
  * worker's thread, none of the main thread's. Resolves when it is done, or at once where the
  * inspector is not available.
  */
