@@ -48,6 +48,19 @@ function open(port) {
 }
 
 /**
+ * Sends one line and resolves when the next prompt has come.
+ * @param {Session} session
+ * @param {string} line
+ * @returns {Promise<void>}
+ */
+function send(session, line) {
+  return new Promise((resolve) => {
+    session.onPrompt = resolve;
+    session.socket.write(`${line}\n`);
+  });
+}
+
+/**
  * Sends `command` as soon as the prompt is back (and `gapMs` more), while `running`.
  * @param {Session} session
  * @param {string} command
@@ -56,10 +69,7 @@ function open(port) {
 async function flood(session, command, gapMs) {
   while (running) {
     const start = process.hrtime.bigint();
-    await /** @type {Promise<void>} */ (new Promise((resolve) => {
-      session.onPrompt = resolve;
-      session.socket.write(`${command}\n`);
-    }));
+    await send(session, command);
     if (!running) break;
     histogram.record(Math.max(1, Number(process.hrtime.bigint() - start)));
     commands++;
@@ -76,10 +86,7 @@ const reply = linkToParent(async (/** @type {SessionsRequest} */ message) => {
     // A first command in each (a session context exists from then on), answered before 'started'.
     const { first } = message;
     if (first !== undefined) {
-      await Promise.all(sessions.map((s) => /** @type {Promise<void>} */ (new Promise((resolve) => {
-        s.onPrompt = resolve;
-        s.socket.write(`${first}\n`);
-      }))));
+      await Promise.all(sessions.map((s) => send(s, first)));
     }
     const { command } = message;
     running = command !== null;
@@ -105,7 +112,7 @@ const reply = linkToParent(async (/** @type {SessionsRequest} */ message) => {
     reply({ cmd: 'dropped-kept' });
   } else if (message.cmd === 'alternate') {
     // One command on each port's kept session in turn, each sent once the one before has
-    // answered: two servers compared command by command, under the same conditions.
+    // answered: servers compared command by command, under the same conditions.
     const turns = [];
     for (const port of message.ports) {
       const session = keptSessions.get(port) ?? (await open(port));
@@ -115,10 +122,7 @@ const reply = linkToParent(async (/** @type {SessionsRequest} */ message) => {
     let done = 0;
     for (let i = 0; i < message.n; i++) {
       for (const session of turns) {
-        await /** @type {Promise<void>} */ (new Promise((resolve) => {
-          session.onPrompt = resolve;
-          session.socket.write(`${message.command}\n`);
-        }));
+        await send(session, message.command);
         done++;
       }
     }

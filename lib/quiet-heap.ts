@@ -40,7 +40,7 @@ function appChoseReducer(): boolean {
  * enough; more calls do nothing). Nested holds keep it off until the last is released.
  */
 export function holdMemoryReducer(): () => void {
-  if (appChoseReducer() || !set(false)) return () => {};
+  if (appChoseReducer() || (starting === 0 && !set(false))) return () => {};
   starting++;
   let held = true;
   return () => {
@@ -50,8 +50,8 @@ export function holdMemoryReducer(): () => void {
   };
 }
 
+/** Sets the flag; false if V8 would not take it. */
 function set(on: boolean): boolean {
-  if (!on && starting > 0) return true;
   try {
     v8.setFlagsFromString(on ? `--${FLAG}` : `--no-${FLAG}`);
     return true;
