@@ -1,7 +1,8 @@
 // `.stack`, `.profile`, `.heap`: the main thread seen from the worker, through real sockets,
 // against a child app whose own code keeps its main thread busy.
 import { execFile } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, rmSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import t, { type Test } from 'tap';
 import { startApp, type ChildApp } from './fixtures/child.ts';
 import { TestClient } from './fixtures/client.ts';
@@ -53,6 +54,11 @@ async function ticking(t: Test, client: TestClient): Promise<void> {
   t.ok(after > before, `the app's timer runs (${before} -> ${after})`);
 }
 
+/** Removes a diagnostics file when the test ends, with its directory (the worker made it for this test's app). */
+function removeLater(t: Test, file: string) {
+  t.teardown(() => rmSync(dirname(file), { recursive: true, force: true }));
+}
+
 t.test('.stack names the app function the main thread is stuck in, from its file, while it is stuck; idle says so', async (t) => {
   const { app, session } = await stuckApp(t);
   const client = await session();
@@ -88,7 +94,7 @@ t.test('.profile 2 on an app with a hot function names it first; the whole profi
   t.match(text, /\nFunctions by self time:\n +\d+\.\d% +\d+\.\d ms {2}hotFunction {2}\/\S*stuck-app\.mjs:\d+:\d+\n/);
   t.match(text, /\nHottest call paths \(caller > callee\):\n +\d+\.\d% +\d+\.\d ms {2}processTimers > listOnTimeout > hotFunction\n/);
   const file = /The whole profile \(Chrome DevTools, speedscope\): (\S+)$/.exec(text)![1];
-  t.teardown(() => import('node:fs').then((fs) => fs.rmSync(file, { force: true })));
+  removeLater(t, file);
   t.equal(statSync(file).mode & 0o777, 0o600, 'the file is owner-only');
   t.equal(statSync(new URL('.', `file://${file}`).pathname).mode & 0o777, 0o700, 'so is its directory');
   const profile = JSON.parse(readFileSync(file, 'utf8')) as { nodes: unknown[]; samples: unknown[] };
@@ -120,6 +126,7 @@ t.test('.heap now, and .heap sample names where live allocations are made', asyn
   const text = await client.eval('.heap sample 1', 10_000);
   t.match(text, /^[\d.]+ (kB|MB) sampled in allocations made over 1 s and still alive, by allocating function:\n[^]*allocateHere/);
   t.match(text, /The whole profile \(Chrome DevTools, Memory tab\): \S+\.heapprofile$/);
+  removeLater(t, /: (\S+)$/.exec(text)![1]);
   await client.eval('clearInterval(t0)');
   t.match(await client.eval('.heap nonsense'), /^Usage: \.heap, or \.heap sample \[seconds\]/);
 });
@@ -150,7 +157,7 @@ t.test('JSON mode: a diagnosis is a tagged event; the client prints --stack and 
   const profiled = await run(['--profile', '1', String(port)]);
   t.equal(profiled.code, 0, profiled.stderr);
   t.match(profiled.stdout, /^\d+ samples over 1\.\d s[^]*The whole profile[^\n]*: (\S+)\n$/);
-  import('node:fs').then((fs) => fs.rmSync(/: (\S+)\n$/.exec(profiled.stdout)![1], { force: true }));
+  removeLater(t, /: (\S+)\n$/.exec(profiled.stdout)![1]);
   t.match(await run(['--stack', '--eval', '1', String(port)]), { code: 1, stderr: /give one/ });
 });
 
