@@ -270,6 +270,8 @@ export interface Settings extends Profile {
   connections: number;
   mainThreadBudget: number;
   evalTimeoutMs: number;
+  /** Which CPUs the bench's threads run on (bench/affinity.js). */
+  affinity: string;
 }
 
 export interface Report {
@@ -305,9 +307,23 @@ export interface ScenarioRun {
   workerCpuMs?: number;
   startMs: number;
   rssAddedMb: number;
+  /**
+   * What a scenario under the HTTP load is compared with: the baseline windows run just before
+   * and just after it, averaged (bench/run.js); for a baseline window, those two windows away
+   * (none for a round's first and last). None for the idle rows.
+   */
+  reference?: Reference;
 }
 
-/** A scenario's round against the baseline's same round. */
+/** The baseline next to a scenario's window: the mean of the two windows around it. */
+export interface Reference {
+  p99Us: number;
+  mainCpuMs: number;
+  otherThreadsCpuMs: number;
+  wallMs: number;
+}
+
+/** A scenario's round against the baseline windows next to it. */
 export interface ScenarioRound extends ScenarioRun {
   /** None in an idle app. */
   p99Ratio?: number;

@@ -4,8 +4,9 @@ import { median } from './stats.js';
 /** @import { AppMode, LoadResult, Machine, MicroFigures, Report, Scenario, ScenarioRound, ScenarioRow, ScenarioRun, Settings } from './messages.ts' */
 
 /**
- * The report: each scenario's rounds against the baseline's (the first scenario), and their
- * medians; a scenario in an idle app against nothing (the app does nothing else).
+ * The report: each scenario's rounds against the baseline windows next to them (the first
+ * scenario's), and their medians; a scenario in an idle app against nothing (the app does
+ * nothing else).
  * @param {Machine} info
  * @param {Settings} settings
  * @param {{ rate: number, cpuPerRequestUs: number }} capacity
@@ -16,16 +17,17 @@ import { median } from './stats.js';
  * @returns {Report}
  */
 export function summarize(info, settings, capacity, rate, scenarios, runs, microFigures) {
-  const baseline = runs[0];
   const rows = scenarios.map(/** @returns {ScenarioRow} */ (scenario, i) => {
-    const rounds = runs[i].map(/** @returns {ScenarioRound} */ (run, r) => {
-      const base = baseline[r];
-      const scale = scenario.idle ? 0 : run.wallMs / base.wallMs;
-      const extraCpuMs = run.mainCpuMs - base.mainCpuMs * scale;
-      const extraOtherMs = run.otherThreadsCpuMs - base.otherThreadsCpuMs * scale;
+    const rounds = runs[i].map(/** @returns {ScenarioRound} */ (run) => {
+      // The baseline windows around it (for a baseline window, those two windows away; none for
+      // the first and last of a round, and for an idle app).
+      const base = run.reference;
+      const scale = base ? run.wallMs / base.wallMs : 0;
+      const extraCpuMs = run.mainCpuMs - (base?.mainCpuMs ?? 0) * scale;
+      const extraOtherMs = run.otherThreadsCpuMs - (base?.otherThreadsCpuMs ?? 0) * scale;
       return {
         ...run,
-        p99Ratio: run.http && base.http ? run.http.p99Us / base.http.p99Us : undefined,
+        p99Ratio: run.http && base ? run.http.p99Us / base.p99Us : undefined,
         // What the commands cost the main thread beyond serving HTTP: its CPU time above the
         // baseline's, per command, and as a share of the wall time.
         mainCpuPerCommandUs: run.commands ? (extraCpuMs * 1000) / run.commands : undefined,

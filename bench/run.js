@@ -6,21 +6,23 @@
 //
 // What the backdoor costs an app's request latency, side by side with Node's own REPL served
 // on the main thread: an HTTP app in its own process under an open-loop load (bench/load.js)
-// at ~45% of its measured capacity, while REPL clients (bench/sessions.js) use it. Scenarios
-// are interleaved in rounds, and each is compared with the baseline of its own round; two run
-// in an idle app (no HTTP load), for what the REPLs can do alone. Then the micro figures
-// (bench/micro.js), and the report (bench/report.js). bench/child.js forks the helpers.
+// at ~45% of its measured capacity, while REPL clients (bench/sessions.js) use it, the app's
+// main thread on a CPU of its own (bench/affinity.js). Scenarios are interleaved in rounds,
+// each between two windows of the baseline and compared with their mean; two run in an idle
+// app (no HTTP load), for what the REPLs can do alone. Then the micro figures (bench/micro.js),
+// and the report (bench/report.js). bench/child.js forks the helpers.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { describeAffinity, placeFreely, placeUnderLoad } from './affinity.js';
 import { renderChart } from './chart.js';
-import { Child, replPort, sleep, startApp as startAppSettled } from './child.js';
+import { Child, replPort, required, sleep, startApp as startAppSettled } from './child.js';
 import { micro } from './micro.js';
 import { print, summarize } from './report.js';
 /** @import { Clients, Load } from './child.js' */
-/** @import { AppMode, AppOptions, BenchBackdoorOptions, Machine, Profile, Scenario, ScenarioRun, Settings } from './messages.ts' */
+/** @import { AppMode, AppOptions, BenchBackdoorOptions, Machine, Profile, Reference, Scenario, ScenarioRun, Settings } from './messages.ts' */
 
 const here = dirname(fileURLToPath(import.meta.url));
 // `--json` alone (last, or before another option) means the default file: parseArgs would
@@ -46,11 +48,11 @@ const profile = args.smoke
   ? { rounds: 1, durationMs: 300, warmMs: 100, capacityMs: 300, rttCommands: 20, cpuCommands: 20, idleMs: 100, signalRuns: 3, runawayRuns: 1, heavyCommands: 5, stackRuns: 1, stackModules: 20, awaits: 10_000 }
   : args.quick
     ? { rounds: 1, durationMs: 800, warmMs: 200, capacityMs: 800, rttCommands: 300, cpuCommands: 500, idleMs: 500, signalRuns: 3, runawayRuns: 3, heavyCommands: 30, stackRuns: 3, stackModules: 300, awaits: 100_000 }
-    : { rounds: 5, durationMs: 8000, warmMs: 1000, capacityMs: 3000, rttCommands: 10_000, cpuCommands: 5000, idleMs: 3000, signalRuns: 20, runawayRuns: 5, heavyCommands: 200, stackRuns: 7, stackModules: 1000, awaits: 1_000_000 };
+    : { rounds: 5, durationMs: 4000, warmMs: 3000, capacityMs: 3000, rttCommands: 10_000, cpuCommands: 5000, idleMs: 3000, signalRuns: 20, runawayRuns: 5, heavyCommands: 200, stackRuns: 7, stackModules: 1000, awaits: 1_000_000 };
 if (args.rounds) profile.rounds = positive('--rounds', args.rounds);
 if (args.duration) profile.durationMs = positive('--duration', args.duration);
 /** @type {Settings} */
-const settings = { ...profile, loadShare: 0.45, connections: 10, mainThreadBudget: 0.1, evalTimeoutMs: 2000 };
+const settings = { ...profile, loadShare: 0.45, connections: 10, mainThreadBudget: 0.1, evalTimeoutMs: 2000, affinity: describeAffinity() };
 // Pauses for things to settle, not in the report: after an app has started its backdoor or
 // REPL, before it says it is ready (and measures the RSS they added); before an idle app is
 // measured.
@@ -110,13 +112,17 @@ const backdoorOptions = { mainThreadBudget: settings.mainThreadBudget, evalTimeo
 async function runScenario(scenario, rate, load, clients) {
   const app = await startApp(scenario.app, backdoorOptions);
   try {
+    if (scenario.idle) placeFreely([clients.pid]);
+    else placeUnderLoad(app.pid, [load.pid, clients.pid]);
     if (scenario.sessions) {
       await clients.ask({ cmd: 'start', port: replPort(app), count: scenario.sessions, command: scenario.command }, 'started');
     }
-    // Warm up under the same load: a fresh process's first second is JIT compilation, and its
-    // backlog would otherwise dominate the tail. (An idle app warms up its sessions alone.)
+    // Warm up under the same load: a fresh process's first seconds are JIT compilation and the
+    // young generation growing, and would otherwise dominate the tail (p99 in 1 s windows from
+    // the start, app alone, pinned: 7-17 ms, then 0.6-2.0, 0.4-0.9, then 0.4-0.9 from the
+    // fourth). (An idle app warms up its sessions alone, for a second.)
     const httpRun = { cmd: /** @type {const} */ ('run'), port: app.ready.httpPort, rate, connections: settings.connections };
-    if (scenario.idle) await sleep(settings.warmMs);
+    if (scenario.idle) await sleep(Math.min(settings.warmMs, 1000));
     else await load.ask({ ...httpRun, durationMs: settings.warmMs }, 'result');
     if (scenario.sessions) await clients.ask({ cmd: 'reset' }, 'reset-done');
     await app.ask({ cmd: 'measure-start', delayHistogram: true }, 'measure-started');
@@ -147,6 +153,23 @@ async function runScenario(scenario, rate, load, clients) {
   } finally {
     await app.stop();
   }
+}
+
+/**
+ * The mean of two baseline windows.
+ * @param {ScenarioRun | undefined} a
+ * @param {ScenarioRun | undefined} b
+ * @returns {Reference}
+ */
+function between(a, b) {
+  const [first, second] = [required(a, 'a baseline window'), required(b, 'a baseline window')];
+  const mean = (/** @type {(run: ScenarioRun) => number} */ f) => (f(first) + f(second)) / 2;
+  return {
+    p99Us: mean((run) => required(run.http, 'a baseline without HTTP load').p99Us),
+    mainCpuMs: mean((run) => run.mainCpuMs),
+    otherThreadsCpuMs: mean((run) => run.otherThreadsCpuMs),
+    wallMs: mean((run) => run.wallMs),
+  };
 }
 
 /**
@@ -187,6 +210,7 @@ async function main() {
     // time per request at a light load. (A closed-loop run would measure the 2-core machine
     // instead: the load generator runs out of CPU alongside the app.)
     const app = await startApp('none');
+    placeUnderLoad(app.pid, [load.pid]);
     const probeRate = 1000;
     await load.ask({ cmd: 'run', port: app.ready.httpPort, rate: probeRate, connections: settings.connections, durationMs: settings.warmMs }, 'result');
     await app.ask({ cmd: 'measure-start' }, 'measure-started');
@@ -203,29 +227,45 @@ async function main() {
     console.log(
       `settings: ${settings.rounds} round(s) x ${settings.durationMs / 1000} s per scenario; HTTP open loop at ${rate} req/s, ` +
         `${Math.round(settings.loadShare * 100)}% of the app's capacity (${Math.round(capacity.rate)} req/s: ${Math.round(capacity.cpuPerRequestUs)} us of main-thread CPU per request), ` +
-        `${settings.connections} connections; backdoor defaults (mainThreadBudget ${settings.mainThreadBudget}, evalTimeoutMs ${settings.evalTimeoutMs})`,
+        `${settings.connections} connections; backdoor defaults (mainThreadBudget ${settings.mainThreadBudget}, evalTimeoutMs ${settings.evalTimeoutMs}); ${settings.affinity}`,
     );
 
     /** @type {ScenarioRun[][]} */
     const runs = scenarios.map(() => []);
     const random = seeded(20261125);
+    const run = async (/** @type {number} */ i, /** @type {number} */ r) => {
+      const scenario = scenarios[i];
+      const result = await runScenario(scenario, rate, load, clients);
+      runs[i].push(result);
+      const p99 = result.http ? `p99 ${(result.http.p99Us / 1000).toFixed(2)} ms` : 'no HTTP load';
+      progress(`round ${r + 1}/${settings.rounds}  ${scenario.name.padEnd(30)} ${p99.padEnd(15)} ${Math.round(result.commandsPerSecond)} cmd/s`);
+      return result;
+    };
     for (let r = 0; r < settings.rounds; r++) {
       // A different order each round (the same from run to run), so that a drift of the machine
       // within a round does not always favour the same scenarios.
-      const order = scenarios.map((_, i) => i);
+      const order = scenarios.map((_, i) => i).slice(1);
       for (let i = order.length - 1; i > 0; i--) {
         const j = Math.floor(random() * (i + 1));
         [order[i], order[j]] = [order[j], order[i]];
       }
-      for (const i of order) {
-        const scenario = scenarios[i];
-        const result = await runScenario(scenario, rate, load, clients);
-        runs[i].push(result);
-        const p99 = result.http ? `p99 ${(result.http.p99Us / 1000).toFixed(2)} ms` : 'no HTTP load';
-        progress(`round ${r + 1}/${settings.rounds}  ${scenario.name.padEnd(30)} ${p99.padEnd(15)} ${Math.round(result.commandsPerSecond)} cmd/s`);
+      // Each scenario under the load runs between two baseline windows, and is compared with
+      // their mean: this machine's speed drifts for tens of seconds at a time (the app's CPU
+      // per request, alone, went from 78 to 130 us for a minute), and a baseline a round away
+      // (90 s) was as often in the other state as in the same one.
+      const baselines = [await run(0, r)];
+      for (const i of order.filter((i) => !scenarios[i].idle)) {
+        const result = await run(i, r);
+        baselines.push(await run(0, r));
+        result.reference = between(baselines.at(-2), baselines.at(-1));
       }
+      // And each baseline window but the first and last against the two baseline windows around
+      // it: what a scenario that changes nothing reads on this machine (the noise).
+      for (let j = 1; j < baselines.length - 1; j++) baselines[j].reference = between(baselines[j - 1], baselines[j + 1]);
+      for (const i of order.filter((i) => scenarios[i].idle)) await run(i, r);
     }
     progress('micro figures...');
+    placeFreely([clients.pid]);
     const microFigures = await micro({ clients, settings, pauses, backdoorOptions, commands: { trivial: TRIVIAL, heavy: HEAVY } });
     const report = summarize(info, settings, capacity, rate, scenarios, runs, microFigures);
     print(report);
