@@ -119,8 +119,8 @@ async function runScenario(scenario, rate, load, clients) {
     }
     // Warm up under the same load: a fresh process's first seconds are JIT compilation and the
     // young generation growing, and would otherwise dominate the tail (p99 in 1 s windows from
-    // the start, app alone, pinned: 7-17 ms, then 0.6-2.0, 0.4-0.9, then 0.4-0.9 from the
-    // fourth). An idle app warms up its sessions alone, as long: V8 compiles their code meanwhile.
+    // the start, app alone, pinned, four apps: 6.6-17 ms, then 0.6-2.0 ms, then mostly under
+    // 1 ms). An idle app warms up its sessions alone, as long: V8 compiles their code meanwhile.
     const httpRun = { cmd: /** @type {const} */ ('run'), port: app.ready.httpPort, rate, connections: settings.connections };
     if (scenario.idle) await sleep(settings.warmMs);
     else await load.ask({ ...httpRun, durationMs: settings.warmMs }, 'result');
