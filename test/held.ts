@@ -47,7 +47,7 @@ t.test('after a runaway loop is stopped in an idle app, the next command answers
 
 t.test('a command held by the budget says so, with the app\'s load and the share allowed', async (t) => {
   const budget = new MainThreadBudget(0.1, performance.now());
-  budget.observe(0.15, performance.now());
+  budget.observe(0.25, performance.now());
   budget.charge(200, performance.now()); // deep in debt: the next waits ~40 s
   const calls: number[] = [];
   const dispatcher = new Dispatcher({ evaluate: async () => { calls.push(1); return { out: '', outcome: { ok: true, text: '1' }, cost: 0 }; }, notify() {} }, budget);
@@ -56,6 +56,6 @@ t.test('a command held by the budget says so, with the app\'s load and the share
     dispatcher.submit({ kind: 'locals', colors: false }, { output() {}, done() {}, waiting: (ms, reason) => resolve({ ms, reason }) });
   });
   t.ok(told.ms >= 1000);
-  t.match(told.reason, /^held by the budget: the app's own load is 15%, so commands may use 0\.5% of its main thread now \(mainThreadBudget 0\.1\)$/);
+  t.match(told.reason, /^held by the budget: the app's own load is 25%, so commands may use 0\.5% of its main thread now \(mainThreadBudget 0\.1\)$/);
   t.same(calls, [], 'still held');
 });
