@@ -8,15 +8,12 @@
  *   a script piped into the backdoor runs at full speed, and a runaway command that was stopped
  *   by `evalTimeoutMs` leaves no debt behind.
  * - Above that, the share starts at the ceiling (`mainThreadBudget`) and falls fast as the app's
- *   load rises: a twentieth of the ceiling at 15% load (0.5% of the main thread at the default
- *   ceiling), and the floor, MIN_SHARE, from about 20% on; never below it, so that an operator
+ *   load rises: a twentieth of the ceiling at 25% load (0.5% of the main thread at the default
+ *   ceiling), and the floor, MIN_SHARE, from about 36% on; never below it, so that an operator
  *   is never frozen out. (Load is event-loop utilisation: an HTTP app at 45% of its capacity,
- *   in CPU, shows 26-30% when the machine is quiet. There, each 1 ms command stalls a dozen of
- *   the app's requests, the backlog included, and the garbage it leaves is collected on the
- *   app's time. Measured in bench/, with the app's main thread on a core of its own: with the
- *   floor reached at 36% load, the 2,000-object command went about 3 times a second there and
- *   the app's p99 went from 0.6-0.7 ms to 2.0-2.5 ms (5 pairs); at the floor, 0.6 times a
- *   second, 0.8-1.1 ms.)
+ *   in CPU, shows 30-35%. There, each 1 ms command stalls a dozen of the app's requests, the
+ *   backlog included: at 2 such commands a second, 0.8% of them, enough to move the app's p99
+ *   in bench/; at the floor, fewer than half as many.)
  *
  * Within a share, a token bucket: time accrues at `share` ms per ms of wall time, up to a small
  * burst; each command spends what it cost the main thread; the next one waits while the
@@ -28,8 +25,8 @@
 export const IDLE_LOAD = 0.05;
 /** The share never falls below this (0.1%: a 1+1 still goes about six times a second). */
 export const MIN_SHARE = 0.001;
-/** How fast the share falls with the app's load above IDLE_LOAD: a twentieth of the ceiling at 15%. */
-const FALL = Math.log(20) / (0.15 - IDLE_LOAD);
+/** How fast the share falls with the app's load above IDLE_LOAD: a twentieth of the ceiling at 25%. */
+const FALL = Math.log(20) / (0.25 - IDLE_LOAD);
 
 /** The share of the main thread allowed at the app's own `load` (0..1) under `ceiling`. */
 export function allowedShare(load: number, ceiling: number): number {
