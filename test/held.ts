@@ -59,3 +59,24 @@ t.test('a command held by the budget says so, with the app\'s load and the share
   t.match(told.reason, /^held by the budget: the app's own load is 25%, so commands may use 0\.5% of its main thread now \(mainThreadBudget 0\.1\)$/);
   t.same(calls, [], 'still held');
 });
+
+t.test('.stats held by the budget is told so, not that the main thread does not answer', async (t) => {
+  const backdoor = await start(t, { mainThreadBudget: 0.1, evalTimeoutMs: 10_000 });
+  const client = await connect(t, backdoor);
+  // The app (this process) busy about 60% of the time.
+  const burn = setInterval(() => {
+    const t0 = Date.now();
+    while (Date.now() - t0 < 30);
+  }, 50);
+  t.teardown(() => clearInterval(burn));
+  // The load goes to the worker with each reply: a second of it first, then a costly command
+  // (owed at any share under the ceiling: the next waits 3 s or more).
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  t.equal(await client.eval(busy(300), 10_000), "'done'");
+  client.send('.stats\n');
+  const told = await client.expect(/\(waiting 1\.\d s: [^\n]*\)\n/, 10_000);
+  t.match(told, /\(waiting 1\.\d s: held by the budget: the app's own load is \d+%, so commands may use [\d.]+% of its main thread now \(mainThreadBudget 0\.1\); Ctrl\+C abandons it\)\n/);
+  t.notMatch(told, /has not answered/);
+  client.send(Buffer.from([IAC, IP]));
+  await client.expect(/\n> $/);
+});
