@@ -50,7 +50,7 @@ function plan() {
  * The CPUs of a `taskset` list ("0-2,5").
  * @param {string} list
  */
-export function expand(list) {
+function expand(list) {
   return list.split(',').flatMap((part) => {
     const [from, to = from] = part.split('-').map(Number);
     if (!(Number.isSafeInteger(from) && Number.isSafeInteger(to) && from <= to)) throw new Error(`not a CPU list: ${list}`);
@@ -61,7 +61,7 @@ export function expand(list) {
 /** @param {string[]} args */
 const taskset = (args) => execFileSync('taskset', args, { stdio: 'ignore', timeout: 10_000 });
 
-export const affinity = plan();
+const affinity = plan();
 
 /**
  * Every thread of each process on the others' CPUs; the first one's main thread (its pid is its

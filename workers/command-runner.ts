@@ -180,9 +180,9 @@ export class CommandRunner {
     });
   }
 
-  /** How long the main thread has not answered the call in flight (any session's), if one is. */
-  get mainSilentMs(): number | undefined {
-    return this.#owner.dispatcher.silentMs(performance.now());
+  /** How long the main thread has kept `running` waiting, if it is what holds it (Dispatcher.mainSilentMs). */
+  mainSilentMs(running: Running): number | undefined {
+    return this.#owner.dispatcher.mainSilentMs(running.command, performance.now());
   }
 
   /**

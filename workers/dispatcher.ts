@@ -89,9 +89,15 @@ export class Dispatcher {
     return command;
   }
 
-  /** How long the main thread has not answered the call in flight, or undefined when none is. */
-  silentMs(now: number): number | undefined {
-    return this.#current ? now - this.#sentAt : undefined;
+  /**
+   * How long the main thread has kept `command` waiting: its call in flight, or the one ahead of
+   * it in flight for half the notice time or more. Undefined when something else holds it (the
+   * budget, or its turn behind a call just sent).
+   */
+  mainSilentMs(command: Command, now: number): number | undefined {
+    const current = this.#current;
+    const onMain = current === command || (current !== undefined && now - current.submitted >= HELD_NOTICE_MS / 2);
+    return onMain ? now - this.#sentAt : undefined;
   }
 
   /** Drop a command's result; one still queued never runs. */
@@ -198,9 +204,8 @@ export class Dispatcher {
   }
 
   #reason(command: Command, now: number): string {
-    const current = this.#current;
-    if (current === command || (current && now - current.submitted >= HELD_NOTICE_MS / 2)) {
-      const since = current === command ? 'it was sent' : 'the command ahead of it was sent';
+    if (this.mainSilentMs(command, now) !== undefined) {
+      const since = this.#current === command ? 'it was sent' : 'the command ahead of it was sent';
       return `the app's main thread has not answered since ${since}: it is busy (the app's own work, or a long command), and .stack in another session shows where`;
     }
     const budget = this.#budget;

@@ -146,10 +146,10 @@ export class TextRepl implements Mode, ReplCommandHost {
       // A main thread that does not answer: what the worker knows, rather than a silent wait.
       setTimeout(() => host.guard(() => {
         if (host.runner.running !== running) return;
-        // Only when the main thread is what it waits for. Not sent yet (held by the budget), or
-        // behind a command just sent: the dispatcher's notice says why it waits, after a second.
-        const silent = host.runner.mainSilentMs;
-        if (silent === undefined || silent < STATS_FALLBACK_MS / 2) return;
+        // Only when the main thread is what it waits for; else (the budget, its turn) the
+        // dispatcher's notice says why it waits, after a second.
+        const silent = host.runner.mainSilentMs(running);
+        if (silent === undefined) return;
         host.runner.abandon(running);
         host.write(
           `The app's main thread has not answered for ${(silent / 1000).toFixed(1)} s: it is busy (the app's own work, or a long command). .stack shows where.\n` +
