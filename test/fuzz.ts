@@ -47,7 +47,7 @@ async function play(port: number, steps: [Uint8Array, number][], abrupt: boolean
   await new Promise((resolve) => { socket.once('close', resolve); setTimeout(resolve, 2000); });
 }
 
-t.test('fuzz: random bytes over 2 x 48 connections harm neither the app nor the next session', async (t) => {
+t.test('fuzz: random bytes over 3 x 48 connections harm neither the app nor the next session', async (t) => {
   // One malloc arena per thread at most: freed memory is then reused rather than spread over
   // arenas whose pages stay in rss, which would make rss between waves noise, not a leak.
   const app = await startApp(t, 'fuzz-app.mjs', ['--expose-gc', '--max-semi-space-size=1'], { MALLOC_ARENA_MAX: '2' });
@@ -58,9 +58,11 @@ t.test('fuzz: random bytes over 2 x 48 connections harm neither the app nor the 
   warm.destroy();
   const before = JSON.parse(await get(app.httpPort, '/memory'));
 
-  // Two waves: memory after the second must be where the first left it (nothing accumulates).
+  // Three waves: the last must leave memory no higher than the highest the others left (nothing
+  // accumulates). Not the first against the second: rss still settles in the first waves (CI on
+  // Node 24 saw 116, then 153 MB; five waves run alone, 128-136 and 121-136 MB).
   const memory: { rss: number; heapUsed: number }[] = [];
-  for (const seed of (process.env.FUZZ_SEEDS ?? "20261125,4242").split(",").map(Number)) {
+  for (const seed of (process.env.FUZZ_SEEDS ?? "20261125,4242,7").split(",").map(Number)) {
     const scripts = fc.sample(script, { numRuns: 48, seed });
     const chunks = scripts.reduce((n, steps) => n + steps.length, 0);
     t.ok(chunks >= 2000, `${chunks} random chunks`);
@@ -82,7 +84,8 @@ t.test('fuzz: random bytes over 2 x 48 connections harm neither the app nor the 
   const mb = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
   t.ok(after.heapUsed - before.heapUsed < 8 * 2 ** 20, `main heap ${mb(before.heapUsed)} -> ${mb(after.heapUsed)} MB`);
   t.ok(after.rss - before.rss < 96 * 2 ** 20, `rss ${mb(before.rss)} -> ${mb(after.rss)} MB`);
-  t.ok(memory[1].rss - memory[0].rss < 32 * 2 ** 20, `rss after each wave: ${memory.map((m) => mb(m.rss)).join(", ")} MB`);
+  const settled = Math.max(...memory.slice(0, -1).map((m) => m.rss));
+  t.ok(memory.at(-1)!.rss - settled < 32 * 2 ** 20, `rss after each wave: ${memory.map((m) => mb(m.rss)).join(", ")} MB`);
   t.equal(app.process.exitCode, null, 'never crashed');
 });
 
