@@ -1,23 +1,23 @@
 import t from 'tap';
-import { allowedShare, MainThreadBudget, MIN_SHARE } from '../workers/budget.ts';
+import { allowedShare, MainThreadBudget, MAX_EXTRA_MS, MAX_WEIGHT, MIN_SHARE, SHORT_STALL_MS, stallCharge } from '../workers/budget.ts';
 
 t.test('an occasional command goes at once', async (t) => {
   const budget = new MainThreadBudget(0.1, 0);
   t.equal(budget.delay(0), 0);
-  budget.charge(5, 1); // within the 10 ms burst
+  budget.charge(1.5, 1); // within the 10 ms burst, at 5x (7.5 ms)
   t.equal(budget.delay(1), 0);
 });
 
 t.test('a command that overdraws makes the next one wait until the share is paid back', async (t) => {
   const budget = new MainThreadBudget(0.1, 0);
-  budget.charge(50, 50); // a 50 ms command from t=0 to 50, against the full 10 ms burst
-  t.equal(Math.round(budget.delay(50)), 400); // 40 ms owed, paid back at 0.1 ms per ms
-  t.equal(Math.round(budget.delay(200)), 250);
-  t.equal(budget.delay(450), 0);
+  budget.charge(50, 50); // a 50 ms command from t=0 to 50 (charged 60), against the full 10 ms burst
+  t.equal(Math.round(budget.delay(50)), 500); // 50 ms owed, paid back at 0.1 ms per ms
+  t.equal(Math.round(budget.delay(200)), 350);
+  t.equal(budget.delay(550), 0);
 });
 
-t.test('a flood is paced to the share, however the commands come', async (t) => {
-  for (const cost of [0.05, 1.2, 7]) {
+t.test('a flood of short commands is paced to the share, however short', async (t) => {
+  for (const cost of [0.05, 0.15, SHORT_STALL_MS]) {
     const budget = new MainThreadBudget(0.1, 0);
     let now = 0;
     let used = 0;
@@ -32,11 +32,40 @@ t.test('a flood is paced to the share, however the commands come', async (t) => 
   }
 });
 
+t.test('a long command is charged by its length: the longer a stall, the more of the app\'s requests it holds, and the longer', async (t) => {
+  t.equal(stallCharge(0.1), 0.1, 'shorter than a request\'s own jitter: as it is');
+  t.equal(stallCharge(SHORT_STALL_MS), SHORT_STALL_MS);
+  t.equal(stallCharge(0.5), 1, 'twice as long: twice the weight');
+  t.equal(stallCharge(1), 4);
+  t.equal(stallCharge(2), 2 * MAX_WEIGHT, 'at most MAX_WEIGHT times');
+  t.equal(stallCharge(100), 100 + MAX_EXTRA_MS, 'and never more than MAX_EXTRA_MS above its length');
+  let last = 0;
+  for (let cost = 0; cost < 200; cost += 0.05) {
+    t.ok(stallCharge(cost) >= last && stallCharge(cost) >= cost, `never falls with length, never below it (${cost.toFixed(2)})`);
+    last = stallCharge(cost);
+  }
+  // A flood of 1 ms commands gets a quarter of the commands through that the share alone would.
+  const budget = new MainThreadBudget(0.1, 0);
+  let now = 0;
+  let used = 0;
+  for (let i = 0; i < 2000; i++) {
+    now += budget.delay(now);
+    now += 1;
+    budget.charge(1, now);
+    used += 1;
+  }
+  t.ok(Math.abs(used / now - 0.1 / 4) < 0.002, `share ${(used / now).toFixed(4)}`);
+  // What a command costs in messages is not one stall: charged as it is.
+  const scattered = new MainThreadBudget(0.1, 0, 0);
+  scattered.charge(0.2, 0, 0.1);
+  t.equal(Math.round(scattered.delay(0)), 3);
+});
+
 t.test('the burst does not grow while idle', async (t) => {
   const budget = new MainThreadBudget(0.1, 0);
   budget.charge(0, 1_000_000);
-  budget.charge(30, 1_000_030);
-  t.equal(Math.round(budget.delay(1_000_030)), 200); // only the 10 ms burst was there
+  budget.charge(30, 1_000_030); // charged 40
+  t.equal(Math.round(budget.delay(1_000_030)), 300); // only the 10 ms burst was there
 });
 
 t.test('a share of 1 never waits', async (t) => {

@@ -165,7 +165,7 @@ export class Dispatcher {
     this.#unwatch = undefined;
     this.#current = undefined;
     if (reply.load !== undefined) this.#budget?.observe(reply.load, performance.now());
-    this.#budget?.charge(reply.cost + MESSAGING_COST_MS, performance.now());
+    this.#budget?.charge(reply.cost, performance.now(), MESSAGING_COST_MS);
     if (!command.abandoned) {
       if (reply.out !== '') command.listener.output(reply.out);
       if (reply.outcome) command.listener.done(reply.outcome);
