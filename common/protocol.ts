@@ -155,6 +155,11 @@ export interface MainApi {
    * when it is not the command left running (it ended by itself, or has not started).
    */
   recover(id: number): Promise<EvalReply | undefined>;
+  /**
+   * The app's own load now (as sent with each reply; undefined when it cannot be measured):
+   * asked only for a command the budget holds, so that it is not held on a load that is stale.
+   */
+  load(): Promise<number | undefined>;
 }
 
 /** The worker's answer to `listen`: an address, or the error to rethrow on the main thread. */

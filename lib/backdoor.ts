@@ -117,7 +117,7 @@ export class Backdoor {
       replying: () => channel.holdForAnswer(),
     });
     const evaluator = this.#evaluator;
-    const mainApi: MainApi = { evaluate: (request) => evaluator.evaluate(request), recover: async (id) => evaluator.recover(id) };
+    const mainApi: MainApi = { evaluate: (request) => evaluator.evaluate(request), recover: async (id) => evaluator.recover(id), load: async () => evaluator.load() };
     expose(mainApi, channel.endpoint);
 
     // The backdoor never keeps the app alive on its own.

@@ -78,6 +78,8 @@ export class Evaluator {
   /** The command running now, when runaways are stopped through the inspector. */
   #inFlight: CommandState | undefined;
   #commands = 0;
+  /** Calls for the load alone (`load`): messages of the backdoor's too. */
+  #loadCalls = 0;
   #mainThreadMs = 0;
 
   constructor(options: EvaluatorOptions, events: EvaluatorEvents) {
@@ -129,14 +131,26 @@ export class Evaluator {
   #account(reply: EvalReply): EvalReply {
     this.#commands++;
     this.#mainThreadMs += reply.cost;
+    const load = this.#measureLoad();
+    if (load !== undefined) reply.load = load;
+    return reply;
+  }
+
+  /** The app's own load now, for a command the budget holds (MainApi.load). */
+  load(): number | undefined {
+    this.#loadCalls++;
+    return this.#measureLoad();
+  }
+
+  #measureLoad(): number | undefined {
     try {
-      const load = this.#appLoad.measure(this.#mainThreadMs + (this.#options.messagingMs?.() ?? 0), this.#commands);
-      if (!Number.isNaN(load)) reply.load = load;
+      const load = this.#appLoad.measure(this.#mainThreadMs + (this.#options.messagingMs?.() ?? 0), this.#commands + this.#loadCalls);
+      return Number.isNaN(load) ? undefined : load;
     } catch {
       // Node's event-loop utilisation reads `process.hrtime`, which session code can replace:
       // the reply goes without the load (the budget keeps the last one).
+      return undefined;
     }
-    return reply;
   }
 
   /** A fault of the backdoor's own on the main thread: to the audit trail, never the app's handlers. */

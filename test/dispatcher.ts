@@ -1,6 +1,7 @@
 import t from 'tap';
 import type { EvalOutcome, EvalReply, EvalRequest, RequestBody } from '../common/protocol.ts';
-import { Dispatcher, type MainLink } from '../workers/dispatcher.ts';
+import { MainThreadBudget } from '../workers/budget.ts';
+import { Dispatcher, LOAD_REFRESH_MS, type MainLink } from '../workers/dispatcher.ts';
 
 /** A main thread whose answers the test releases by hand. */
 function fakeMain() {
@@ -115,6 +116,42 @@ t.test('close abandons everything and sends nothing more', async (t) => {
   t.same(log, []);
   t.same(dropped, [9]);
   t.equal(calls.length, 1);
+});
+
+t.test('a command the budget holds asks for the app\'s load every LOAD_REFRESH_MS, and goes once a fresh one lets it', async (t) => {
+  const { main: base, calls } = fakeMain();
+  const loads: number[] = [];
+  let appLoad = 0.5; // busy
+  const main: MainLink = { ...base, load: async () => { loads.push(performance.now()); return appLoad; } };
+  const budget = new MainThreadBudget(0.1, performance.now());
+  budget.observe(0.5, performance.now());
+  budget.charge(200, performance.now()); // ~200 s owed at the floor
+  const dispatcher = new Dispatcher(main, budget);
+  t.teardown(() => dispatcher.close());
+  const log: string[] = [];
+  dispatcher.submit(input(1), listener(log, 'a'));
+  const until = async (done: () => boolean) => {
+    for (let i = 0; i < 200 && !done(); i++) await new Promise((r) => setTimeout(r, 25));
+  };
+  await until(() => loads.length >= 2);
+  t.equal(calls.length, 0, 'asked twice while the app stays busy, and still held');
+  t.ok(loads[1] - loads[0] >= LOAD_REFRESH_MS - 5, 'asked once per period, not more');
+  appLoad = 0.01; // the app has calmed down
+  const asked = loads.length;
+  await until(() => calls.length > 0);
+  t.equal(calls.length, 1, 'sent: an idle app owes nothing');
+  t.equal(loads.length, asked + 1, 'at the next question');
+  calls[0].answer(done('1'));
+  await tick();
+  t.same(log, ['a done 1']);
+  // A main thread that cannot answer the question leaves the command held as before.
+  const silent = new Dispatcher({ ...base, load: async () => undefined }, budget);
+  t.teardown(() => silent.close());
+  budget.observe(0.5, performance.now());
+  budget.charge(200, performance.now());
+  silent.submit(input(2), listener(log, 'b'));
+  await new Promise((r) => setTimeout(r, LOAD_REFRESH_MS * 1.5));
+  t.equal(calls.length, 1, 'still held');
 });
 
 t.test('the budget holds the next command back and is charged what each one cost', async (t) => {

@@ -80,3 +80,20 @@ t.test('.stats held by the budget is told so, not that the main thread does not 
   client.send(Buffer.from([IAC, IP]));
   await client.expect(/\n> $/);
 });
+
+t.test('a command held while the app was busy goes once the app calms down, not after its debt at the floor', async (t) => {
+  const backdoor = await start(t, { mainThreadBudget: 0.1, evalTimeoutMs: 10_000 });
+  const client = await connect(t, backdoor);
+  // The app (this process) busy 30 ms in every 50 (its own load reads 30-40%), then a costly
+  // command: at that load the share is at or near the floor (0.1%), so the next command owes
+  // the 300 ms for minutes.
+  const burn = setInterval(() => {
+    const t0 = Date.now();
+    while (Date.now() - t0 < 30);
+  }, 50);
+  t.teardown(() => clearInterval(burn));
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  t.equal(await client.eval(busy(300), 10_000), "'done'");
+  clearInterval(burn); // the app calms down; no reply will say so while the next command waits
+  t.match(await client.eval('6*7', 20_000), /^(\(waiting [^\n]*\)\n)?42$/, 'answered within seconds');
+});

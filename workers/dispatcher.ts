@@ -28,6 +28,8 @@ export interface MainLink {
   notify(message: WorkerNotification): void;
   /** See MainApi.recover. */
   recover?(id: number): Promise<EvalReply | undefined>;
+  /** See MainApi.load. */
+  load?(): Promise<number | undefined>;
 }
 
 /** A command handed to the dispatcher; `abandon` it to drop its result. */
@@ -43,6 +45,14 @@ export interface Command {
 
 /** A command that has waited this long for the main thread is told why, once. */
 export const HELD_NOTICE_MS = 1000;
+
+/**
+ * A command the budget holds asks the main thread for the app's load this often: the load
+ * comes with each reply, and none comes while the command waits, so the wait would otherwise
+ * rest on the load before it (an app that has calmed down, or the app's own start, would
+ * hold it at the floor for as long as its debt takes there).
+ */
+export const LOAD_REFRESH_MS = 500;
 
 /**
  * Sends complete inputs to the main thread one at a time.
@@ -138,10 +148,8 @@ export class Dispatcher {
     if (this.#current || this.#closed || this.#paced || this.#queue.length === 0) return;
     const wait = this.#budget?.delay(performance.now()) ?? 0;
     if (wait > 0) {
-      this.#paced = setTimeout(() => {
-        this.#paced = undefined;
-        this.#pump();
-      }, wait);
+      const refresh = this.#main.load !== undefined && wait > LOAD_REFRESH_MS;
+      this.#paced = setTimeout(() => (refresh ? this.#refreshLoad() : this.#unpace()), refresh ? LOAD_REFRESH_MS : wait);
       return;
     }
     const command = this.#queue.shift()!;
@@ -157,6 +165,20 @@ export class Dispatcher {
       (error: unknown) =>
         this.#answered(command, { out: '', outcome: { ok: false, text: `Internal error: ${String(error)}` }, cost: 0 }),
     );
+  }
+
+  #unpace(): void {
+    this.#paced = undefined;
+    this.#pump();
+  }
+
+  /** Held: the load now, then the wait again (nothing is sent meanwhile: #paced stays set). */
+  #refreshLoad(): void {
+    this.#main.load!().then((load) => {
+      if (this.#closed) return;
+      if (load !== undefined) this.#budget?.observe(load, performance.now());
+      this.#budget?.charge(0, performance.now(), MESSAGING_COST_MS);
+    }, () => {}).finally(() => this.#unpace());
   }
 
   #answered(command: Command, reply: EvalReply): void {

@@ -28,6 +28,7 @@ const server = new BackdoorServer(config, {
   evaluate: (request) => main.evaluate(request),
   notify: (message) => channel.notify(message),
   recover: (id) => main.recover(id),
+  load: () => main.load(),
 });
 
 const api: WorkerApi = {
