@@ -154,6 +154,24 @@ t.test('a command the budget holds asks for the app\'s load every LOAD_REFRESH_M
   t.equal(calls.length, 1, 'still held');
 });
 
+t.test('a held command abandoned (Ctrl-C) stops the load questions', async (t) => {
+  const { main: base, calls } = fakeMain();
+  let asked = 0;
+  const main: MainLink = { ...base, load: async () => { asked++; return 0.5; } };
+  const budget = new MainThreadBudget(0.1, performance.now());
+  budget.observe(0.5, performance.now());
+  budget.charge(200, performance.now());
+  const dispatcher = new Dispatcher(main, budget);
+  t.teardown(() => dispatcher.close());
+  const held = dispatcher.submit(input(1), listener([], 'a'));
+  for (let i = 0; i < 200 && asked === 0; i++) await new Promise((r) => setTimeout(r, 25));
+  t.equal(asked, 1, 'asked while held');
+  dispatcher.abandon(held);
+  await new Promise((r) => setTimeout(r, LOAD_REFRESH_MS * 2.5));
+  t.equal(asked, 1, 'not asked again');
+  t.equal(calls.length, 0, 'and the command never went');
+});
+
 t.test('the budget holds the next command back and is charged what each one cost', async (t) => {
   const { main, calls } = fakeMain();
   const charges: number[] = [];

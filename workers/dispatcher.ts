@@ -174,6 +174,7 @@ export class Dispatcher {
 
   /** Held: the load now, then the wait again (nothing is sent meanwhile: #paced stays set). */
   #refreshLoad(): void {
+    if (this.#queue.length === 0) return this.#unpace(); // the held command was abandoned
     this.#main.load!().then((load) => {
       if (this.#closed) return;
       if (load !== undefined) this.#budget?.observe(load, performance.now());
