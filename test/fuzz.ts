@@ -31,7 +31,7 @@ const chunk = fc.oneof(
 );
 const script = fc.array(fc.tuple(chunk, fc.integer({ min: 0, max: 3 })), { minLength: 40, maxLength: 100 });
 
-/** Sends each chunk, with a pause of 0-3 ms between them, then closes abruptly or nicely. */
+/** Sends each chunk, with a pause of 0-3 ms between them, then closes abruptly or nicely (and resets after 2 s). */
 async function play(port: number, steps: [Uint8Array, number][], abrupt: boolean): Promise<void> {
   const socket = net.connect(port, '127.0.0.1');
   socket.on('data', () => {}); // read (and drop) whatever comes back
@@ -44,7 +44,12 @@ async function play(port: number, steps: [Uint8Array, number][], abrupt: boolean
   }
   if (abrupt) socket.resetAndDestroy();
   else socket.end();
-  await new Promise((resolve) => { socket.once('close', resolve); setTimeout(resolve, 2000); });
+  const closed = await new Promise((resolve) => { socket.once('close', () => resolve(true)); setTimeout(() => resolve(false), 2000); });
+  // A half-closed session runs the rest of its input (as for `printf ... | nc`), at the budget's
+  // pace: 48 sessions' contexts and errors (1-3 ms each) make the app's own load read 5-12%
+  // (their collection, gc() on /memory), so the commands are paced, most sessions are still
+  // running 2 s on, and 64 of them are 64 sessions. A client that will not wait leaves for good.
+  if (!closed) socket.resetAndDestroy();
 }
 
 t.test('fuzz: random bytes over 3 x 48 connections harm neither the app nor the next session', async (t) => {
