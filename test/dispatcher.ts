@@ -25,6 +25,18 @@ function listener(log: string[], name: string) {
   };
 }
 
+/** Polls `done` every 25 ms, for at most 5 s. */
+async function until(done: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !done(); i++) await new Promise((r) => setTimeout(r, 25));
+}
+
+/** Makes `budget` (a fresh one by default) owe ~200 s at the floor of a busy app. */
+function indebted(budget = new MainThreadBudget(0.1, performance.now())): MainThreadBudget {
+  budget.observe(0.5, performance.now());
+  budget.charge(200, performance.now());
+  return budget;
+}
+
 const input = (context: number, code = '1'): RequestBody => ({ kind: 'eval', context, session: context, code, awaited: false, declared: [], line: 1, json: false, colors: false });
 
 t.test('one call in flight; the next leaves when the previous is answered', async (t) => {
@@ -123,16 +135,11 @@ t.test('a command the budget holds asks for the app\'s load every LOAD_REFRESH_M
   const loads: number[] = [];
   let appLoad = 0.5; // busy
   const main: MainLink = { ...base, load: async () => { loads.push(performance.now()); return appLoad; } };
-  const budget = new MainThreadBudget(0.1, performance.now());
-  budget.observe(0.5, performance.now());
-  budget.charge(200, performance.now()); // ~200 s owed at the floor
+  const budget = indebted();
   const dispatcher = new Dispatcher(main, budget);
   t.teardown(() => dispatcher.close());
   const log: string[] = [];
   dispatcher.submit(input(1), listener(log, 'a'));
-  const until = async (done: () => boolean) => {
-    for (let i = 0; i < 200 && !done(); i++) await new Promise((r) => setTimeout(r, 25));
-  };
   await until(() => loads.length >= 2);
   t.equal(calls.length, 0, 'asked twice while the app stays busy, and still held');
   t.ok(loads[1] - loads[0] >= LOAD_REFRESH_MS - 5, 'asked once per period, not more');
@@ -147,8 +154,7 @@ t.test('a command the budget holds asks for the app\'s load every LOAD_REFRESH_M
   // A main thread that cannot answer the question leaves the command held as before.
   const silent = new Dispatcher({ ...base, load: async () => undefined }, budget);
   t.teardown(() => silent.close());
-  budget.observe(0.5, performance.now());
-  budget.charge(200, performance.now());
+  indebted(budget);
   silent.submit(input(2), listener(log, 'b'));
   await new Promise((r) => setTimeout(r, LOAD_REFRESH_MS * 1.5));
   t.equal(calls.length, 1, 'still held');
@@ -158,13 +164,10 @@ t.test('a held command abandoned (Ctrl-C) stops the load questions', async (t) =
   const { main: base, calls } = fakeMain();
   let asked = 0;
   const main: MainLink = { ...base, load: async () => { asked++; return 0.5; } };
-  const budget = new MainThreadBudget(0.1, performance.now());
-  budget.observe(0.5, performance.now());
-  budget.charge(200, performance.now());
-  const dispatcher = new Dispatcher(main, budget);
+  const dispatcher = new Dispatcher(main, indebted());
   t.teardown(() => dispatcher.close());
   const held = dispatcher.submit(input(1), listener([], 'a'));
-  for (let i = 0; i < 200 && asked === 0; i++) await new Promise((r) => setTimeout(r, 25));
+  await until(() => asked > 0);
   t.equal(asked, 1, 'asked while held');
   dispatcher.abandon(held);
   await new Promise((r) => setTimeout(r, LOAD_REFRESH_MS * 2.5));
