@@ -272,6 +272,8 @@ export interface Settings extends Profile {
   evalTimeoutMs: number;
   /** Which CPUs the bench's threads run on (bench/affinity.js). */
   affinity: string;
+  /** Of the scenarios' order in the rounds (`--seed` repeats it). */
+  seed: number;
 }
 
 export interface Report {

@@ -15,8 +15,10 @@ t.test('npm run bench -- --smoke --json: the table, the JSON with every field, t
   const json = join(dir, 'bench.json');
   const script = new URL('../bench/run.js', import.meta.url).pathname;
   // Within tap's timeout (120 s), so that a stuck run is stopped here rather than left behind.
-  const { stdout } = await run(process.execPath, [script, '--smoke', '--json', json], { timeout: 90_000 });
+  const { stdout } = await run(process.execPath, [script, '--smoke', '--seed', '12345', '--json', json], { timeout: 90_000 });
   t.match(stdout, /^backdoor bench: Node v\d+/);
+  // The scenarios' order comes from the seed given (a fresh one per run without it).
+  t.match(stdout, /in an order from seed 12345;/);
   t.match(stdout, /\| node repl, heavy flood \|/);
   t.match(stdout, /\| idle app, node repl 1\+1 flood \|/);
   t.match(stdout, /\| round trip of 1\+1/);
@@ -30,7 +32,7 @@ t.test('npm run bench -- --smoke --json: the table, the JSON with every field, t
 
   const report = JSON.parse(await readFile(json, 'utf8'));
   t.match(report.machine, { node: String, cpu: String, cores: Number });
-  t.match(report.settings, { rounds: 1, capacity: Number, rate: Number, connections: 10, affinity: String });
+  t.match(report.settings, { rounds: 1, seed: 12345, capacity: Number, rate: Number, connections: 10, affinity: String });
   t.same(report.scenarios.map((s: { scenario: string }) => s.scenario), [
     'baseline (app alone)',
     'backdoor, no session',
