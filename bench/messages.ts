@@ -243,8 +243,12 @@ export interface Profile {
   durationMs: number;
   /** Of the load before it, unmeasured. */
   warmMs: number;
-  /** Of the load that measures the app's CPU time per request. */
+  /** Of each probe of the load that measures the app's CPU time per request... */
   capacityMs: number;
+  /** ...how many probes (their median counts)... */
+  capacityProbes: number;
+  /** ...and the load between two of them, unmeasured. */
+  capacityGapMs: number;
   /** Commands of the back-to-back round-trip figures (of the interactive one: at most 2000). */
   rttCommands: number;
   /** Commands of the CPU-per-command figures. */
@@ -278,7 +282,7 @@ export interface Settings extends Profile {
 
 export interface Report {
   machine: Machine;
-  settings: Settings & { capacity: number; cpuPerRequestUs: number; rate: number };
+  settings: Settings & { capacity: number; cpuPerRequestUs: number; capacityProbesUs: number[]; rate: number };
   scenarios: ScenarioRow[];
   micro: MicroFigures & {
     startMs?: number;

@@ -9,7 +9,7 @@ import { median } from './stats.js';
  * nothing else).
  * @param {Machine} info
  * @param {Settings} settings
- * @param {{ rate: number, cpuPerRequestUs: number }} capacity
+ * @param {{ rate: number, cpuPerRequestUs: number, probesUs: number[] }} capacity
  * @param {number} rate
  * @param {Scenario[]} scenarios
  * @param {ScenarioRun[][]} runs
@@ -76,7 +76,7 @@ export function summarize(info, settings, capacity, rate, scenarios, runs, micro
   const lateP99s = rows.flatMap((row) => (row.http.lateP99Us === undefined ? [] : [row.http.lateP99Us]));
   return {
     machine: info,
-    settings: { ...settings, capacity: Math.round(capacity.rate), cpuPerRequestUs: capacity.cpuPerRequestUs, rate },
+    settings: { ...settings, capacity: Math.round(capacity.rate), cpuPerRequestUs: capacity.cpuPerRequestUs, capacityProbesUs: capacity.probesUs, rate },
     scenarios: rows,
     micro: {
       ...microFigures,

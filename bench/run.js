@@ -21,6 +21,7 @@ import { renderChart } from './chart.js';
 import { Child, replPort, required, sleep, startApp as startAppSettled } from './child.js';
 import { micro } from './micro.js';
 import { print, summarize } from './report.js';
+import { median } from './stats.js';
 /** @import { Clients, Load } from './child.js' */
 /** @import { AppMode, AppOptions, BenchBackdoorOptions, Machine, Profile, Reference, Scenario, ScenarioRun, Settings } from './messages.ts' */
 
@@ -46,10 +47,10 @@ const jsonArg = process.argv.includes('--json') ? (args.json || join(here, 'resu
 
 /** @type {Profile} */
 const profile = args.smoke
-  ? { rounds: 1, durationMs: 300, warmMs: 100, capacityMs: 300, rttCommands: 20, cpuCommands: 20, idleMs: 100, signalRuns: 3, runawayRuns: 1, heavyCommands: 5, stackRuns: 1, stackModules: 20, awaits: 10_000 }
+  ? { rounds: 1, durationMs: 300, warmMs: 100, capacityMs: 300, capacityProbes: 1, capacityGapMs: 0, rttCommands: 20, cpuCommands: 20, idleMs: 100, signalRuns: 3, runawayRuns: 1, heavyCommands: 5, stackRuns: 1, stackModules: 20, awaits: 10_000 }
   : args.quick
-    ? { rounds: 1, durationMs: 800, warmMs: 200, capacityMs: 800, rttCommands: 300, cpuCommands: 500, idleMs: 500, signalRuns: 3, runawayRuns: 3, heavyCommands: 30, stackRuns: 3, stackModules: 300, awaits: 100_000 }
-    : { rounds: 5, durationMs: 4000, warmMs: 3000, capacityMs: 3000, rttCommands: 10_000, cpuCommands: 5000, idleMs: 3000, signalRuns: 20, runawayRuns: 5, heavyCommands: 200, stackRuns: 7, stackModules: 1000, awaits: 1_000_000 };
+    ? { rounds: 1, durationMs: 800, warmMs: 200, capacityMs: 400, capacityProbes: 2, capacityGapMs: 400, rttCommands: 300, cpuCommands: 500, idleMs: 500, signalRuns: 3, runawayRuns: 3, heavyCommands: 30, stackRuns: 3, stackModules: 300, awaits: 100_000 }
+    : { rounds: 5, durationMs: 4000, warmMs: 3000, capacityMs: 1000, capacityProbes: 5, capacityGapMs: 3000, rttCommands: 10_000, cpuCommands: 5000, idleMs: 3000, signalRuns: 20, runawayRuns: 5, heavyCommands: 200, stackRuns: 7, stackModules: 1000, awaits: 1_000_000 };
 if (args.rounds) profile.rounds = positive('--rounds', args.rounds);
 if (args.duration) profile.durationMs = positive('--duration', args.duration);
 // The scenarios' order in the rounds comes from this seed: a fresh one per run, so that two runs
@@ -214,25 +215,36 @@ async function main() {
   try {
     // The app's capacity: what its main thread could serve with a core to itself, from its CPU
     // time per request at a light load. (A closed-loop run would measure the 2-core machine
-    // instead: the load generator runs out of CPU alongside the app.)
+    // instead: the load generator runs out of CPU alongside the app.) The median of probes spread
+    // over about 20 s, under the same light load between them: this machine's speed changes for
+    // tens of seconds at a time (its CPU per request 75-80 us, then 120-220 us), and one probe
+    // that fell into a slow spell set a run's load at 2,029 requests/s where the one before had
+    // 4,169, so that its "45%" was about a quarter of what the app mostly could serve.
     const app = await startApp('none');
     placeUnderLoad(app.pid, [load.pid]);
-    const probeRate = 1000;
-    await load.ask({ cmd: 'run', port: app.ready.httpPort, rate: probeRate, connections: settings.connections, durationMs: settings.warmMs }, 'result');
-    await app.ask({ cmd: 'measure-start' }, 'measure-started');
-    const { result: probe } = await load.ask({ cmd: 'run', port: app.ready.httpPort, rate: probeRate, connections: settings.connections, durationMs: settings.capacityMs }, 'result');
-    const probed = await app.ask({ cmd: 'measure-stop' }, 'measured');
-    await app.stop();
-    const cpuPerRequestMs = probed.mainCpuMs / probe.completed;
-    const capacity = { rate: 1000 / cpuPerRequestMs, cpuPerRequestUs: cpuPerRequestMs * 1000 };
-    // The load below is a number of requests in proportion: a finite one.
-    if (!(capacity.rate > 0 && Number.isFinite(capacity.rate))) {
-      throw new Error(`no capacity from ${probe.completed} requests in ${probed.mainCpuMs} ms of main-thread CPU`);
+    const probeRun = { cmd: /** @type {const} */ ('run'), port: app.ready.httpPort, rate: 1000, connections: settings.connections };
+    await load.ask({ ...probeRun, durationMs: settings.warmMs }, 'result');
+    /** @type {number[]} */
+    const probes = [];
+    for (let i = 0; i < settings.capacityProbes; i++) {
+      if (i > 0 && settings.capacityGapMs > 0) await load.ask({ ...probeRun, durationMs: settings.capacityGapMs }, 'result');
+      await app.ask({ cmd: 'measure-start' }, 'measure-started');
+      const { result: probe } = await load.ask({ ...probeRun, durationMs: settings.capacityMs }, 'result');
+      const probed = await app.ask({ cmd: 'measure-stop' }, 'measured');
+      const cpuPerRequestMs = probed.mainCpuMs / probe.completed;
+      // The load below is a number of requests in proportion: a finite one.
+      if (!(cpuPerRequestMs > 0 && Number.isFinite(cpuPerRequestMs))) {
+        throw new Error(`no capacity from ${probe.completed} requests in ${probed.mainCpuMs} ms of main-thread CPU`);
+      }
+      probes.push(cpuPerRequestMs * 1000);
     }
+    await app.stop();
+    const cpuPerRequestUs = required(median(probes), 'a capacity probe');
+    const capacity = { rate: 1e6 / cpuPerRequestUs, cpuPerRequestUs, probesUs: probes };
     const rate = Math.round(capacity.rate * settings.loadShare);
     console.log(
       `settings: ${settings.rounds} round(s) x ${settings.durationMs / 1000} s per scenario, in an order from seed ${settings.seed}; HTTP open loop at ${rate} req/s, ` +
-        `${Math.round(settings.loadShare * 100)}% of the app's capacity (${Math.round(capacity.rate)} req/s: ${Math.round(capacity.cpuPerRequestUs)} us of main-thread CPU per request), ` +
+        `${Math.round(settings.loadShare * 100)}% of the app's capacity (${Math.round(capacity.rate)} req/s: ${Math.round(capacity.cpuPerRequestUs)} us of main-thread CPU per request, median of ${probes.length} probe(s): ${probes.map((us) => Math.round(us)).join(', ')} us), ` +
         `${settings.connections} connections; backdoor defaults (mainThreadBudget ${settings.mainThreadBudget}, evalTimeoutMs ${settings.evalTimeoutMs}); ${settings.affinity}`,
     );
 

@@ -32,7 +32,7 @@ t.test('npm run bench -- --smoke --json: the table, the JSON with every field, t
 
   const report = JSON.parse(await readFile(json, 'utf8'));
   t.match(report.machine, { node: String, cpu: String, cores: Number });
-  t.match(report.settings, { rounds: 1, seed: 12345, capacity: Number, rate: Number, connections: 10, affinity: String });
+  t.match(report.settings, { rounds: 1, seed: 12345, capacity: Number, capacityProbesUs: [Number], rate: Number, connections: 10, affinity: String });
   t.same(report.scenarios.map((s: { scenario: string }) => s.scenario), [
     'baseline (app alone)',
     'backdoor, no session',
