@@ -22,7 +22,10 @@ t.test('load: 200 sessions at once, each with its own results, in order; 10 more
   // results back in order.
   const commands = (i: number) => `let n = ${i}\nn * 2\nawait new Promise((r) => setTimeout(() => r(n + 0.5), 5))\nn * 3\n[n, "done"]\n`;
   clients.forEach((client, i) => client.send(commands(i)));
-  const outputs = await Promise.all(clients.map((client) => client.expect(/done' \]\n> $/, 60_000)));
+  // On a busy machine a command may wait over a second for the main thread, behind the others'
+  // thousand; it is then told so, on a line of its own (test/held.ts), which is not a result.
+  const notice = /\(waiting \d+\.\d s: [^\n]*; Ctrl\+C abandons it\)\n/g;
+  const outputs = (await Promise.all(clients.map((client) => client.expect(/done' \]\n> $/, 60_000)))).map((output) => output.replace(notice, ''));
   const wrong = outputs
     .map((output, i) => [i, output] as const)
     .filter(([i, output]) => output !== `undefined\n> ${i * 2}\n> ${i + 0.5}\n> ${i * 3}\n> [ ${i}, 'done' ]\n> `);
