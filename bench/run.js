@@ -55,8 +55,9 @@ if (args.rounds) profile.rounds = positive('--rounds', args.rounds);
 if (args.duration) profile.durationMs = positive('--duration', args.duration);
 // The scenarios' order in the rounds comes from this seed: a fresh one per run, so that two runs
 // are two samples of the machine's noise, not one order measured twice (the runs before this
-// used one fixed seed: three of them read an idle session at about 1.5x, and 0.98x in 12 rounds
-// of other orders); `--seed` repeats a run's order, which the report gives.
+// used one fixed seed, so three of them that read an idle session at about 1.5x were one order;
+// with orders of their own it read 0.93x to 1.41x); `--seed` repeats a run's order, which the
+// report gives.
 const seed = args.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : positive('--seed', args.seed);
 /** @type {Settings} */
 const settings = { ...profile, loadShare: 0.45, connections: 10, mainThreadBudget: 0.1, evalTimeoutMs: 2000, affinity: describeAffinity(), seed };
