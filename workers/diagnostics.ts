@@ -58,7 +58,7 @@ export class Diagnostics {
 
   /** The main thread's JavaScript stack now, top first; or that it is idle. */
   stack(signal: AbortSignal): Promise<Diagnosis> {
-    return this.#use('.stack', async (session) => {
+    return this.#use('.stack', signal, async (session) => {
       // First a probe, which the main thread runs between two statements of what it runs (or
       // in the event loop, when idle): whether any JavaScript is on its stack. An idle main
       // thread is told apart so, without the debugger. (The probe's own view lacks the top
@@ -123,11 +123,13 @@ export class Diagnostics {
     signal: AbortSignal,
     how: { start: (session: MainSession) => Promise<unknown>; stop: string; kind: 'cpuprofile' | 'heapprofile'; summary: (profile: P) => string },
   ): Promise<Diagnosis> {
-    return this.#use(what, async (session) => {
+    return this.#use(what, signal, async (session) => {
       await session.post(`${domain}.enable`);
       try {
         await how.start(session);
-        await sleep(seconds * 1000, signal);
+        // Abandoned: no profile is built (the main thread would pay for it); disabling the
+        // domain stops the profiler.
+        if (!(await sleep(seconds * 1000, signal))) return { text: 'Abandoned.' };
         const { profile } = await session.post<{ profile: P }>(how.stop);
         if (signal.aborted) return { text: 'Abandoned.' };
         const file = await writeDiagnosticsFile(how.kind, JSON.stringify(profile));
@@ -152,11 +154,11 @@ export class Diagnostics {
     }
   }
 
-  async #use(what: string, task: (session: MainSession) => Promise<Diagnosis>): Promise<Diagnosis> {
+  async #use(what: string, signal: AbortSignal, task: (session: MainSession) => Promise<Diagnosis>): Promise<Diagnosis> {
     const busy = this.#inspector.busy;
     if (busy !== undefined) return { text: `Another session's ${busy} is using the inspector; try again when it is done.` };
     try {
-      const result = await this.#inspector.use(what, task);
+      const result = await this.#inspector.use(what, task, signal);
       return result?.value ?? { text: 'Another session is using the inspector; try again when it is done.' };
     } catch (error) {
       if (error instanceof InspectorTimeout) {

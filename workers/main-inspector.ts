@@ -26,26 +26,31 @@ export interface MainSession {
 }
 
 export class MainInspector {
-  #holder: string | undefined;
+  #holder: { what: string; signal: AbortSignal | undefined; released: Promise<void> } | undefined;
 
   /** What is being diagnosed now (for the session that has to wait), or undefined. */
   get busy(): string | undefined {
-    return this.#holder;
+    return this.#holder?.signal?.aborted ? undefined : this.#holder?.what;
   }
 
   /**
    * Runs `task` with a session connected to the main thread; `what` names it for anyone who
-   * asks meanwhile. Undefined when another diagnosis holds the inspector.
+   * asks meanwhile. Undefined when another diagnosis holds the inspector. One that was
+   * abandoned (its `signal` aborted: Ctrl-C, or its session ended) is only letting go of it,
+   * in calls bounded by ANSWER_MS: that is waited for rather than refused.
    */
-  async use<T>(what: string, task: (session: MainSession) => Promise<T>): Promise<{ value: T } | undefined> {
+  async use<T>(what: string, task: (session: MainSession) => Promise<T>, signal?: AbortSignal): Promise<{ value: T } | undefined> {
+    while (this.#holder?.signal?.aborted) await this.#holder.released;
     if (this.#holder !== undefined) return undefined;
-    this.#holder = what;
+    let release!: () => void;
+    this.#holder = { what, signal, released: new Promise<void>((resolve) => (release = resolve)) };
     const session = new Session();
     try {
       session.connectToMainThread();
       return { value: await task(wrap(session)) };
     } finally {
       this.#holder = undefined;
+      release();
       try {
         session.disconnect();
       } catch {
