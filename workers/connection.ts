@@ -199,12 +199,14 @@ export class Connection implements ModeHost {
   }
 
   /**
-   * Audits an event; those of connections that never gave the token are rate limited, and so
-   * are connects and disconnects (a backdoor without a token has no other gate against a flood
-   * of connections). Commands are never dropped.
+   * Audits an event. Rate limited: those of a connection that has not given the token, and,
+   * without a token, connects and disconnects (nothing else gates a flood of connections). A
+   * session that gave the token is audited in full: a flood of connections before it must not
+   * hide who got in. Commands are never dropped.
    */
   audit(event: AuditEvent): void {
-    this.#host.audit(event, !this.authenticated || event.type === 'connect' || event.type === 'disconnect');
+    const connection = event.type === 'connect' || event.type === 'disconnect';
+    this.#host.audit(event, !this.authenticated || (connection && this.config.token === undefined));
   }
 
   /** Runs `step`; an exception in it ends this session (reported to the audit trail), nothing more. */
