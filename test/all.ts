@@ -64,7 +64,8 @@ t.test('three apps: --all reaches the listening one, --start the opted-in one to
   t.match(second.stdout, new RegExp(`^${listening.pid}\\s.*\\s0$`, 'm'));
   t.notOk(existsSync(join(dir, `${optedIn.pid}.json`)), '--start left the opted-in app as it was: no backdoor listening');
   t.ok(existsSync(join(dir, `${optedIn.pid}.ready`)), '...and still opted in');
-  t.match(optedIn.stderr(), /backdoor: listening on [^\n]*\n[^]*backdoor: closed/, 'it was started, then closed');
+  // (Its discovery file goes first, which the client waits for; the closed line once its worker has ended.)
+  t.ok(await optedIn.waitForStderr(/backdoor: listening on [^\n]*\n[^]*backdoor: closed/), 'it was started, then closed');
   t.ok(existsSync(join(dir, `${listening.pid}.json`)), 'the listening app still listens');
 
   // --json: one line per process, which parses: pid, ok, inspect, superjson value.
@@ -101,7 +102,9 @@ t.test('a process that hangs is reported as timed out while the others answer', 
   const stuck = await startApp(t, 'stuck-app.mjs', [], env);
   const fine = await startApp(t, 'http-app.mjs', ['--import', 'backdoor/register'], { ...env, BACKDOOR_START: '1' });
   await until('both listen', () => existsSync(join(dir, `${stuck.pid}.json`)) && existsSync(join(dir, `${fine.pid}.json`)));
-  stuck.process.stdin!.write('block 6000\n');
+  // Stuck for longer than the two clients below take to start and ask, on a busy machine too;
+  // nothing waits for its end.
+  stuck.process.stdin!.write('block 20000\n');
   await new Promise((resolve) => setTimeout(resolve, 200));
   const result = await client(dir, ['--all', '--timeout', '1500', '--eval', 'process.pid']);
   t.equal(result.code, 1, 'a timeout fails the run');

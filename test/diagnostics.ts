@@ -92,7 +92,9 @@ t.test('.profile 2 on an app with a hot function names it first; the whole profi
   const text = (await client.expect(/(^|\n)> $/, 15_000)).replace(/\n> $/, '');
   t.match(text, /^\d+ samples over 2\.\d s/);
   t.match(text, /\nFunctions by self time:\n +\d+\.\d% +\d+\.\d ms {2}hotFunction {2}\/\S*stuck-app\.mjs:\d+:\d+\n/);
-  t.match(text, /\nHottest call paths \(caller > callee\):\n +\d+\.\d% +\d+\.\d ms {2}processTimers > listOnTimeout > hotFunction\n/);
+  // (listOnTimeout is missing from the path when V8 had inlined it into processTimers before the
+  // profile began, the app's own 10 ms timer having made both hot: see the README.)
+  t.match(text, /\nHottest call paths \(caller > callee\):\n +\d+\.\d% +\d+\.\d ms {2}processTimers > (listOnTimeout > )?hotFunction\n/);
   const file = /The whole profile \(Chrome DevTools, speedscope\): (\S+)$/.exec(text)![1];
   removeLater(t, file);
   t.equal(statSync(file).mode & 0o777, 0o600, 'the file is owner-only');
@@ -142,7 +144,9 @@ t.test('JSON mode: a diagnosis is a tagged event; the client prints --stack and 
   t.match(JSON.parse(await client.expect('\n', 5000)), { tag: 'stack', id: 's', ok: true, idle: Boolean, frames: Array, text: /^The main thread is (idle|running)/ });
   client.send(`${JSON.stringify({ id: 'x', command: '.nope' })}\n`);
   t.match(JSON.parse(await client.expect('\n', 5000)), { tag: 'err', id: 'x', message: /^unknown command/ });
-  app.process.stdin!.write('block 3000\n');
+  // Long enough for the one-shot client below to start (with tap's coverage hooks) and look
+  // while it lasts, on a busy machine too; nothing waits for its end.
+  app.process.stdin!.write('block 10000\n');
   await new Promise((resolve) => setTimeout(resolve, 300));
   client.send(`${JSON.stringify({ id: 2, command: '.stack' })}\n`);
   const stack = JSON.parse(await client.expect('\n', 5000)) as { tag: string; idle: boolean; frames: { functionName: string; location: string }[] };

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import superjson from 'superjson';
 import t from 'tap';
 import { startApp } from './fixtures/child.ts';
-import { TestClient } from './fixtures/client.ts';
+import { TestClient, withoutWaitNotices } from './fixtures/client.ts';
 import { connect, start } from './fixtures/backdoor.ts';
 
 const cli = new URL('../dist/client/cli.js', import.meta.url).pathname;
@@ -16,7 +16,9 @@ t.test('.stats against a running app: its health and the backdoor\'s cost', asyn
   t.teardown(() => client.destroy());
   await client.ready();
   await client.eval('stats.requests');
-  const first = await client.eval('.stats');
+  // (An app just started is busy loading, by its own load: the budget may hold a command a
+  // while, and then says so first.)
+  const first = withoutWaitNotices(await client.eval('.stats', 10_000));
   t.match(first, /^event loop delay \(last 0 s\): p50 [\d.-]+ ms, p99 [\d.-]+ ms, max [\d.-]+ ms \(measuring from now: ask again\)\n/);
   t.match(first, /\nevent loop utilisation: [\d.]+% over the last \d+ s, [\d.]+% since the backdoor started\n/);
   t.match(first, /\nmemory: heap [\d.]+ MB used of [\d.]+ MB, rss [\d.]+ MB, external [\d.]+ MB\n/);
@@ -25,7 +27,7 @@ t.test('.stats against a running app: its health and the backdoor\'s cost', asyn
   t.match(first, /\nbackdoor: 1 command\(s\), [\d.]+ ms of main-thread time, [\d.]+% of the main thread since it started \(budget 10%\)\n/);
   t.match(first, /\nworker: 1 session\(s\), heap [\d.]+ MB used of [\d.]+ MB$/);
   await new Promise((resolve) => setTimeout(resolve, 1100));
-  const second = await client.eval('.stats');
+  const second = withoutWaitNotices(await client.eval('.stats', 10_000));
   t.match(second, /^event loop delay \(last [12] s\): p50 [\d.]+ ms, p99 [\d.]+ ms, max [\d.]+ ms\n/, 'measured since the first .stats');
   t.match(second, /backdoor: 2 command\(s\)/);
 });
@@ -66,13 +68,19 @@ t.test('.inspect: a shallow listing with handles to go deeper, getters and proxi
 });
 
 t.test('pending promises give the prompt back, and report when they settle', async (t) => {
-  const client = await connect(t, await start(t));
-  client.send('await new Promise((r) => setTimeout(() => r(42), 1500))\n');
+  // Promises the test settles, once the session has said they are pending: no race with the
+  // worker's one-second notice, however busy the machine.
+  const settlers: { resolve: (value: unknown) => void; reject: (error: unknown) => void }[] = [];
+  const later = () => new Promise((resolve, reject) => settlers.push({ resolve, reject }));
+  const client = await connect(t, await start(t, { locals: { later } }));
+  client.send('await later()\n');
   t.equal((await client.expect(/> $/, 5000)), 'Promise #1 pending\n> ');
   t.equal(await client.eval('1+1'), '2', 'the session goes on');
+  settlers[0].resolve(42);
   t.equal(await client.expect('Promise #1 fulfilled: 42\n> ', 5000), 'Promise #1 fulfilled: 42\n> ');
-  client.send('await new Promise((_, reject) => setTimeout(() => reject(new Error("late")), 1200))\n');
+  client.send('await later()\n');
   await client.expect('Promise #2 pending\n> ', 5000);
+  settlers[1].reject(new Error('late'));
   t.match(await client.expect(/Promise #2 rejected: Uncaught Error: late[^]*> $/, 5000), /^Promise #2 rejected: Uncaught Error: late/);
 });
 

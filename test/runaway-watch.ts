@@ -2,6 +2,11 @@
 import t from 'tap';
 import { RunawayWatch } from '../workers/runaway-watch.ts';
 
+/** Waits until `done()` (at most 5 s): timers are late on a busy machine, never early. */
+async function until(done: () => boolean): Promise<void> {
+  for (let i = 0; i < 250 && !done(); i++) await new Promise((resolve) => setTimeout(resolve, 20));
+}
+
 const reply = { out: '', outcome: { ok: false, text: 'Uncaught Error: Script execution timed out after 50ms' }, cost: 50 };
 
 t.test('a stopped command not yet unwound is asked again until its recovery answers; then nothing more', async (t) => {
@@ -23,7 +28,7 @@ t.test('a stopped command not yet unwound is asked again until its recovery answ
   const stopped: unknown[] = [];
   const cancel = watch.watch(7, (r) => stopped.push(r));
   t.teardown(cancel);
-  await new Promise((resolve) => setTimeout(resolve, 1300));
+  await until(() => probes >= 3);
   t.ok(probes >= 3, `asked again while it had not unwound (${probes} probes)`);
   t.equal(recoveries, 1, 'one recovery at a time');
   unwound!();
@@ -48,8 +53,10 @@ t.test('a command that started late is given the time it has left; one that ende
   });
   const stopped: unknown[] = [];
   const cancel = watch.watch(1, (r) => stopped.push(r));
-  await new Promise((resolve) => setTimeout(resolve, 200));
+  await until(() => asked.length >= 2);
+  await new Promise((resolve) => setTimeout(resolve, 100)); // (a stop would come at once: none does)
   cancel();
   t.ok(asked.length >= 2, 'probed again after the time it had left');
+  t.ok(asked[1] - asked[0] >= 40 - 1, 'after the 40 ms it had left');
   t.same(stopped, [], 'never answered for it');
 });
