@@ -41,7 +41,8 @@ export class MainInspector {
    */
   async use<T>(what: string, task: (session: MainSession) => Promise<T>, signal?: AbortSignal): Promise<{ value: T } | undefined> {
     while (this.#holder?.signal?.aborted) await this.#holder.released;
-    if (this.#holder !== undefined) return undefined;
+    // Abandoned while it waited: nothing to do on the main thread for nobody.
+    if (this.#holder !== undefined || signal?.aborted) return undefined;
     let release!: () => void;
     this.#holder = { what, signal, released: new Promise<void>((resolve) => (release = resolve)) };
     const session = new Session();
