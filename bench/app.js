@@ -113,6 +113,9 @@ if (mode === 'backdoor') {
     socket.setNoDelay(true);
     const session = repl.start({ input: socket, output: socket, prompt: '> ', terminal: false, useGlobal: false });
     session.on('exit', () => socket.end());
+    // A client that resets its connection: Node's REPL re-emits the socket's error, which would
+    // end the app (as it would any app serving its REPL this way without a listener).
+    session.on('error', () => {});
     socket.on('error', () => {});
   });
   replServer = peer;
