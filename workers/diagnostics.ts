@@ -127,8 +127,8 @@ export class Diagnostics {
       await session.post(`${domain}.enable`);
       try {
         await how.start(session);
-        // Abandoned: no profile is built (the main thread would pay for it); disabling the
-        // domain stops the profiler.
+        // Abandoned: disabling the domain stops the profiler and discards its profile, which
+        // the main thread would otherwise serialize and send, for nobody.
         if (!(await sleep(seconds * 1000, signal))) return { text: 'Abandoned.' };
         const { profile } = await session.post<{ profile: P }>(how.stop);
         if (signal.aborted) return { text: 'Abandoned.' };
