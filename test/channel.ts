@@ -2,11 +2,7 @@ import { expose, wrap } from 'comlink';
 import { MessageChannel } from 'node:worker_threads';
 import t from 'tap';
 import { Channel } from '../common/channel.ts';
-
-/** Waits (a bounded while) until `done()`, for messages between two ports of this thread. */
-async function until(done: () => boolean): Promise<void> {
-  for (let i = 0; i < 200 && !done(); i++) await new Promise((resolve) => setTimeout(resolve, 5));
-}
+import { until } from './fixtures/until.ts';
 
 /** Two ends of a real MessageChannel: `a` exposes `api` to `b`; what each end hears is logged. */
 function pair(api: Record<string, (...args: never[]) => unknown>) {

@@ -2,6 +2,7 @@ import t from 'tap';
 import type { EvalOutcome, EvalReply, EvalRequest, RequestBody } from '../common/protocol.ts';
 import { MainThreadBudget } from '../workers/budget.ts';
 import { Dispatcher, LOAD_REFRESH_MS, type MainLink } from '../workers/dispatcher.ts';
+import { until } from './fixtures/until.ts';
 
 /** A main thread whose answers the test releases by hand. */
 function fakeMain() {
@@ -23,11 +24,6 @@ function listener(log: string[], name: string) {
     output: (text: string) => log.push(`${name} out ${text}`),
     done: (outcome: EvalOutcome) => log.push(`${name} done ${outcome.text}`),
   };
-}
-
-/** Polls `done` every 25 ms, for at most 5 s. */
-async function until(done: () => boolean): Promise<void> {
-  for (let i = 0; i < 200 && !done(); i++) await new Promise((r) => setTimeout(r, 25));
 }
 
 /** Makes `budget` (a fresh one by default) owe ~200 s at the floor of a busy app. */

@@ -8,6 +8,8 @@ import { connect, start } from './fixtures/backdoor.ts';
 import { TestClient } from './fixtures/client.ts';
 import { evalRequest } from './fixtures/requests.ts';
 import { startApp } from './fixtures/child.ts';
+import { until } from './fixtures/until.ts';
+import { UNAUTHENTICATED_BURST, UNAUTHENTICATED_PER_SECOND } from '../dist/workers/audit-sink.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -44,17 +46,8 @@ t.test('connections that never give the token: a deadline, a pool of their own, 
   t.match(await third.waitClosed(), /too many sessions \(the maxSessions option is 2\)/);
 });
 
-/**
- * How many events the worker's audit rate limit (a bucket of 20, refilled at 5 a second:
- * workers/server.ts) can have let through since `since`, at most.
- */
-const allowedSince = (since: number) => 20 + Math.floor((performance.now() - since) / 200);
-
-/** Waits (at most 5 s) until `count()` reaches `total`, and returns it then. */
-async function settles(count: () => number, total: number): Promise<number> {
-  for (let i = 0; i < 100 && count() < total; i++) await sleep(50);
-  return count();
-}
+/** How many events the worker's audit rate limit can have let through since `since`, at most. */
+const allowedSince = (since: number) => UNAUTHENTICATED_BURST + Math.floor(((performance.now() - since) / 1000) * UNAUTHENTICATED_PER_SECOND);
 
 const droppedCount = (events: AuditEvent[]) =>
   events.filter((event) => event.type === 'dropped').reduce((sum, event) => sum + (event as { count: number }).count, 0);
@@ -69,7 +62,8 @@ t.test('audit events of unauthenticated connections are rate limited, with a cou
   // Each disconnect is recorded or counted as dropped: the operator's connect brings the
   // count of those dropped before it, and a dropped event comes within a second of the rest.
   const disconnects = () => events.filter((event) => event.type === 'disconnect').length;
-  t.equal(await settles(() => disconnects() + droppedCount(events), 60), 60, `every disconnect recorded or counted: ${JSON.stringify(events.filter((event) => event.type === 'dropped'))}`);
+  await until(() => disconnects() + droppedCount(events) >= 60);
+  t.equal(disconnects() + droppedCount(events), 60, `every disconnect recorded or counted: ${JSON.stringify(events.filter((event) => event.type === 'dropped'))}`);
   const allowed = allowedSince(began);
   t.ok(disconnects() <= allowed, `disconnects recorded: ${disconnects()} (the limit lets ${allowed} through in this time)`);
   t.ok(droppedCount(events) >= 60 - allowed, 'and the rest were dropped');
@@ -83,7 +77,8 @@ t.test('connects and disconnects of a backdoor without a token are rate limited 
   for (let i = 0; i < 60; i++) (await dial(t, backdoor)).destroy();
   const recorded = () => events.filter((event) => event.type === 'connect' || event.type === 'disconnect').length;
   // Nothing else happens: the last drops are counted a second later, on their own.
-  t.equal(await settles(() => recorded() + droppedCount(events), 120), 120, 'every one is recorded or counted, with nothing else happening');
+  await until(() => recorded() + droppedCount(events) >= 120);
+  t.equal(recorded() + droppedCount(events), 120, 'every one is recorded or counted, with nothing else happening');
   const allowed = allowedSince(began);
   t.ok(recorded() <= allowed, `connects and disconnects recorded: ${recorded()} (the limit lets ${allowed} through in this time)`);
 });

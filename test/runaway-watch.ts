@@ -1,11 +1,7 @@
 // The worker's side of stopping a runaway command, with a main thread played by the test.
 import t from 'tap';
 import { RunawayWatch } from '../workers/runaway-watch.ts';
-
-/** Waits until `done()` (at most 5 s): timers are late on a busy machine, never early. */
-async function until(done: () => boolean): Promise<void> {
-  for (let i = 0; i < 250 && !done(); i++) await new Promise((resolve) => setTimeout(resolve, 20));
-}
+import { until } from './fixtures/until.ts';
 
 const reply = { out: '', outcome: { ok: false, text: 'Uncaught Error: Script execution timed out after 50ms' }, cost: 50 };
 

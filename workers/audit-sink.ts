@@ -5,6 +5,10 @@ import type { RateLimit } from './rate-limit.ts';
 
 /** How long audit events for an `audit` function wait, to travel to the main thread together. */
 const BATCH_MS = 100;
+/** The rate limit of unauthenticated events: so many at once... */
+export const UNAUTHENTICATED_BURST = 20;
+/** ...and so many a second on average. */
+export const UNAUTHENTICATED_PER_SECOND = 5;
 /** How soon events dropped by the rate limit are counted in a line of their own, at the latest. */
 const DROPPED_NOTICE_MS = 1000;
 

@@ -1,7 +1,7 @@
 import net from 'node:net';
 import type { AuditEvent } from '../common/audit-event.ts';
 import type { ListenReply, MainNotification, WorkerConfig } from '../common/protocol.ts';
-import { AuditSink } from './audit-sink.ts';
+import { AuditSink, UNAUTHENTICATED_BURST, UNAUTHENTICATED_PER_SECOND } from './audit-sink.ts';
 import { RateLimit } from './rate-limit.ts';
 import { inspectorProbe, RunawayWatch } from './runaway-watch.ts';
 import { MainThreadBudget } from './budget.ts';
@@ -48,7 +48,7 @@ export class BackdoorServer implements SessionHost {
       ? new RunawayWatch(evalTimeoutMs, { probe: inspectorProbe(runawayHook), recover: main.recover })
       : undefined;
     this.dispatcher = new Dispatcher(main, new MainThreadBudget(config.mainThreadBudget, performance.now()), runaways);
-    this.#audit = new AuditSink(config.audit, (events) => main.notify({ type: 'audit', events }), new RateLimit(20, 5, performance.now()));
+    this.#audit = new AuditSink(config.audit, (events) => main.notify({ type: 'audit', events }), new RateLimit(UNAUTHENTICATED_BURST, UNAUTHENTICATED_PER_SECOND, performance.now()));
     this.banner = banner(config.banner);
     // allowHalfOpen: a client that half-closes (`printf ... | nc`) still gets every pending result.
     this.#server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.#accept(socket));
