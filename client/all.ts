@@ -69,13 +69,8 @@ interface Target {
 
 /** Asks every matching process and prints the answers by pid. Resolves with the exit code. */
 export async function askAll(options: AllOptions, output: NodeJS.WritableStream, errors: NodeJS.WritableStream): Promise<number> {
-  let rendezvous;
-  try {
-    rendezvous = readRendezvous();
-  } catch (error) {
-    errors.write(`backdoor: ${(error as Error).message}\n`);
-    return 1;
-  }
+  const rendezvous = readRendezvous();
+  for (const problem of rendezvous.problems) errors.write(`backdoor: ${problem}\n`);
   const matches = (target: Target) =>
     target.pid !== process.pid && (options.ppid === undefined || parentPid(target.pid) === options.ppid) && (options.title === undefined || options.title.test(target.title));
   const listening: Target[] = rendezvous.listening.map((entry) => ({ pid: entry.pid, title: commandLine(entry.pid) ?? entry.title, address: entry.address }));

@@ -15,7 +15,7 @@ import type net from 'node:net';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { listDiscovered, processExists, sanitize } from '../common/discovery.ts';
+import { processExists, readRendezvous, sanitize } from '../common/discovery.ts';
 import { formatAddress, type BackdoorAddress } from '../common/address.ts';
 import { askAll } from './all.ts';
 import { attach } from './attach.ts';
@@ -173,15 +173,12 @@ function runMode(socket: net.Socket, values: { eval?: string; json?: boolean; st
 }
 
 function list(): number {
-  let found;
-  try {
-    found = listDiscovered();
-  } catch (error) {
-    return fail((error as Error).message);
-  }
+  const { listening: found, problems } = readRendezvous();
+  // Never a silent empty list: a directory another user made first is named, with the fix.
+  for (const problem of problems) fail(problem);
   if (found.length === 0) {
     process.stdout.write('no backdoors are listening on this machine\n');
-    return 0;
+    return problems.length > 0 ? 1 : 0;
   }
   // What the files say is shown, never obeyed: no escape sequence of theirs reaches the terminal.
   const rows = found.map((entry) => [String(entry.pid), sanitize(formatAddress(entry.address)), age(String(entry.startedAt)), sanitize(entry.title)]);

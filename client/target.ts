@@ -1,6 +1,6 @@
 /** Which backdoor the `backdoor` client's argument means. */
 import net from 'node:net';
-import { processExists, processIsMine, readDiscovered, readReady, rendezvousDir, sanitize, unsafeDirReason } from '../common/discovery.ts';
+import { findDiscovered, processExists, processIsMine, readReady, rendezvousProblems, sanitize } from '../common/discovery.ts';
 import type { BackdoorAddress } from '../common/address.ts';
 
 export type Target =
@@ -32,20 +32,20 @@ export async function resolveTarget(argument: string, meaning: NumberMeaning = u
   const isPort = number >= 1 && number <= 65535;
   const port: Target = { kind: 'address', address: { host: '127.0.0.1', port: number } };
   if (meaning === 'port') return isPort ? port : { kind: 'error', reason: `${number} is not a port (1-65535)` };
+  const { target: asProcess, stale } = processTarget(number);
   // A rendezvous directory that is not safely this user's is not read, and the number is not
   // quietly taken for a port instead: the backdoor the user meant may be missing because
   // another user took the directory (and listens on that port).
-  const dir = rendezvousDir();
-  const unsafe = unsafeDirReason(dir);
-  if (unsafe !== undefined && unsafe !== 'does not exist') {
-    return { kind: 'error', reason: `${dir} ${unsafe}: its files are not believed (another user may have made it)${isPort ? `; \`backdoor --port ${number}\` connects to the port` : ''}` };
+  const problems = rendezvousProblems();
+  if (!asProcess && problems.length > 0) {
+    return { kind: 'error', reason: `${problems.join('; ')}. Its files are not believed${isPort ? `; \`backdoor --port ${number}\` connects to the port` : ''}` };
   }
-  const asProcess = processTarget(number);
-  if (meaning === 'pid') return asProcess ?? { kind: 'error', reason: describeProcess(number) };
+  const staleNote = stale ? `; its discovery file was stale (${stale}): removed` : '';
+  if (meaning === 'pid') return asProcess ?? { kind: 'error', reason: `${describeProcess(number)}${staleNote}` };
   // A process of this user's with that number, without a backdoor: say so, rather than
   // connecting to whatever listens on the port of the same number.
   if (!asProcess && processIsMine(number)) {
-    return { kind: 'error', reason: `${describeProcess(number)}${isPort ? `; \`backdoor --port ${number}\` connects to the port` : ''}` };
+    return { kind: 'error', reason: `${describeProcess(number)}${staleNote}${isPort ? `; \`backdoor --port ${number}\` connects to the port` : ''}` };
   }
   if (asProcess && isPort && (await somethingListens(number))) {
     return {
@@ -63,12 +63,13 @@ export async function resolveTarget(argument: string, meaning: NumberMeaning = u
   return { kind: 'error', reason: describeProcess(number) };
 }
 
-function processTarget(pid: number): Target | undefined {
-  const discovered = readDiscovered(pid);
-  if (discovered) return { kind: 'address', address: discovered.address, pid };
+/** This user's process `pid` as its files tell it: a backdoor, or one to attach to; `stale` when a file was found to lie, and removed. */
+function processTarget(pid: number): { target?: Target; stale?: string } {
+  const { entry, stale } = findDiscovered(pid);
+  if (entry) return { target: { kind: 'address', address: entry.address, pid } };
   const ready = readReady(pid);
-  if (ready) return { kind: 'attach', pid, registeredSignal: sanitize(ready.startSignal) };
-  return undefined;
+  if (ready) return { target: { kind: 'attach', pid, registeredSignal: sanitize(ready.startSignal) }, stale };
+  return { stale };
 }
 
 function somethingListens(port: number): Promise<boolean> {

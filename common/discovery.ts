@@ -1,27 +1,26 @@
 /**
- * Discovery: how the `backdoor` client finds the backdoors of its user on this machine, in a
- * per-user rendezvous directory that no other user can write, as tmux (`/tmp/tmux-<uid>`) and
- * Java's attach mechanism do.
- *
- * The directory is `$BACKDOOR_DIR`, else `<tmpdir>/backdoor-<uid>`: created mode 0700, and used
- * only while it is a real directory (not a link) owned by this user with no access for anybody
- * else. In it:
+ * Discovery: how the `backdoor` client finds the backdoors of its user on this machine, in the
+ * user's rendezvous directories (see rendezvous.ts). In one:
  *
  * - `<pid>.json`, while a backdoor of process <pid> listens: pid, address, start time, the
- *   app's title, Node's version. Removed on close and when the process exits.
+ *   app's title, Node's version, and the process's identity (see process-identity.ts).
+ *   Removed on close and when the process exits.
  * - `<pid>.ready`, while process <pid> has signal handlers installed: the client signals only a
  *   process that opted in (SIGUSR1 starts Node's inspector in one that did not).
  * - `<pid>.sock`, the preload's default unix socket.
  *
  * A reader trusts a file only if it is a regular file (opened without following links, and
- * without blocking on a FIFO) owned by its user, and a process only if it is its user's.
+ * without blocking on a FIFO) owned by its user, about a process of its user that is the very
+ * process that wrote it (not a later one with the same pid), and an address only while its user
+ * listens there. A file of a process that is gone, or that no longer tells the truth, is removed.
  */
 import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
-import { tmpdir, userInfo } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { BackdoorError } from './errors.ts';
-import inheritance from './inheritance.cts';
+import { join } from 'node:path';
 import type { BackdoorAddress } from './address.ts';
+import { addressNotOurs, processIdentity, processStartedAt, procAvailable } from './process-identity.ts';
+import { dirProblem, rendezvousDir, rendezvousDirs, unsafeDirReason } from './rendezvous.ts';
+
+export { rendezvousDir, rendezvousDirs, unsafeDirReason, dirProblem } from './rendezvous.ts';
 
 /** What a discovery file holds. */
 export interface Discovered {
@@ -33,6 +32,8 @@ export interface Discovered {
   startedAt: string;
   title: string;
   node: string;
+  /** The writing process's identity (processIdentity), where the platform tells it. */
+  identity?: string;
 }
 
 /** What a ready file holds. */
@@ -40,50 +41,14 @@ export interface Ready {
   pid: number;
   startSignal: string;
   stopSignal: string;
+  identity?: string;
 }
 
 const uid = process.getuid?.() ?? -1;
-/** As the process started: the preload removes BACKDOOR_* from the environment once read. */
-const dirAtStart = inheritance.peekPreloadSettings().BACKDOOR_DIR;
-
-/** The rendezvous directory of this user (see above), from `env` or as at start; not checked. */
-export function rendezvousDir(env?: NodeJS.ProcessEnv): string {
-  const configured = env === undefined ? dirAtStart : env.BACKDOOR_DIR;
-  if (configured) return resolve(configured);
-  return join(tmpdir(), `backdoor-${uid >= 0 ? uid : userInfo().username}`);
-}
 
 export const discoveryPath = (pid: number): string => join(rendezvousDir(), `${pid}.json`);
 export const readyPath = (pid: number): string => join(rendezvousDir(), `${pid}.ready`);
 export const defaultSocketPath = (pid: number, env?: NodeJS.ProcessEnv): string => join(rendezvousDir(env), `${pid}.sock`);
-
-/** Why `dir` is not a private directory of this user, or undefined when it is. */
-export function unsafeDirReason(dir: string): string | undefined {
-  let stats;
-  try {
-    stats = lstatSync(dir);
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : (error as Error).message;
-  }
-  if (stats.isSymbolicLink()) return 'is a symbolic link';
-  if (!stats.isDirectory()) return 'is not a directory';
-  if (uid >= 0 && stats.uid !== uid) return `belongs to uid ${stats.uid}, not to this user (uid ${uid})`;
-  if ((stats.mode & 0o077) !== 0) return `is open to other users (mode ${(stats.mode & 0o777).toString(8)})`;
-  // In a parent that every user may write without the sticky bit, another user can rename the
-  // directory away between a check and a use, and put a link of theirs in its place.
-  const parent = dirname(dir);
-  try {
-    const above = statSync(parent);
-    if ((above.mode & 0o002) !== 0 && (above.mode & 0o1000) === 0) {
-      return `is in ${parent}, which every user may write without the sticky bit (mode ${(above.mode & 0o7777).toString(8)})`;
-    }
-    // The owner of the parent may rename anything in it, sticky bit or not.
-    if (uid >= 0 && above.uid !== uid && above.uid !== 0) return `is in ${parent}, which belongs to uid ${above.uid}, not to this user (uid ${uid}) nor root`;
-  } catch (error) {
-    return `is in ${parent}, which cannot be checked: ${(error as Error).message}`;
-  }
-  return undefined;
-}
 
 /** Removes a file if it is there. */
 export function removeFile(path: string): void {
@@ -152,57 +117,137 @@ export function sanitize(text: unknown): string {
   return String(text).replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, '?');
 }
 
-/** A discovery file of this user's process `pid`, if there is a trustworthy one. */
+/** The rendezvous directories that exist and are safe to read, and what is wrong with the others. */
+function readableDirs(): { dirs: string[]; problems: string[] } {
+  const dirs: string[] = [];
+  const problems: string[] = [];
+  for (const dir of rendezvousDirs()) {
+    const problem = dirProblem(dir);
+    if (problem !== undefined) problems.push(problem);
+    else if (unsafeDirReason(dir) === undefined) dirs.push(dir);
+  }
+  return { dirs, problems };
+}
+
+/** What is wrong with the rendezvous directories that cannot be read, a sentence each (see dirProblem). */
+export function rendezvousProblems(): string[] {
+  return readableDirs().problems;
+}
+
+/**
+ * Why a file of process `pid` (read from `file`) is stale, or undefined when it still tells the
+ * truth: the process is gone or is another one now (same pid), or (a discovery file) its address
+ * is no longer this user's backdoor. Where the platform does not tell identities, only whether
+ * the process runs.
+ */
+function staleReason(file: string, pid: number, entry: { identity?: unknown; address?: BackdoorAddress }): string | undefined {
+  if (!processExists(pid)) return `process ${pid} is not running`;
+  // This user's file about another user's process: the pid was reused.
+  if (!processIsMine(pid)) return `process ${pid} belongs to another user now (its pid was reused)`;
+  if (procAvailable) {
+    const identity = processIdentity(pid);
+    if (identity !== undefined && entry.identity !== identity) return `process ${pid} is not the process that wrote ${file} (its pid was reused)`;
+  }
+  if (entry.address) {
+    const notOurs = addressNotOurs(entry.address as { host: string; port: number } | { path: string });
+    if (notOurs !== undefined) return `its backdoor no longer listens there: ${notOurs}`;
+  }
+  return undefined;
+}
+
+/** What the rendezvous directories say of this user's process `pid`: its file, or why none was believed. */
+function readEntry<T extends { pid: number; address?: BackdoorAddress }>(pid: number, suffix: 'json' | 'ready'): { entry?: T; stale?: string } {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return {};
+  let stale: string | undefined;
+  for (const dir of readableDirs().dirs) {
+    const file = join(dir, `${pid}.${suffix}`);
+    const entry = readTrustedJson<T>(file);
+    if (entry?.pid !== pid || (suffix === 'json' && !entry.address)) continue;
+    const reason = staleReason(file, pid, entry);
+    if (reason === undefined) return { entry };
+    // A file that lies is removed: the next reader need not find out again.
+    removeFile(file);
+    stale = reason;
+  }
+  return { stale };
+}
+
+/**
+ * The discovery file of this user's process `pid`, if there is one to believe (see above);
+ * `stale` says why one was found and removed.
+ */
+export function findDiscovered(pid: number): { entry?: Discovered; stale?: string } {
+  return readEntry<Discovered>(pid, 'json');
+}
+
+/** A discovery file of this user's process `pid`, if there is one to believe. */
 export function readDiscovered(pid: number): Discovered | undefined {
-  const entry = readTrustedJson<Discovered>(discoveryPath(pid));
-  return entry?.pid === pid && entry.address && processIsMine(pid) ? entry : undefined;
+  return findDiscovered(pid).entry;
 }
 
-/** A ready file of this user's process `pid`, if there is a trustworthy one. */
+/** A ready file of this user's process `pid`, if there is one to believe. */
 export function readReady(pid: number): Ready | undefined {
-  const entry = readTrustedJson<Ready>(readyPath(pid));
-  return entry?.pid === pid && processIsMine(pid) ? entry : undefined;
+  return readEntry<Ready>(pid, 'ready').entry;
 }
 
-/** What the rendezvous directory says of this user's processes on this machine. */
+/** What the rendezvous directories say of this user's processes on this machine. */
 export interface Rendezvous {
   /** Processes with a backdoor listening, by pid. */
   listening: Discovered[];
   /** Processes that opted in (signal handlers installed) with no backdoor listening, by pid. */
   optedIn: Ready[];
+  /** Rendezvous directories that could not be read, each with what to do about it, in a sentence. */
+  problems: string[];
 }
 
 /**
- * This user's backdoors on this machine, and the processes that opted in without one running,
- * from the rendezvous directory; files of processes that are gone are removed on the way.
- * Throws with the reason when the directory is not safe to read.
+ * This user's backdoors on this machine, and the processes that opted in without one running;
+ * files that are stale (see `staleReason`) are removed on the way, and so are unix sockets of
+ * processes that are gone or started after the socket was made.
  */
 export function readRendezvous(): Rendezvous {
-  const dir = rendezvousDir();
-  const reason = unsafeDirReason(dir);
-  if (reason === 'does not exist') return { listening: [], optedIn: [] };
-  if (reason) throw new BackdoorError('ERR_BACKDOOR_UNSAFE_DIR', `${dir} ${reason}: not reading it`);
-  const listening: Discovered[] = [];
-  const ready: Ready[] = [];
-  for (const name of readdirSync(dir)) {
-    const match = /^(\d+)\.(json|ready)$/.exec(name);
-    if (!match) continue;
-    const pid = Number(match[1]);
-    if (!processExists(pid)) {
-      removeFile(join(dir, name));
-      continue;
+  const { dirs, problems } = readableDirs();
+  const listening = new Map<number, Discovered>();
+  const ready = new Map<number, Ready>();
+  for (const dir of dirs) {
+    for (const name of readdirSync(dir)) {
+      const match = /^(\d+)\.(json|ready|sock)$/.exec(name);
+      if (!match) continue;
+      const pid = Number(match[1]);
+      if (match[2] === 'sock') {
+        if (staleSocket(join(dir, name), pid)) removeFile(join(dir, name));
+        continue;
+      }
+      if (!processExists(pid)) {
+        removeFile(join(dir, name));
+        continue;
+      }
+      if (match[2] === 'json' && !listening.has(pid)) {
+        const { entry } = findDiscovered(pid);
+        if (entry) listening.set(pid, entry);
+      } else if (match[2] === 'ready' && !ready.has(pid)) {
+        const entry = readReady(pid);
+        if (entry) ready.set(pid, entry);
+      }
     }
-    const entry = match[2] === 'json' ? readDiscovered(pid) : readReady(pid);
-    if (!entry) continue;
-    if (match[2] === 'json') listening.push(entry as Discovered);
-    else ready.push(entry as Ready);
   }
   const byPid = (a: { pid: number }, b: { pid: number }) => a.pid - b.pid;
-  const listens = new Set(listening.map((entry) => entry.pid));
-  return { listening: listening.sort(byPid), optedIn: ready.filter((entry) => !listens.has(entry.pid)).sort(byPid) };
+  return { listening: [...listening.values()].sort(byPid), optedIn: [...ready.values()].filter((entry) => !listening.has(entry.pid)).sort(byPid), problems };
 }
 
-/** The backdoors of this user listening on this machine (see readRendezvous). */
-export function listDiscovered(): Discovered[] {
-  return readRendezvous().listening;
+/**
+ * Whether the unix socket `path` of process `pid` is left over: its process is gone, or started
+ * after the socket was made (a later process with that pid). A socket of this user's, only.
+ */
+function staleSocket(path: string, pid: number): boolean {
+  try {
+    const stats = lstatSync(path);
+    if (!stats.isSocket() || (uid >= 0 && stats.uid !== uid)) return false;
+    if (!processExists(pid)) return true;
+    const started = processStartedAt(pid);
+    // Both to the second or so (/proc's boot time is in whole seconds).
+    return started !== undefined && started > stats.mtimeMs + 2000;
+  } catch {
+    return false;
+  }
 }

@@ -4,10 +4,13 @@
  * signal handlers are installed. The client only reads them.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { BackdoorAddress } from '../common/address.ts';
-import { discoveryPath, readyPath, removeFile, rendezvousDir, unsafeDirReason, type Discovered, type Ready } from '../common/discovery.ts';
+import { dirProblem, discoveryPath, readyPath, removeFile, rendezvousDir, unsafeDirReason, type Discovered, type Ready } from '../common/discovery.ts';
 import { BackdoorError } from '../common/errors.ts';
+import { processIdentity } from '../common/process-identity.ts';
 
 /**
  * Creates the rendezvous directory (0700) if it is not there, and checks it. Throws
@@ -21,9 +24,8 @@ export function ensureRendezvousDir(env?: NodeJS.ProcessEnv): string {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
   }
-  const reason = unsafeDirReason(dir);
-  if (reason) {
-    throw new BackdoorError('ERR_BACKDOOR_UNSAFE_DIR', `${dir} ${reason}: not using it for the backdoor's files (set BACKDOOR_DIR to a directory of your own)`);
+  if (unsafeDirReason(dir) !== undefined) {
+    throw new BackdoorError('ERR_BACKDOOR_UNSAFE_DIR', dirProblem(dir) ?? `${dir} ${unsafeDirReason(dir)}`);
   }
   return dir;
 }
@@ -40,20 +42,56 @@ export function writePrivateJson(path: string, data: unknown): void {
   }
 }
 
-// This process's own files.
-const listening = new Map<object, { address: BackdoorAddress; startedAt: string }>();
+// This process's own files. A unix socket's inode is kept, to remove the file only while it
+// is still the one this process bound.
+const listening = new Map<object, { address: BackdoorAddress; startedAt: string; socket?: { path: string; ino: number } }>();
 let ready: Ready | undefined;
 let exitHookInstalled = false;
+/** Private directories made for this process's sockets (env.ts), removed when it exits. */
+const privateDirs = new Set<string>();
 
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
-  // 'exit' handlers must be synchronous; a process killed by a signal runs none, which is why
-  // `listDiscovered` cleans up after dead processes.
+  // Every exit the app runs code on (the end of its work, process.exit, a signal it handles by
+  // exiting) comes here; 'exit' handlers must be synchronous. A process killed by a signal runs
+  // none, which is why the client removes what a dead process left (common/discovery.ts).
   process.once('exit', () => {
     if (listening.size > 0) removeFile(discoveryPath(process.pid));
+    for (const entry of listening.values()) if (entry.socket) removeSocketFile(entry.socket);
     if (ready) removeFile(readyPath(process.pid));
+    for (const dir of privateDirs) removeEmptyDir(dir);
   });
+}
+
+/** The socket file at `path` if it is still the one with inode `ino`. */
+function removeSocketFile({ path, ino }: { path: string; ino: number }): void {
+  try {
+    if (statSync(path).ino === ino) unlinkSync(path);
+  } catch {
+    // already gone
+  }
+}
+
+function removeEmptyDir(dir: string): void {
+  try {
+    // Its socket is removed by then: rmdir fails rather than remove anything else.
+    rmdirSync(dir);
+  } catch {
+    // not empty, or gone
+  }
+}
+
+/**
+ * A fresh private directory (0700, a random name, made atomically under the temporary
+ * directory) for a socket of this process, where the rendezvous directory cannot be used;
+ * removed when the process exits.
+ */
+export function privateSocketDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'backdoor-'));
+  privateDirs.add(dir);
+  installExitHook();
+  return dir;
 }
 
 function writeDiscovery(): void {
@@ -69,6 +107,7 @@ function writeDiscovery(): void {
     startedAt: latest.startedAt,
     title: process.title,
     node: process.version,
+    identity: processIdentity(process.pid),
   };
   writePrivateJson(path, data);
 }
@@ -76,19 +115,31 @@ function writeDiscovery(): void {
 /** A backdoor of this process listens at `address` (owner: the Backdoor). */
 export function announce(owner: object, address: BackdoorAddress): void {
   installExitHook();
-  listening.set(owner, { address, startedAt: new Date().toISOString() });
+  let socket: { path: string; ino: number } | undefined;
+  if ('path' in address) {
+    try {
+      socket = { path: address.path, ino: statSync(address.path).ino };
+    } catch {
+      // gone already: nothing to remove later
+    }
+  }
+  listening.set(owner, { address, startedAt: new Date().toISOString(), socket });
   tryWrite(writeDiscovery);
 }
 
-/** That backdoor no longer listens. */
+/** That backdoor no longer listens (closed, or its worker died): its files go. */
 export function withdraw(owner: object): void {
-  if (listening.delete(owner)) tryWrite(writeDiscovery);
+  const entry = listening.get(owner);
+  if (!entry) return;
+  listening.delete(owner);
+  if (entry.socket) removeSocketFile(entry.socket);
+  tryWrite(writeDiscovery);
 }
 
 /** This process has signal handlers installed; undefined when they are uninstalled. */
 export function setReady(signals: { startSignal: string; stopSignal: string } | undefined): void {
   installExitHook();
-  ready = signals && { pid: process.pid, ...signals };
+  ready = signals && { pid: process.pid, ...signals, identity: processIdentity(process.pid) };
   tryWrite(() => {
     if (!ready) return removeFile(readyPath(process.pid));
     ensureRendezvousDir();
@@ -97,11 +148,22 @@ export function setReady(signals: { startSignal: string; stopSignal: string } | 
 }
 
 // An unsafe, read-only or full directory must not stop the backdoor: only `backdoor <pid>`
-// and `backdoor ls` depend on these files.
+// and `backdoor ls` depend on these files. Each reason is told once (the preload has told it
+// already when the directory was another user's).
+const told = new Set<string>();
+
 function tryWrite(write: () => void): void {
   try {
     write();
   } catch (error) {
-    process.stderr.write(`backdoor: could not write its discovery file: ${(error as Error).message}\n`);
+    const message = (error as Error).message;
+    if (told.has(message)) return;
+    told.add(message);
+    process.stderr.write(`backdoor: could not write its discovery file: ${message}\n`);
   }
+}
+
+/** Notes that `message` has been told on stderr already (see tryWrite). */
+export function toldAlready(message: string): void {
+  told.add(message);
 }

@@ -1,5 +1,6 @@
+import { join } from 'node:path';
 import { defaultSocketPath } from '../common/discovery.ts';
-import { ensureRendezvousDir } from './announce.ts';
+import { ensureRendezvousDir, privateSocketDir, toldAlready } from './announce.ts';
 import type { SignalOptions } from './signals.ts';
 
 /**
@@ -21,10 +22,12 @@ import type { SignalOptions } from './signals.ts';
  *
  * A process started with the preload has no locals to offer, and may be one of many copies
  * (cluster, PM2): by default each listens on a unix socket of its own, owner-only, which
- * `backdoor <pid>` finds through the discovery file. Throws a TypeError naming the variable
- * when one is malformed.
+ * `backdoor <pid>` finds through the discovery file. Where the rendezvous directory cannot be
+ * used (another user made it first), the socket goes to a private directory of its own and
+ * `notice` says so: the backdoor still starts by signal, it just cannot be discovered. Throws a
+ * TypeError naming the variable when one is malformed.
  */
-export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env, pid = process.pid): SignalOptions {
+export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env, pid = process.pid, notice = (text: string) => process.stderr.write(`backdoor: ${text}\n`)): SignalOptions {
   const text = (name: string): string | undefined => (env[name] === '' ? undefined : env[name]);
   const number = (name: string): number | undefined => {
     const value = text(name);
@@ -40,8 +43,17 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env, pid = proce
   if (options.path === undefined && options.port === undefined && options.host === undefined) {
     // In the user's private rendezvous directory, checked (and made) now: a directory another
     // user made first must not get this process's socket.
-    ensureRendezvousDir(env);
-    options.path = defaultSocketPath(pid, env);
+    try {
+      ensureRendezvousDir(env);
+      options.path = defaultSocketPath(pid, env);
+    } catch (error) {
+      options.path = join(privateSocketDir(), `${pid}.sock`);
+      toldAlready((error as Error).message);
+      notice(
+        `${(error as Error).message}. The signals are installed all the same, but \`backdoor ls\` and \`backdoor ${pid}\` cannot find this process: ` +
+          `once started (kill -${String(options.startSignal ?? 'SIGUSR1').replace(/^SIG/, '')} ${pid}), its backdoor listens on ${options.path}`,
+      );
+    }
   }
   if (env.BACKDOOR_ALLOW_REMOTE === '1') options.allowRemote = true;
   const audit = text('BACKDOOR_AUDIT');
