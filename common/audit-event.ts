@@ -13,13 +13,18 @@ export type AuditEvent =
   | { type: 'command'; time: string; session: number; peer: string; code: string; durationMs: number; ok: boolean }
   | { type: 'disconnect'; time: string; session: number; peer: string; commands: number; reason: string }
   | { type: 'fault'; time: string; message: string }
-  /** Code of a session that has ended threw (or rejected) later; the app was not told. */
-  | { type: 'uncaught'; time: string; session: number; message: string }
+  /**
+   * Code of a session that has ended threw (or rejected) later, or (`exiting`) its listener of
+   * the process's `exit` event threw as the app ended; the app was not told.
+   */
+  | { type: 'uncaught'; time: string; session: number; message: string; exiting?: true }
+  /** A session ended the app on purpose (`.exit-app`), confirmed. */
+  | { type: 'exit-app'; time: string; session: number; peer: string; code: number }
   /** Events of connections that never gave the token, not recorded (rate limit: 20 at once, 5/s). */
   | { type: 'dropped'; time: string; count: number };
 
 /** The events the default audit writes to stderr (the others only with `audit: 'stderr'`). */
-export const defaultAuditTypes: ReadonlySet<AuditEvent['type']> = new Set(['start', 'stop', 'connect', 'disconnect', 'refused', 'fault', 'uncaught', 'dropped']);
+export const defaultAuditTypes: ReadonlySet<AuditEvent['type']> = new Set(['start', 'stop', 'connect', 'disconnect', 'refused', 'fault', 'uncaught', 'dropped', 'exit-app']);
 
 /** One line of the audit trail on stderr, for a person to read. */
 export function formatAuditEvent(event: AuditEvent): string {
@@ -41,9 +46,13 @@ export function formatAuditEvent(event: AuditEvent): string {
       return `backdoor: ${who} disconnected after ${event.commands} command(s) (${event.reason})`;
     case 'fault':
       return `backdoor: ${event.message}`;
+    case 'exit-app':
+      return `backdoor: ${who} ended the app (.exit-app), exit code ${event.code} (pid ${process.pid})`;
     case 'dropped':
       return `backdoor: ${event.count} audit event(s) of connections that did not give the token were not recorded (rate limit)`;
     case 'uncaught':
-      return `backdoor: session ${event.session} has ended; its code threw later (the app was not told): ${event.message.replace(/\n/g, '\n  ')}`;
+      return event.exiting
+        ? `backdoor: session ${event.session}'s 'exit' listener threw as the app ended (the app exits as it would have): ${event.message.replace(/\n/g, '\n  ')}`
+        : `backdoor: session ${event.session} has ended; its code threw later (the app was not told): ${event.message.replace(/\n/g, '\n  ')}`;
   }
 }

@@ -108,7 +108,9 @@ export type RequestBody =
   /** `.locals`: the app's locals, a line each. */
   | { kind: 'locals'; colors: boolean }
   /** `.heap`: the main thread's heap and its spaces. */
-  | { kind: 'heap' };
+  | { kind: 'heap' }
+  /** `.exit-app`, confirmed: audited, then `process.exit(code)`; never answered. */
+  | { kind: 'exit-app'; exitCode: number; session: number; peer: string };
 
 /**
  * One request to the main thread; `id` is unique for the life of the worker and echoed in the

@@ -6,8 +6,11 @@ import { ObjectDefineProperty, ReflectApply } from '../common/primordials.ts';
  * code throws after the command that started it has returned.
  */
 export interface SessionOwner {
-  /** Something thrown by the session's code outside a command (a timer, a callback, a rejection). */
-  report(thrown: unknown, kind: 'exception' | 'rejection'): void;
+  /**
+   * Something thrown by the session's code outside a command (a timer, a callback, a
+   * rejection); `exit`: by its listener of the process's `exit` event, as the app ends.
+   */
+  report(thrown: unknown, kind: 'exception' | 'rejection' | 'exit'): void;
 }
 
 /**

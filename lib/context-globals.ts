@@ -7,7 +7,8 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { runInContext, type Context } from 'node:vm';
 import { attribution } from './attribution.ts';
-import { clearImmediate, clearInterval, clearTimeout, ObjectDefineProperty, ObjectGetOwnPropertyNames, ObjectHasOwn, ReflectApply, ReflectGetOwnPropertyDescriptor, ReflectOwnKeys, setImmediate, setInterval, setTimeout } from '../common/primordials.ts';
+import { checkModuleLoad } from './process-guard.ts';
+import { PromiseCtor, clearImmediate, clearInterval, clearTimeout, ObjectDefineProperty, ObjectGetOwnPropertyNames, ObjectHasOwn, ReflectApply, ReflectGetOwnPropertyDescriptor, ReflectOwnKeys, setImmediate, setInterval, setTimeout } from '../common/primordials.ts';
 
 /** Names of Node's globals forwarded to every session (accessors of ours, safe to read). */
 export const forwarded = new Set<string>();
@@ -50,6 +51,7 @@ export function defineBuiltinModules(context: Context): void {
     const settle = (value: unknown) => ObjectDefineProperty(context, name, { value, writable: true, configurable: true, enumerable: false });
     ObjectDefineProperty(context, name, {
       get: () => {
+        checkModuleLoad(name);
         const value: unknown = load(name);
         settle(value);
         return value;
@@ -128,11 +130,29 @@ function safeClearImmediate(immediate: unknown): void {
 }
 
 /**
+ * The app's `require` for session code (resolving from `base`), which refuses what would
+ * change the whole process as it loads (process-guard.ts).
+ */
+export function sessionRequire(base: string): NodeJS.Require {
+  const appRequire = createRequire(base);
+  const require = function require(id: string): unknown {
+    checkModuleLoad(id);
+    return appRequire(id);
+  };
+  return Object.assign(require, { resolve: appRequire.resolve, cache: appRequire.cache, main: appRequire.main, extensions: appRequire.extensions }) as NodeJS.Require;
+}
+
+/**
  * `import()` for session code: relative paths from the app's working directory, as `require`
  * does; packages and builtins as the app itself would import them.
  */
 export function importFromApp(specifier: unknown, options?: ImportCallOptions): Promise<unknown> {
   const text = String(specifier);
+  try {
+    checkModuleLoad(text);
+  } catch (error) {
+    return PromiseCtor.reject(error);
+  }
   const target = /^\.{0,2}\//.test(text) ? pathToFileURL(resolve(process.cwd(), text)).href : text;
   return import(target, options);
 }

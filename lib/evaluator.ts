@@ -11,6 +11,7 @@ import { OutcomeFormatter } from './outcome.ts';
 import type { RunawayStop } from './runaway-stop.ts';
 import { ScriptCache } from './script-cache.ts';
 import { SessionContext } from './session-context.ts';
+import { exitApp, leaveDomains } from './process-guard.ts';
 import { watchSession } from './uncaught.ts';
 import { now, ObjectDefineProperty, PromiseCtor, promiseThen } from '../common/primordials.ts';
 
@@ -170,6 +171,10 @@ export class Evaluator {
         return this.#answer(start, this.#health.report(this.stats(), this.#options.mainThreadBudget ?? 0.1, request.workerReport));
       case 'heap':
         return this.#answer(start, heapReport());
+      case 'exit-app':
+        // Told before it happens: nothing of the backdoor's runs after process.exit.
+        this.#events.audit({ type: 'exit-app', time: new Date().toISOString(), session: request.session, peer: request.peer, code: request.exitCode });
+        return exitApp(request.exitCode);
       case 'locals':
         return this.#answer(start, this.#format.bounded('the locals', () => this.#listLocals(request.colors)).text);
       case 'complete': {
@@ -223,6 +228,7 @@ export class Evaluator {
       state.phase = 'done';
     };
     session.beginCommand();
+    const domain = (process as { domain?: unknown }).domain;
     const stop = this.#options.runawayStop;
     if (stop && this.#options.evalTimeoutMs > 0) {
       // The worker keeps the time; a runaway is stopped by V8 and finished by `recover`.
@@ -243,6 +249,7 @@ export class Evaluator {
         this.#stopped(state, error);
       }
     }
+    if ((process as { domain?: unknown }).domain !== domain) leaveDomains(domain);
     return this.#finish(state);
   }
 
@@ -381,7 +388,7 @@ export class Evaluator {
           if (this.#closed || !this.#contexts.has(id)) return;
           this.#events.tap(id, this.#format.tapped(value));
         },
-        uncaught: (thrown) => this.#uncaught(id, number, thrown, session!.Error),
+        uncaught: (thrown, kind) => this.#uncaught(id, number, thrown, session!.Error, kind === 'exit'),
       });
       this.#contexts.set(id, session);
       attribution.retain();
@@ -395,10 +402,11 @@ export class Evaluator {
    * output printed before it; a session that has ended (or a closed backdoor) leaves it to the
    * audit trail. Either way the app never sees it.
    */
-  #uncaught(context: number, session: number, thrown: unknown, sessionError: ErrorConstructor): void {
+  #uncaught(context: number, session: number, thrown: unknown, sessionError: ErrorConstructor, exiting: boolean): void {
     const text = this.#format.uncaught(thrown, sessionError);
-    if (this.#closed) {
-      this.#events.audit({ type: 'uncaught', time: new Date().toISOString(), session, message: text });
+    // As the app exits, the audit trail is told now: no turn of the event loop is left.
+    if (this.#closed || exiting) {
+      this.#events.audit({ type: 'uncaught', time: new Date().toISOString(), session, message: text, ...(exiting ? { exiting: true as const } : {}) });
       return;
     }
     // In a turn of its own, as Node's REPL prints it after the command's value (a `nextTick`

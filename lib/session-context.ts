@@ -1,10 +1,9 @@
 import { Console } from 'node:console';
-import { createRequire } from 'node:module';
 import { Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { constants as vmConstants, createContext, runInContext, type Context } from 'node:vm';
 import type { SessionOwner } from './attribution.ts';
-import { builtinNames, defineBuiltinModules, forwarded, forwardNodeGlobals, importFromApp, trackedTimers } from './context-globals.ts';
+import { builtinNames, defineBuiltinModules, forwarded, forwardNodeGlobals, importFromApp, sessionRequire, trackedTimers } from './context-globals.ts';
 import { replInspectOptions } from './format.ts';
 import { importFunctionName } from '../common/protocol.ts';
 import { OutputBuffer } from './output-buffer.ts';
@@ -17,7 +16,7 @@ export interface SessionEvents {
   /** A value passed to `tap(value)`. */
   tap(value: unknown): void;
   /** Something the context's code threw or rejected after its command had returned. */
-  uncaught(thrown: unknown, kind: 'exception' | 'rejection'): void;
+  uncaught(thrown: unknown, kind: 'exception' | 'rejection' | 'exit'): void;
 }
 
 /**
@@ -86,7 +85,7 @@ export class SessionContext implements SessionOwner {
     const { colors: _colors, ...inspectOptions } = replInspectOptions;
     define('console', new Console({ stdout: sink, stderr: sink, colorMode: false, inspectOptions }));
     define('global', globalThis);
-    define('require', createRequire(pathToFileURL(`${process.cwd()}/`)));
+    define('require', sessionRequire(pathToFileURL(`${process.cwd()}/`).href));
     define(importFunctionName, importFromApp);
     // tap(value): hands a value to the session (a `tap` event in the JSON mode), returns it.
     define('tap', (value: unknown) => {
@@ -128,7 +127,7 @@ export class SessionContext implements SessionOwner {
   }
 
   /** Something this context's code threw (or rejected) outside its commands. */
-  report(thrown: unknown, kind: 'exception' | 'rejection'): void {
+  report(thrown: unknown, kind: 'exception' | 'rejection' | 'exit'): void {
     this.#events.uncaught(thrown, kind);
   }
 

@@ -46,7 +46,7 @@ export interface RunnerOwner {
 }
 
 /** A request of a session's, before the runner adds its context. */
-export type SessionRequest = RequestBody extends infer R ? (R extends RequestBody ? Omit<R, 'context' | 'session'> : never) : never;
+export type SessionRequest = RequestBody extends infer R ? (R extends RequestBody ? Omit<R, 'context' | 'session' | 'peer'> : never) : never;
 
 /**
  * A session's link to the main thread: its context there (the main thread owns what is in
@@ -94,7 +94,11 @@ export class CommandRunner {
 
   /** Sends a request for this session; its events go to the session's mode. */
   run(request: SessionRequest, typed: string, id?: JsonId): Running {
-    const body = (request.kind === 'stats' || request.kind === 'locals' ? request : this.#inContext(request)) as RequestBody;
+    const body = (request.kind === 'stats' || request.kind === 'locals'
+      ? request
+      : request.kind === 'exit-app'
+        ? { ...request, session: this.#owner.id, peer: this.#owner.peer }
+        : this.#inContext(request)) as RequestBody;
     if (request.kind === 'eval') this.#typedBytes += Buffer.byteLength(request.code);
     const running: { -readonly [K in keyof Running]: Running[K] } = { command: undefined as never, typed, started: performance.now(), id, pending: false };
     const guard = this.#owner.guard;

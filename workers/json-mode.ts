@@ -32,8 +32,8 @@ export type JsonId = string | number | null;
 
 export type JsonInput =
   | { ok: true; id: JsonId; code: string }
-  /** `{"id": ..., "command": ".stack"}`: a diagnosis (see json-repl.ts). */
-  | { ok: true; id: JsonId; command: string }
+  /** `{"id": ..., "command": ".stack"}`: a diagnosis (see json-repl.ts); `.exit-app` needs `"confirm": true`. */
+  | { ok: true; id: JsonId; command: string; confirm: boolean }
   /** `{"interrupt": id}`: abandon the running input with that id. */
   | { ok: true; interrupt: JsonId }
   | { ok: false; id: JsonId; message: string };
@@ -56,14 +56,14 @@ export function parseJsonInput(line: string): JsonInput {
   if (typeof message !== 'object' || message === null || Array.isArray(message)) {
     return { ok: false, id: null, message: 'an input is an object: {"id": ..., "code": "..."} or {"interrupt": id}' };
   }
-  const fields = message as { id?: unknown; code?: unknown; interrupt?: unknown; command?: unknown };
+  const fields = message as { id?: unknown; code?: unknown; interrupt?: unknown; command?: unknown; confirm?: unknown };
   if ('interrupt' in fields) {
     return isId(fields.interrupt) ? { ok: true, interrupt: fields.interrupt } : { ok: false, id: null, message: badId('"interrupt"') };
   }
   const id = fields.id ?? null;
   if (!isId(id)) return { ok: false, id: null, message: badId('"id"') };
   if ('command' in fields) {
-    return typeof fields.command === 'string' && fields.command.length <= MAX_ID_LENGTH ? { ok: true, id, command: fields.command } : { ok: false, id, message: '"command" must be a string: ".stack", ".profile [seconds]" or ".heap sample [seconds]"' };
+    return typeof fields.command === 'string' && fields.command.length <= MAX_ID_LENGTH ? { ok: true, id, command: fields.command, confirm: fields.confirm === true } : { ok: false, id, message: '"command" must be a string: ".stack", ".profile [seconds]" or ".heap sample [seconds]"' };
   }
   if (typeof fields.code !== 'string') return { ok: false, id, message: '"code" must be a string' };
   return { ok: true, id, code: fields.code };

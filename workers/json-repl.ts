@@ -3,6 +3,7 @@ import type { EvalOutcome } from '../common/protocol.ts';
 import type { Running } from './command-runner.ts';
 import { classifyInput, evalRequest } from './input.ts';
 import { diagnosisCommand } from './diagnostics.ts';
+import { exitCode } from './repl-commands.ts';
 import { DiagnosisRun } from './diagnosis-run.ts';
 import { diagnosisLine, errLine, modeLine, outLine, parseJsonInput, retLine, tapLine, uncaughtLine, waitLine, type JsonId, type JsonInput } from './json-mode.ts';
 import type { Line } from './line-splitter.ts';
@@ -36,7 +37,7 @@ export class JsonRepl implements Mode {
     const input = overflowed ? { ok: false as const, id: null, message: inputTooLong(host.config.maxInputBytes) } : parseJsonInput(text);
     if (!input.ok) return host.write(errLine(input.id, input.message));
     if ('interrupt' in input) return host.write(errLine(input.interrupt, 'nothing is running with that id'));
-    if ('command' in input) return this.#diagnose(input.id, input.command);
+    if ('command' in input) return /^\s*\.exit-app\b/.test(input.command) ? this.#exitApp(input.id, input.command, input.confirm) : this.#diagnose(input.id, input.command);
     const verdict = classifyInput(input.code);
     if (verdict.kind === 'incomplete') return host.write(errLine(input.id, 'incomplete input: the code must be complete in one input'));
     if (verdict.kind === 'refused') return host.write(retLine(input.id, { ok: false, text: `Uncaught ${verdict.message}` }, 0));
@@ -45,6 +46,14 @@ export class JsonRepl implements Mode {
     }
     const line = ++host.runner.linesEvaluated;
     host.runner.run({ ...evalRequest(verdict, input.code, line), json: true, colors: false }, input.code, input.id);
+  }
+
+  /** `{"id": ..., "command": ".exit-app 3", "confirm": true}`: the app ends; no answer comes. */
+  #exitApp(id: JsonId, typed: string, confirmed: boolean): void {
+    const code = exitCode(typed.replace(/^\s*\.exit-app/, ''));
+    if (code === undefined) return this.#host.write(errLine(id, 'usage: .exit-app [code] (an exit code from 0 to 255)'));
+    if (!confirmed) return this.#host.write(errLine(id, '.exit-app ends the app: send it with "confirm": true'));
+    this.#host.runner.run({ kind: 'exit-app', exitCode: code }, typed, id);
   }
 
   /** `{"id": ..., "command": ".stack"}`: answered with a line tagged with the command's name. */

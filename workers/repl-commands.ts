@@ -6,7 +6,7 @@ import { diagnosisCommand, type Diagnose } from './diagnostics.ts';
 import { classifyInput } from './input.ts';
 
 /** What a command asks of the main thread; the REPL adds what it knows (colours, line numbers). */
-export type CommandRequest = { kind: 'inspect'; code: string; depth: number } | { kind: 'locals' } | { kind: 'stats' } | { kind: 'heap' };
+export type CommandRequest = { kind: 'inspect'; code: string; depth: number } | { kind: 'locals' } | { kind: 'stats' } | { kind: 'heap' } | { kind: 'exit-app'; exitCode: number };
 
 /** What a command may do to the text REPL it is typed in. */
 export interface ReplCommandHost {
@@ -21,6 +21,8 @@ export interface ReplCommandHost {
   run(request: CommandRequest, typed: string): void;
   /** Run a diagnosis in the worker, printing what it finds. */
   diagnose(diagnose: Diagnose, typed: string): void;
+  /** Asks `question`; the next line `yes` runs `then`, anything else cancels. */
+  confirm(question: string, then: () => void): void;
   readonly locals: readonly string[];
 }
 
@@ -50,6 +52,18 @@ export const replCommands: Readonly<Record<string, ReplCommand>> = {
     help: 'End this session (the app keeps running)',
     action(host) {
       host.end();
+      return 'busy';
+    },
+  },
+  'exit-app': {
+    help: 'End the app itself with process.exit([code]) (default 0), after you confirm: process.exit() typed in a session is refused',
+    action(host, rest, typed) {
+      const code = exitCode(rest);
+      if (code === undefined) {
+        host.write('Usage: .exit-app [code]  (an exit code from 0 to 255; you are asked to confirm)\n');
+        return 'prompt';
+      }
+      host.confirm(`End the app (pid ${process.pid}) with exit code ${code}? Its 'exit' listeners run, every session ends. Type yes to confirm: `, () => host.run({ kind: 'exit-app', exitCode: code }, typed));
       return 'busy';
     },
   },
@@ -117,6 +131,13 @@ export const replCommands: Readonly<Record<string, ReplCommand>> = {
     },
   },
 };
+
+/** `.exit-app`'s argument: an exit code (0 when none), or undefined when it is not one. */
+export function exitCode(rest: string): number | undefined {
+  const text = rest.trim();
+  if (text === '') return 0;
+  return /^\d{1,3}$/.test(text) && Number(text) <= 255 ? Number(text) : undefined;
+}
 
 function diagnose(host: ReplCommandHost, name: string, rest: string, typed: string, otherwise = ''): 'prompt' | 'busy' {
   const command = diagnosisCommand(name, rest);

@@ -31,6 +31,8 @@ export class TextRepl implements Mode, ReplCommandHost {
   #interruptedOnce = false;
   /** A diagnosis running in the worker (`.stack`, `.profile`): Ctrl-C aborts it. */
   #diagnosis: DiagnosisRun | undefined;
+  /** What the next line confirms (`yes`), when a command asked (`.exit-app`). */
+  #confirming: (() => void) | undefined;
 
   constructor(host: ModeHost) {
     this.#host = host;
@@ -61,6 +63,7 @@ export class TextRepl implements Mode, ReplCommandHost {
     }
     if (line.startsWith('\u0004') && this.#buffer === '') return host.end(); // Ctrl-D sent as a byte
     this.#interruptedOnce = false;
+    if (this.#confirming) return this.#answer(line);
     if (this.#command(line)) return;
     if (this.#buffer === '' && /^\s*(exit|quit)(\(\))?\s*;?\s*$/.test(line)) return host.end();
     // Node's REPL numbers every line it evaluates, a line of a multi-line input or an empty
@@ -133,6 +136,20 @@ export class TextRepl implements Mode, ReplCommandHost {
     this.#host.use(new JsonRepl(this.#host));
   }
 
+  confirm(question: string, then: () => void): void {
+    this.#confirming = then;
+    this.#prompt(question);
+  }
+
+  /** The line after a question (`confirm`): only `yes` goes on. */
+  #answer(line: string): void {
+    const then = this.#confirming!;
+    this.#confirming = undefined;
+    if (line.trim() === 'yes') return then();
+    this.#host.write('Not confirmed: nothing was done.\n');
+    this.#prompt();
+  }
+
   run(request: CommandRequest, typed: string): void {
     const host = this.#host;
     const colors = host.negotiation.colors;
@@ -140,7 +157,10 @@ export class TextRepl implements Mode, ReplCommandHost {
     if (request.kind === 'inspect') body = { ...request, line: host.runner.linesEvaluated, colors, columns: this.#columns() };
     else if (request.kind === 'locals') body = { kind: 'locals', colors };
     else if (request.kind === 'heap') body = request;
-    else body = { kind: 'stats', workerReport: host.workerReport() };
+    else if (request.kind === 'exit-app') {
+      host.write(`Ending the app (pid ${process.pid}) with exit code ${request.exitCode}.\n`);
+      body = request;
+    } else body = { kind: 'stats', workerReport: host.workerReport() };
     const running = host.runner.run(body, typed);
     if (request.kind === 'stats') {
       // A main thread that does not answer: what the worker knows, rather than a silent wait.
@@ -189,7 +209,10 @@ export class TextRepl implements Mode, ReplCommandHost {
     const host = this.#host;
     host.discardTypedAhead(); // typed ahead before the interrupt: discarded, as a terminal does
     const running = host.runner.running;
-    if (running) {
+    if (this.#confirming) {
+      this.#confirming = undefined;
+      host.write(`${host.characterMode ? '' : '\n'}Not confirmed: nothing was done.\n`);
+    } else if (running) {
       host.runner.abandon(running);
       if (!host.characterMode) host.write('\n');
     } else if (this.#abandonDiagnosis()) {
