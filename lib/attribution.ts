@@ -27,10 +27,10 @@ export interface SessionOwner {
  * - Elsewhere (Node 20, 22), `AsyncLocalStorage` is built on async hooks, whose promise hook
  *   makes every `await` of the app 3-5 times dearer (measured: 70 -> 220-380 ns) for as long as
  *   it is enabled. So the backdoor runs its own init hook, and only while a session context
- *   exists: each async resource created while session code runs is mapped to its owner (in a
- *   WeakMap, nothing on the resource), and the mapping stays after the hook is disabled, so a
- *   timer left by an ended session is still known to be the session's. (Only resources created while no session
- *   exists go untagged: the callback of a timer that an ended session's timer set.)
+ *   exists or something a session made may still call back: each async resource created while
+ *   session code runs is mapped to its owner (in a WeakMap, nothing on the resource), and the
+ *   hook stays on until the last of them (promises aside) has been collected, so that what their
+ *   callbacks start later is the session's too.
  */
 export interface Attribution {
   /** Runs `fn` as `owner`'s code. */
@@ -97,14 +97,29 @@ function catchInMicrotask(resource: object, owner: SessionOwner): void {
 
 class HookAttribution implements Attribution {
   #contexts = 0;
+  /**
+   * Resources of a session's (other than promises) that may still call back: while one is
+   * reachable, the hook stays on after the last context is gone, so that what its callbacks
+   * start is known to be the session's too (a socket it opened failing later, an error emitted
+   * in a `nextTick` of Node's). Counted down as V8 collects them.
+   */
+  #live = 0;
+  readonly #collected = new FinalizationRegistry<undefined>(() => {
+    this.#live--;
+    this.#maybeDisable();
+  });
   readonly #hook = createHook({
-    init(_id, type, _trigger, resource: object) {
+    init: (_id, type, _trigger, resource: object) => {
       // An exception thrown in an async hook ends the process: never let one out.
       try {
         const owner = owners.get(executionAsyncResource());
         if (owner === undefined) return;
         owners.set(resource, owner);
         if (type === 'Microtask') catchInMicrotask(resource, owner);
+        if (type !== 'PROMISE') {
+          this.#live++;
+          this.#collected.register(resource, undefined);
+        }
       } catch {
         // (a WeakMap takes any object: nothing is expected to throw here)
       }
@@ -136,7 +151,11 @@ class HookAttribution implements Attribution {
   }
 
   release(): void {
-    if (this.#contexts > 0 && --this.#contexts === 0) this.#hook.disable();
+    if (this.#contexts > 0 && --this.#contexts === 0) this.#maybeDisable();
+  }
+
+  #maybeDisable(): void {
+    if (this.#contexts === 0 && this.#live <= 0) this.#hook.disable();
   }
 }
 

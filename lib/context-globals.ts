@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { runInContext, type Context } from 'node:vm';
 import { attribution } from './attribution.ts';
-import { checkModuleLoad } from './process-guard.ts';
+import { checkModuleLoad } from './module-guard.ts';
 import { PromiseCtor, clearImmediate, clearInterval, clearTimeout, ObjectDefineProperty, ObjectGetOwnPropertyNames, ObjectHasOwn, ReflectApply, ReflectGetOwnPropertyDescriptor, ReflectOwnKeys, setImmediate, setInterval, setTimeout } from '../common/primordials.ts';
 
 /** Names of Node's globals forwarded to every session (accessors of ours, safe to read). */
@@ -86,9 +86,15 @@ export function trackedTimers(): Record<string, unknown> {
           if (!repeats) settle(handle);
         }
       };
-      handle = ReflectApply(native, this, [run, ...rest]) as object;
-      pending.add(handle);
+      // On before the timer is made, so that the timer itself is known to be the session's.
       attribution.retain();
+      try {
+        handle = ReflectApply(native, this, [run, ...rest]) as object;
+      } catch (error) {
+        attribution.release();
+        throw error;
+      }
+      pending.add(handle);
       return handle;
     };
     // `util.promisify(setTimeout)` and the like, as on Node's own.

@@ -47,7 +47,13 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env, pid = proce
       ensureRendezvousDir(env);
       options.path = defaultSocketPath(pid, env);
     } catch (error) {
-      options.path = join(privateSocketDir(), `${pid}.sock`);
+      let dir: string;
+      try {
+        dir = privateSocketDir();
+      } catch (cause) {
+        throw new Error(`${(error as Error).message}; and no private directory could be made for its socket either: ${(cause as Error).message}`);
+      }
+      options.path = join(dir, `${pid}.sock`);
       toldAlready((error as Error).message);
       notice(
         `${(error as Error).message}. The signals are installed all the same, but \`backdoor ls\` and \`backdoor ${pid}\` cannot find this process: ` +

@@ -11,7 +11,8 @@ import { OutcomeFormatter } from './outcome.ts';
 import type { RunawayStop } from './runaway-stop.ts';
 import { ScriptCache } from './script-cache.ts';
 import { SessionContext } from './session-context.ts';
-import { exitApp, leaveDomains } from './process-guard.ts';
+import { leaveDomains } from './module-guard.ts';
+import { exitApp, guardsBefore, restoreGuards } from './process-guard.ts';
 import { watchSession } from './uncaught.ts';
 import { now, ObjectDefineProperty, PromiseCtor, promiseThen } from '../common/primordials.ts';
 
@@ -114,6 +115,7 @@ export class Evaluator {
   /** Runs the command now; `evaluate` is what the worker calls. */
   evaluateNow(request: EvalRequest): EvalReply {
     const start = now();
+    const emitBefore = guardsBefore();
     let reply: EvalReply;
     try {
       reply = this.#evaluate(request, start);
@@ -123,7 +125,7 @@ export class Evaluator {
       const text = `Internal error: ${formatThrown(error, '').trim()}`;
       reply = { out: '', outcome: { ok: false, text }, cost: now() - start };
     }
-    const restored = restoreChannelBuiltins();
+    const restored = restoreChannelBuiltins() + restoreGuards(emitBefore);
     if (restored) reply.out += restored;
     return this.#account(reply);
   }

@@ -1,5 +1,6 @@
 import { inspect, types, type InspectOptions } from 'node:util';
 import vm from 'node:vm';
+import { isRefusal } from './session-realms.ts';
 import { backdoorVmCall, formatStackOnce, libraryFiles } from './stack.ts';
 
 /**
@@ -61,6 +62,9 @@ export function formatThrown(thrown: unknown, prefix = 'Uncaught', { timeoutMs =
     // A compile error that V8 raised inside Node's vm module (a RangeError for input nested too
     // deeply) carries Node's source line: not the typed code's, so not shown.
     text = dropInternalFrames(text).replace(/^node:[\w/]+:\d+\n.*\n *\^+\n\n/, '').replace(/\n$/, '');
+    // So does a refusal of the backdoor's thrown through `vm` that session code called: Node
+    // decorates it with the line of the backdoor's that threw it.
+    if (isRefusal(thrown)) text = text.replace(/^[^\n]*:\d+\n.*\n *\^+\n+/, '');
   } catch (error) {
     text = formatFailure(thrown, error, timeoutMs, 'thrown value');
   }

@@ -1,99 +1,169 @@
 /**
  * What typed code may do to the process it runs in. A session is inside the app, so it can do
  * anything on purpose; these guards are for the accidents that take a production app down or
- * keep it from ending:
+ * keep it from ending (what is not covered: README, "Isolation"):
  *
  * - Ending the app: `process.exit()`, `process.reallyExit()`, `process.abort()`, and
  *   `process.kill()` of the app's own process (or its group) are refused when typed code calls
  *   them (caller.ts): the app's own calls go through untouched, also when a session ran the
  *   app's code that made them. `.exit-app` ends the app on purpose.
- * - The app's crash and exit handling: listeners for `uncaughtException` and
- *   `unhandledRejection` (as Node's REPL refuses them), `beforeExit` (what it schedules keeps the
- *   app from ending) and signals (a listener turns off the signal's default: `kill <pid>` would
- *   no longer end the app), and `process.setUncaughtExceptionCaptureCallback()`.
- * - `domain`: loading it changes how the whole process handles errors, for good (an async hook
- *   on every resource, the capture callback taken): refused from a session (its `require`, its
- *   bare name, `import()`, `process.getBuiltinModule()`). A domain the app's module makes can be
- *   used; one left entered by a command is left again when the command returns (evaluator.ts).
- * - Every other listener a session's function adds to `process` runs guarded: what it throws
- *   goes to its session (or the audit trail), never up through `process.emit` into the app's
- *   code; an `exit` listener is bounded in time (EXIT_LISTENER_MS) and cannot change the app's
- *   exit code.
+ * - The app's crash and exit handling: listeners and emits (process-listeners.ts), and
+ *   `process.setUncaughtExceptionCaptureCallback()`.
+ * - `domain` (module-guard.ts).
+ * - What a command undoes of these: a command that replaced one of the guarded functions, or
+ *   removed a listener the backdoor needs (the guard's own, the start and stop signals'), has
+ *   it put back when it returns, and is told so.
  *
  * Refusals come before anything changes: a refused call leaves no state behind.
  */
 import { readFileSync } from 'node:fs';
-import { constants } from 'node:os';
 import { sessionCalled } from './caller.ts';
-import { within } from './format.ts';
-import { attribution, type SessionOwner } from './attribution.ts';
-import { nodeReplInputError, realmOwner, replInputError } from './session-realms.ts';
-import { ObjectDefineProperty, ReflectApply, ReflectGetOwnPropertyDescriptor } from '../common/primordials.ts';
+import { guardModules } from './module-guard.ts';
+import { checkEmit, guardListenerMethods, onNewListener } from './process-listeners.ts';
+import { replInputError } from './session-realms.ts';
+import { routeUncaught } from './uncaught.ts';
+import { ObjectDefineProperty, ReflectApply } from '../common/primordials.ts';
 
-/** How long a session's `exit` listener may run: the app is ending, and waits for it. */
-export const EXIT_LISTENER_MS = 250;
+type Fn = (...args: unknown[]) => unknown;
 
-const signals = new Set(Object.keys(constants.signals));
-/** Events whose listeners, from a session, would change how the app crashes, ends, or takes signals. */
-const refusedEvent = (event: string | symbol): string | undefined => {
-  if (event === 'uncaughtException' || event === 'unhandledRejection') return 'it would take the app\'s crash handling away from it';
-  if (event === 'beforeExit') return 'what it schedules would keep the app from ending';
-  if (typeof event === 'string' && signals.has(event)) return `it would turn off what ${event} does to the app (\`kill\` would no longer end it)`;
-  return undefined;
-};
-
-/** Events that have had a listener made by a session: their emits go through `emitGuarded`. */
-const guardedEvents = new Set<string | symbol>();
+/** The guarded functions of `process`, by name, as installed. */
+const guarded = new Map<string, Fn>();
+/** Listeners the backdoor needs on `process`, by event (a command that removes one gets it back). */
+const kept = new Map<Fn, string>();
 let installed = false;
 
 /** Installs the guards (once for the process: several backdoors share them, and they stay). */
 export function guardProcess(): void {
   if (installed) return;
   installed = true;
+  guardListenerMethods();
   (process as NodeJS.EventEmitter).prependListener('newListener', onNewListener);
-  refuse('exit', 'it would end the app');
-  refuse('reallyExit', 'it would end the app');
-  refuse('abort', 'it would end the app');
-  refuse('kill', 'a signal to the app\'s own process may end it', (pid, signal) => signal !== 0 && signal !== '0' && targetsSelf(pid));
-  refuse('_kill', 'a signal to the app\'s own process may end it', (pid, signal) => signal !== 0 && targetsSelf(pid));
+  kept.set(onNewListener as Fn, 'newListener');
+  const endsApp = 'it would end the app';
+  // Before the app's own exit, whatever put back an older `process.emit`: its session's exit
+  // listeners are guarded as it ends.
+  refuse('exit', endsApp, () => true, ensureEmitWrapped);
+  refuse('reallyExit', endsApp);
+  refuse('abort', endsApp);
+  // The pid and the signal are read once, and what was read is passed on: an object whose
+  // valueOf answers differently each time cannot pass the check as one process and reach another.
+  refuse('kill', 'a signal to the app\'s own process may end it', (args) => {
+    args[0] = typeof args[0] === 'object' && args[0] !== null ? Number(args[0]) : args[0];
+    return args[1] !== 0 && args[1] !== '0' && targetsSelf(args[0]);
+  });
+  refuse('_kill', 'a signal to the app\'s own process may end it', (args) => args[1] !== 0 && targetsSelf(args[0]));
   const setCapture = process.setUncaughtExceptionCaptureCallback;
-  process.setUncaughtExceptionCaptureCallback = function setUncaughtExceptionCaptureCallback(this: NodeJS.Process, callback) {
+  const setUncaughtExceptionCaptureCallback = function setUncaughtExceptionCaptureCallback(this: NodeJS.Process, callback: unknown) {
     if (sessionCalled(setUncaughtExceptionCaptureCallback, true)) {
       throw replInputError('process.setUncaughtExceptionCaptureCallback() cannot be used in the REPL: it would take the app\'s crash handling away from it');
     }
-    return ReflectApply(setCapture, this, [callback]) as void;
+    return ReflectApply(setCapture, this, [callback]);
   };
-  const getBuiltin = (process as { getBuiltinModule?: (id: string) => unknown }).getBuiltinModule;
-  if (typeof getBuiltin === 'function') {
-    (process as { getBuiltinModule?: unknown }).getBuiltinModule = function getBuiltinModule(this: unknown, id: string) {
-      if (isDomain(id) && !domainLoaded() && sessionCalled(getBuiltinModule)) throw domainRefusal();
-      return ReflectApply(getBuiltin, this, [id]);
-    };
-  }
+  install('setUncaughtExceptionCaptureCallback', setUncaughtExceptionCaptureCallback as Fn);
+  guardModules();
+  wrapEmit();
+}
+
+/** The `process.emit` wrappers of ours (one more each time another library put an older one back). */
+const emitWrappers = new WeakSet<object>();
+
+/**
+ * Wraps the `process.emit` in place: a session's uncaught error goes to it (uncaught.ts), and
+ * typed code's emits are checked (process-listeners.ts); everything else goes on to the
+ * wrapped `emit` untouched.
+ */
+function wrapEmit(): void {
+  const emit = process.emit as unknown as Fn;
+  const emitUnlessSessions = function emitUnlessSessions(this: unknown, event: string | symbol, ...args: unknown[]): boolean {
+    if (routeUncaught(event, args)) return true;
+    checkEmit(event, emitUnlessSessions as Fn);
+    return ReflectApply(emit, this, [event, ...args]) as boolean;
+  };
+  emitWrappers.add(emitUnlessSessions);
+  process.emit = emitUnlessSessions as typeof process.emit;
+}
+
+/**
+ * A library may put back the `process.emit` it found before ours (signal-exit does, when its
+ * last handler goes): then ours wraps what is there again. Checked after every command and
+ * before the app's process.exit.
+ */
+function ensureEmitWrapped(): boolean {
+  if (emitWrappers.has(process.emit)) return false;
+  wrapEmit();
+  return true;
+}
+
+/** A listener the backdoor needs on `process` (the start and stop signals'): a command that removes it gets it back. */
+export function keepListener(event: string, listener: Fn): void {
+  kept.set(listener, event);
 }
 
 const originalExit = process.exit;
 
 /** Ends the app with `code`, as `.exit-app` does on purpose (Node's own `process.exit`, unguarded). */
 export function exitApp(code: number): never {
+  ensureEmitWrapped();
   return ReflectApply(originalExit, process, [code]) as never;
 }
 
-/** Replaces `process[name]` with one that refuses typed code's calls (those `applies` to). */
-function refuse(name: string, why: string, applies: (...args: unknown[]) => boolean = () => true): void {
+/** What `restoreGuards` compares with after a command: `process.emit` before it. */
+export function guardsBefore(): unknown {
+  return process.emit;
+}
+
+/**
+ * After a command: what it undid of the guards is put back, and said (as a line of the
+ * command's output). A few property reads and listener counts; nothing when all is in place.
+ */
+export function restoreGuards(emitBefore: unknown): string {
+  if (!installed) return '';
+  let said = '';
+  if (process.emit !== emitBefore && emitWrappers.has(emitBefore as object)) {
+    process.emit = emitBefore as typeof process.emit;
+    said += "(process.emit was replaced: the backdoor's is put back, so that the app's events and errors go where they belong)\n";
+  } else {
+    // Another library may have put back an older one meanwhile: wrapped again, not said.
+    ensureEmitWrapped();
+  }
   const target = process as unknown as Record<string, unknown>;
-  const original = target[name];
+  for (const [name, fn] of guarded) {
+    if (target[name] === fn) continue;
+    ObjectDefineProperty(process, name, { value: fn, writable: true, configurable: true, enumerable: true });
+    said += `(process.${name} was replaced: the backdoor's guard is put back, so that the app can still end as it decides)\n`;
+  }
+  for (const [listener, event] of kept) {
+    if (ReflectApply(process.rawListeners, process, [event]).includes(listener)) continue;
+    if (event === 'newListener') (process as NodeJS.EventEmitter).prependListener(event, listener);
+    else process.on(event, listener);
+    said += `(a listener the backdoor needs for '${event}' was removed: it is put back)\n`;
+  }
+  return said;
+}
+
+function install(name: string, fn: Fn): void {
+  (process as unknown as Record<string, unknown>)[name] = fn;
+  guarded.set(name, fn);
+}
+
+/**
+ * Replaces `process[name]` with one that refuses typed code's calls (those `applies` to, given
+ * the arguments); `before` runs before a call that goes on.
+ */
+function refuse(name: string, why: string, applies: (args: unknown[]) => boolean = () => true, before?: () => void): void {
+  const original = (process as unknown as Record<string, unknown>)[name];
   if (typeof original !== 'function') return;
-  const guarded = {
+  const wrapper = {
     [name](this: unknown, ...args: unknown[]): unknown {
-      if (applies(...args) && sessionCalled(guarded)) {
+      if (applies(args) && sessionCalled(wrapper)) {
         throw replInputError(`process.${name}() cannot be used in the REPL: ${why} (pid ${process.pid}); .exit-app [code] ends it on purpose`);
       }
-      return ReflectApply(original as (...a: unknown[]) => unknown, this, args);
+      before?.();
+      return ReflectApply(original as Fn, this, args);
     },
-  }[name] as (...args: unknown[]) => unknown;
-  ObjectDefineProperty(guarded, 'length', { value: (original as { length: number }).length });
-  target[name] = guarded;
+  }[name] as Fn;
+  ObjectDefineProperty(wrapper, 'length', { value: (original as { length: number }).length });
+  install(name, wrapper);
 }
 
 /** Whether a signal to `pid` reaches this process: its own pid, its group (0, -pgid), or every process (-1). */
@@ -109,97 +179,5 @@ function processGroup(): number | undefined {
     return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
   } catch {
     return undefined;
-  }
-}
-
-const isDomain = (id: unknown): boolean => id === 'domain' || id === 'node:domain';
-
-/** Whether Node's `domain` module is loaded: it puts an accessor on `process.domain` as it loads. */
-export function domainLoaded(): boolean {
-  return typeof ReflectGetOwnPropertyDescriptor(process, 'domain')?.get === 'function';
-}
-
-function domainRefusal(): TypeError {
-  return replInputError('The domain module cannot be loaded in the REPL: loading it changes how the whole process handles errors, for good');
-}
-
-/** Throws the refusal when `id` names the `domain` module and loading it would change the process. */
-export function checkModuleLoad(id: unknown): void {
-  if (isDomain(id) && !domainLoaded()) throw domainRefusal();
-}
-
-/**
- * Leaves the domains that typed code entered and left entered (`d.enter()` without `exit`),
- * until `process.domain` is `before` again: else the app's code after the command, and all it
- * creates, would run in the session's domain.
- */
-export function leaveDomains(before: unknown): void {
-  for (let i = 0; i < 100; i++) {
-    const domain = (process as { domain?: { exit?: () => void } | null }).domain;
-    if (domain === before || domain === null || domain === undefined || typeof domain.exit !== 'function') return;
-    try {
-      domain.exit();
-    } catch {
-      return;
-    }
-  }
-}
-
-function onNewListener(event: string | symbol, listener: unknown): void {
-  const why = refusedEvent(event);
-  if (why !== undefined) {
-    if (realmOwner(listener) === undefined && !sessionCalled(onNewListener)) return;
-    // Worded as Node's REPL words the one it refuses too.
-    if (event === 'uncaughtException') throw nodeReplInputError('Listeners for `uncaughtException` cannot be used in the REPL');
-    throw replInputError(`Listeners for \`${String(event)}\` cannot be used in the REPL: ${why}`);
-  }
-  if (realmOwner(listener) !== undefined) guardedEvents.add(event);
-}
-
-/** Whether `process.emit(event)` must go through `emitGuarded`. */
-export function isGuarded(event: string | symbol): boolean {
-  return guardedEvents.has(event);
-}
-
-const rawListeners = process.rawListeners;
-
-/**
- * `process.emit(event, ...args)` for an event that a session's function listens to: each
- * listener in order, as EventEmitter does, the session's guarded (see above). `emit` is Node's
- * own, for an event with no listener left (an 'error' must throw as it would).
- */
-export function emitGuarded(emit: (...args: unknown[]) => boolean, event: string | symbol, args: unknown[]): boolean {
-  const handlers = ReflectApply(rawListeners, process, [event]) as ((...a: unknown[]) => unknown)[];
-  if (handlers.length === 0) return ReflectApply(emit, process, [event, ...args]);
-  for (const handler of handlers) {
-    // A `once` listener is wrapped by Node; its own function is on the wrapper.
-    const owner = realmOwner(handler) ?? realmOwner(ReflectGetOwnPropertyDescriptor(handler, 'listener')?.value);
-    if (owner === undefined) ReflectApply(handler, process, args);
-    else runListener(owner, event, handler, args);
-  }
-  return true;
-}
-
-function runListener(owner: SessionOwner, event: string | symbol, handler: (...a: unknown[]) => unknown, args: unknown[]): void {
-  if (event !== 'exit') {
-    try {
-      attribution.run(owner, () => ReflectApply(handler, process, args));
-    } catch (error) {
-      owner.report(error, 'exception');
-    }
-    return;
-  }
-  const code = process.exitCode;
-  try {
-    attribution.run(owner, () => within(EXIT_LISTENER_MS, () => ReflectApply(handler, process, args)));
-  } catch (error) {
-    try {
-      // Told at once: nothing asynchronous runs any more.
-      owner.report(error, 'exit');
-    } catch {
-      // the app is ending: nothing of ours may stop it
-    }
-  } finally {
-    if (process.exitCode !== code) process.exitCode = code;
   }
 }

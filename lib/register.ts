@@ -13,6 +13,7 @@
 import { isMainThread } from 'node:worker_threads';
 import { optionsFromEnv } from './env.ts';
 import inheritance from '../common/inheritance.cts';
+import signalNames from '../common/signal-names.cts';
 import { installSignalHandlers, startNow } from './signals.ts';
 
 if (isMainThread) {
@@ -27,6 +28,25 @@ if (isMainThread) {
     if (startAtOnce) void startNow();
   } catch (error) {
     inheritance.scrubEnvironment();
-    process.stderr.write(`backdoor: not installed: ${(error as Error).message}\n`);
+    const reason = (error as Error).message;
+    process.stderr.write(`backdoor: not installed: ${reason}\n`);
+    holdSignals(settings, reason);
+  }
+}
+
+/**
+ * Not installed, the preload still holds its start and stop signals, with listeners that only
+ * say why: left to Node, SIGUSR1 would open its inspector (unauthenticated, to every local
+ * user) and SIGUSR2 would kill the app, whatever made the installation fail (a bad setting, a
+ * full disk, a directory another user made).
+ */
+function holdSignals(settings: NodeJS.ProcessEnv, reason: string): void {
+  const named = (value: string | undefined, fallback: string) => (value === undefined || value === '' || signalNames.unusableSignalReason(value) !== undefined ? fallback : value);
+  for (const signal of new Set([named(settings.BACKDOOR_START_SIGNAL, 'SIGUSR1'), named(settings.BACKDOOR_STOP_SIGNAL, 'SIGUSR2'), 'SIGUSR1'])) {
+    try {
+      process.on(signal as NodeJS.Signals, () => process.stderr.write(`backdoor: not installed (${reason}): ${signal} ignored (pid ${process.pid})\n`));
+    } catch {
+      // a signal this platform cannot listen for
+    }
   }
 }

@@ -22,6 +22,13 @@ export function realmOwner(value: unknown): SessionOwner | undefined {
   return undefined;
 }
 
+const refusals = new WeakSet<object>();
+
+/** Whether `value` is a refusal of the backdoor's (`replInputError`): printed as its one line. */
+export function isRefusal(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && refusals.has(value);
+}
+
 /** Node's `ERR_INVALID_REPL_INPUT`, exactly as its REPL throws it (for what it refuses too). */
 export function nodeReplInputError(message: string): TypeError {
   const error = new TypeError(message);
@@ -40,6 +47,7 @@ export function nodeReplInputError(message: string): TypeError {
  */
 export function replInputError(message: string): TypeError {
   const error = new TypeError(message);
+  refusals.add(error);
   Object.defineProperty(error, 'stack', { value: `TypeError [ERR_INVALID_REPL_INPUT]: ${message}`, configurable: true, writable: true, enumerable: false });
   Object.defineProperty(error, 'code', { value: 'ERR_INVALID_REPL_INPUT', configurable: true, writable: true, enumerable: false });
   return error;

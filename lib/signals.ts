@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import { startBackdoor, type Backdoor } from './backdoor.ts';
 import { rendezvousDir } from '../common/discovery.ts';
 import { ensureRendezvousDir, setReady } from './announce.ts';
+import { keepListener } from './process-guard.ts';
 import { BackdoorError } from '../common/errors.ts';
 import { resolveOptions, type BackdoorOptions } from './options.ts';
 import signalNames from '../common/signal-names.cts';
@@ -152,10 +153,14 @@ export function installSignalHandlers(options: SignalOptions = {}): () => Promis
     handlers.set(signal, { installation, action });
     if (listened.has(signal)) return;
     listened.add(signal);
-    process.on(signal, () => {
+    const listener = () => {
       const handler = handlers.get(signal);
       if (handler && handler.installation === active) void handler.action();
-    });
+    };
+    process.on(signal, listener);
+    // Removed by a session's command, it is put back when the command returns: without it,
+    // the next SIGUSR1 would start Node's inspector, SIGUSR2 would kill the app.
+    keepListener(signal, listener);
   }
 }
 

@@ -267,3 +267,16 @@ t.test('the unix socket goes on every exit the app runs code on, and ls removes 
   t.notOk(existsSync(join(dir, `${killed.pid}.sock`)), 'the dead process\'s socket is removed');
   if (processIdentity(process.pid) !== undefined) t.notOk(existsSync(old), 'so is one made before its process started');
 });
+
+t.test('a preload that cannot install still holds its signals: never Node\'s inspector, never a kill', async (t) => {
+  const tmp = sharedTmp(t);
+  // A setting the preload cannot take (as a full disk or any other failure would make it fail).
+  const app = await victimApp(t, tmp, { BACKDOOR_PORT: 'not-a-port' });
+  await app.waitForStderr(/backdoor: not installed: BACKDOOR_PORT must be a number/);
+  process.kill(app.pid, 'SIGUSR1');
+  await app.waitForStderr(/SIGUSR1 ignored/);
+  process.kill(app.pid, 'SIGUSR2');
+  await app.waitForStderr(/SIGUSR2 ignored/);
+  t.notMatch(app.stderr(), /Debugger listening/, 'SIGUSR1 did not open the inspector');
+  t.match(await app.get(), /^ok/, 'SIGUSR2 did not kill the app');
+});
