@@ -143,12 +143,12 @@ async function ask(target: Target, options: AllOptions): Promise<Answer> {
 function record(answer: Answer, message: JsonMessage): undefined {
   if (message.tag === 'err') answer.error = message.message ?? 'refused';
   else if (message.tag === 'out' && message.id === 1) answer.out = (answer.out ?? '') + (message.text ?? '');
-  else if (message.tag === 'ret' && message.id === 1) {
+  else if (message.tag === 'ret' && message.id === 1 && message.op === 'eval') {
     answer.ok = message.ok === true;
     answer.inspect = message.inspect;
     if (message.val !== undefined) answer.val = message.val;
-  } else if (message.id === 1 && typeof message.text === 'string') {
-    // A diagnosis: tagged with its command's name.
+  } else if (message.tag === 'ret' && message.id === 1) {
+    // A diagnosis, or another op: its text, and its data.
     answer.ok = message.ok === true;
     answer.text = message.text;
     if (message.frames) answer.frames = message.frames;

@@ -39,10 +39,14 @@ export function runJson(socket: Socket, input: NodeJS.ReadableStream, output: No
 export interface JsonMessage {
   tag?: string;
   id?: unknown;
+  op?: string;
+  status?: string;
+  code?: string;
   ok?: boolean;
   text?: string;
   inspect?: string;
   message?: string;
+  reason?: string;
   val?: unknown;
   ms?: number;
   idle?: boolean;
@@ -51,9 +55,11 @@ export interface JsonMessage {
 }
 
 /**
- * Sends one input of the JSON mode (`input`, with id 1) and half-closes; `onMessage` reads what
- * comes back (`err` messages too) and returns the exit code it means, if it decides one.
- * Resolves, once the server has closed, with the last code decided (1 if none: nothing answered).
+ * Sends one input of the JSON mode (`input`, with id 1); `onMessage` reads what comes back
+ * (`err` messages too) and returns the exit code it means, if it decides one. The connection
+ * is closed once the input is answered (not half-closed before: a session whose client closed
+ * its side stops a profile it runs). Resolves, once closed, with the last code decided (1 if
+ * none: nothing answered).
  */
 export function oneInput(socket: Socket, input: object, onMessage: (message: JsonMessage) => number | undefined): Promise<number> {
   return new Promise((resolve) => {
@@ -65,8 +71,9 @@ export function oneInput(socket: Socket, input: object, onMessage: (message: Jso
       } catch {
         return;
       }
-      if (message.tag === 'mode') socket.end(`${JSON.stringify({ id: 1, ...input })}\n`);
-      else code = onMessage(message) ?? code;
+      if (message.tag === 'mode') return void socket.write(`${JSON.stringify({ id: 1, ...input })}\n`);
+      code = onMessage(message) ?? code;
+      if ((message.tag === 'ret' || message.tag === 'err') && message.id === 1) socket.end();
     });
     socket.on('close', () => resolve(code));
   });
@@ -79,7 +86,8 @@ export function oneInput(socket: Socket, input: object, onMessage: (message: Jso
 export function runDiagnosis(socket: Socket, command: string, output: NodeJS.WritableStream, errors: NodeJS.WritableStream): Promise<number> {
   return oneInput(socket, { command }, (message) => {
     if (message.tag === 'err') return void errors.write(`backdoor: ${message.message}\n`);
-    if (message.id !== 1 || typeof message.text !== 'string') return undefined;
+    if (message.tag === 'wait') return void errors.write(`(waiting ${((message.ms ?? 0) / 1000).toFixed(1)} s: ${message.reason})\n`);
+    if (message.tag !== 'ret' || message.id !== 1 || typeof message.text !== 'string') return undefined;
     (message.ok ? output : errors).write(`${message.text}\n`);
     return message.ok ? 0 : 1;
   });
@@ -92,6 +100,7 @@ export function runDiagnosis(socket: Socket, command: string, output: NodeJS.Wri
 export function runEval(socket: Socket, code: string, output: NodeJS.WritableStream, errors: NodeJS.WritableStream): Promise<number> {
   return oneInput(socket, { code }, (message) => {
     if (message.tag === 'err') return void errors.write(`backdoor: ${message.message}\n`);
+    if (message.tag === 'wait') return void errors.write(`(waiting ${((message.ms ?? 0) / 1000).toFixed(1)} s: ${message.reason})\n`);
     if (message.tag === 'out') output.write(message.text ?? '');
     if (message.tag !== 'ret') return undefined;
     (message.ok ? output : errors).write(`${message.inspect}\n`);

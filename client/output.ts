@@ -25,16 +25,28 @@ export function splitPrompt(received: string): { text: string; prompt: string | 
   return { text: received, prompt: undefined, held: '' };
 }
 
+/** A line that only tells why a command waits (never a result): for stderr. */
+const NOTICE = /^\(waiting \d+(\.\d+)? s: .*; Ctrl\+C abandons it\)\n$/;
+
 /**
  * For piped use: the banner (everything before the first prompt) and the prompts go, the
- * results stay, so that `echo 'stats.requests' | backdoor 3000` prints just the value. Piped
- * lines are not echoed, so the prompts of several inputs run together at the start of the
- * line that follows them (`> ... undefined`); they may be split across chunks anywhere.
+ * results stay, so that `echo 'stats.requests' | backdoor 3000` prints just the value; a line
+ * that only says why a command waits goes to `notice` (stderr), not among the results. Piped
+ * lines are not echoed, so the prompts of several inputs run together at the start of the line
+ * that follows them (`> ... undefined`); they may be split across chunks anywhere. `prompts`
+ * counts the prompts seen (each line sent is answered by one).
  */
 export class PipeFilter {
   #inBanner = true;
   #atLineStart = false;
   #pending = '';
+  #line = '';
+  prompts = 0;
+  readonly #notice: (line: string) => void;
+
+  constructor(notice: (line: string) => void = () => {}) {
+    this.#notice = notice;
+  }
 
   push(text: string): string {
     let data = this.#pending + text;
@@ -47,13 +59,15 @@ export class PipeFilter {
       }
       this.#inBanner = false;
       this.#atLineStart = true;
+      this.prompts++;
       data = data.slice(first.index + first[0].length);
     }
     let out = '';
     while (data !== '') {
-      if (this.#atLineStart) {
+      if (this.#atLineStart && this.#line === '') {
         const prompt = PROMPTS.find((p) => data.startsWith(p));
         if (prompt) {
+          this.prompts++;
           data = data.slice(prompt.length);
           continue;
         }
@@ -61,24 +75,35 @@ export class PipeFilter {
           this.#pending = data; // perhaps the start of a prompt: wait for more
           return out;
         }
-        this.#atLineStart = false;
       }
+      this.#atLineStart = false;
       const newline = data.indexOf('\n');
-      if (newline === -1) {
-        out += data;
-        data = '';
+      const piece = newline === -1 ? data : data.slice(0, newline + 1);
+      data = newline === -1 ? '' : data.slice(newline + 1);
+      // A line is held until it is whole when it may be a notice.
+      const line = this.#line + piece;
+      if ('(waiting '.startsWith(line.slice(0, 9)) || line.startsWith('(waiting ')) {
+        if (newline === -1) {
+          this.#line = line;
+          continue;
+        }
+        this.#line = '';
+        if (NOTICE.test(line)) this.#notice(line);
+        else out += line;
       } else {
-        out += data.slice(0, newline + 1);
-        data = data.slice(newline + 1);
-        this.#atLineStart = true;
+        this.#line = '';
+        out += line;
       }
+      if (newline !== -1) this.#atLineStart = true;
     }
     return out;
   }
 
-  /** The end of the connection: what is held back was a prompt, or the banner. */
+  /** The end of the connection: what is held back was a prompt, the banner, or an unfinished line. */
   end(): string {
+    const line = this.#line;
     this.#pending = '';
-    return '';
+    this.#line = '';
+    return line;
   }
 }

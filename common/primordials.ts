@@ -18,6 +18,7 @@ export const ObjectKeys = Object.keys;
 export const ObjectEntries = Object.entries;
 export const ObjectHasOwn = Object.hasOwn;
 export const PromiseCtor = Promise;
+export const PromiseRace = Promise.race.bind(Promise) as PromiseConstructor['race'];
 export const promiseThen = Promise.prototype.then;
 export const nativeQueueMicrotask = queueMicrotask;
 

@@ -1,14 +1,18 @@
 /**
- * The messages between the main thread (`lib/`) and the backdoor's worker thread (`workers/`).
+ * The messages between the main thread (`lib/`) and the backdoor's worker thread (`workers/`),
+ * on one MessagePort (see channel.ts), in the order they were sent:
  *
- * One MessageChannel joins the threads (see channel.ts). Calls that need an answer go through
- * comlink: the worker calls `MainApi.evaluate` once per complete input, the main thread calls
- * `WorkerApi.listen` and `close`. Everything else is a notification, one message that nobody
- * answers: an awaited command settling, console output after a command returned, a context
- * the worker no longer uses.
+ * - worker -> main: an `OpRequest` for each op that runs on the main thread (common/ops.ts),
+ *   one at a time; `WorkerNotice`s that need no answer.
+ * - main -> worker: the `OpReply` to each request, sent by the main thread itself as the op
+ *   ends its turn; `MainNotice`s that need no answer (an awaited op settling, console output
+ *   after an op returned), each carrying what it cost the main thread.
+ *
+ * comlink carries the main thread's calls of the worker (`WorkerApi`: listen, close).
  */
 import type { AuditEvent } from './audit-event.ts';
 import type { BackdoorAddress } from './address.ts';
+import type { Args } from './ops.ts';
 
 /**
  * `import()` in session code is rewritten by the worker to a call of this function, which the
@@ -35,7 +39,7 @@ export interface WorkerConfig {
   banner: string;
   /** Names of the app's locals, for `.help`. */
   locals: string[];
-  /** Share of the main thread the commands may use (see workers/budget.ts). */
+  /** Share of the main thread the ops may use (see workers/ops/budget.ts). */
   mainThreadBudget: number;
   /** The secret sessions must give first, or undefined. */
   token: string | undefined;
@@ -49,10 +53,12 @@ export interface WorkerConfig {
   evalTimeoutMs: number;
   /**
    * The main thread's hook that stops a runaway command: a property of its global object, and
-   * this backdoor's number for it (see lib/runaway-stop.ts and workers/runaway-watch.ts);
+   * this backdoor's number for it (see lib/runaway-stop.ts and workers/ops/runaway-watch.ts);
    * undefined when V8's watchdog does it.
    */
   runawayHook: { name: string; stop: number } | undefined;
+  /** Where `.profile` and `.heap sample` write their files (made by the main thread, 0700). */
+  diagnosticsDir: string;
 }
 
 /** What the worker is started with. */
@@ -62,114 +68,143 @@ export interface WorkerData {
   port: import('node:worker_threads').MessagePort;
 }
 
-/** Which session context a request is for. */
-export interface InContext {
-  /** Main-side context id: commands with the same one share declarations and `_`. */
+/** The ops the main thread runs, and the two of the worker's own: the app's load now, a stopped command's reply. */
+export type MainOp = 'eval' | 'inspect' | 'complete' | 'stats' | 'locals' | 'heap' | 'exit-app' | 'load' | 'recover';
+
+/** The session an op is for, on the main thread. */
+export interface SessionRef {
+  /** Main-side context id: ops with the same one share declarations and `_`. */
   context: number;
-  /** The session's number (as in the audit trail), for errors its code throws after it ended. */
+  /** The session's number (as in the audit trail). */
   session: number;
+  peer: string;
 }
 
-/** Code a session typed, as the main thread runs it. */
-interface Code extends InContext {
-  /** JavaScript to run. */
+/** Typed code, as the worker prepared it (eval, inspect). */
+export interface PreparedInput {
+  /** What to run: the code rewritten for top-level `await` (then it evaluates to a promise of `{ value }`). */
   code: string;
+  awaited: boolean;
+  /** Names it declares at the top level (`let x`, `class A`): the context's, for completion. */
+  declared: string[];
+  /** The input's static imports rewritten as `await import()`, for V8's error about them. */
+  importHint?: string;
   /**
    * Lines the session has evaluated, this input's last included: the input is `REPL<line>` in
    * stack traces, as in Node (one typed again in the same context keeps its first name).
    */
   line: number;
-  /** Format with ANSI colours (a colour terminal asked for them). */
+}
+
+/** How a value is wanted. */
+export interface ValueView {
+  /** ANSI colours (a colour terminal asked for them). */
   colors: boolean;
   /** The client's window width, to break printed values at. */
   columns?: number;
+  /** Also as superjson (the JSON mode). */
+  json: boolean;
 }
 
-/** What a request asks of the main thread, by its `kind`. */
-export type RequestBody =
-  /** Run the code and print its value. */
-  | (Code & {
-      kind: 'eval';
-      /** The code was rewritten for top-level `await` and evaluates to a promise of `{ value }`. */
-      awaited: boolean;
-      /** Names it declares at the top level (`let x`, `class A`): the context's, for completion. */
-      declared: string[];
-      /** The input's static imports rewritten as `await import()`, for V8's error about them. */
-      importHint?: string;
-      /** Also serialise the value with superjson (the JSON mode). */
-      json: boolean;
-    })
-  /** `.inspect`: list the value of the code to `depth`, numbering its parts `$1`, `$2`... */
-  | (Code & { kind: 'inspect'; depth: number })
-  /** Tab completion: the names of the context, or the properties of `path`, that start with `prefix`. */
-  | (InContext & { kind: 'complete'; path: string[]; prefix: string })
-  /** `.stats`: the app's health, with the worker's own line. */
-  | { kind: 'stats'; workerReport: string }
-  /** `.locals`: the app's locals, a line each. */
-  | { kind: 'locals'; colors: boolean }
-  /** `.heap`: the main thread's heap and its spaces. */
-  | { kind: 'heap' }
-  /** `.exit-app`, confirmed: audited, then `process.exit(code)`; never answered. */
-  | { kind: 'exit-app'; exitCode: number; session: number; peer: string };
+/** One op for the main thread; `id` is unique for the life of the worker. */
+export interface OpRequest {
+  id: number;
+  op: MainOp;
+  args: Args;
+  session?: SessionRef;
+  input?: PreparedInput;
+  view?: ValueView;
+  /** complete: the names to walk from the session's globals (`a.b.` of `a.b.c`), and the start of the name. */
+  target?: { path: string[]; prefix: string };
+  /** stats: the worker's own line. */
+  note?: string;
+  /** The main thread's time the worker's inspector ops have taken so far, left out of the app's own load. */
+  inspectorMs: number;
+}
 
 /**
- * One request to the main thread; `id` is unique for the life of the worker and echoed in the
- * `settle` notification of a command that awaits.
+ * Why an op did not end as asked, as nREPL's status sets say it: `thrown` (its code threw or
+ * rejected), `syntax`, `incomplete` (JSON mode: code that needs more), `interrupted` (Ctrl-C,
+ * `{"interrupt": id}`, or its session ended), `timeout` (evalTimeoutMs, or the client's own
+ * deadline), `budget-held` and `main-busy` (told while it waits, not an end), `inspector-busy`
+ * (another session's diagnosis holds the inspector), `refused` (not allowed here),
+ * `bad-args`, `unknown-op`, `internal` (a fault of the backdoor's own).
  */
-export type EvalRequest = RequestBody & { id: number };
+export type OpCode = 'thrown' | 'syntax' | 'incomplete' | 'interrupted' | 'timeout' | 'budget-held' | 'main-busy' | 'inspector-busy' | 'refused' | 'bad-args' | 'unknown-op' | 'internal';
 
-/** A request of one kind. */
-export type RequestOf<K extends RequestBody['kind']> = Extract<EvalRequest, { kind: K }>;
-
-/** How a command ended, formatted for the session. */
-export interface EvalOutcome {
-  /** false when the command threw or rejected. */
-  ok: boolean;
-  /** The value as the REPL prints it (`util.inspect` with REPL limits), or the `Uncaught ...` text. */
+/** What an op answers: `text` for a person, and data for tools. */
+export interface OpValue {
+  /** As the text mode prints it. */
   text: string;
-  /** For `json` requests: the value as superjson's `{ json, meta }`, when it could be within bounds. */
-  value?: { json: unknown; meta?: unknown };
-  /** For completion requests: the names. */
+  /** eval: the value as superjson's `{ json, meta }`, when it could be within bounds. */
+  json?: { json: unknown; meta?: unknown };
+  /** complete: the names, and the part of the line they replace. */
   names?: string[];
+  completed?: string;
+  /** stack. */
+  frames?: { functionName: string; location: string }[];
+  idle?: boolean;
+  /** profile, heap-sample: the file with the whole profile. */
+  file?: string;
+  /** describe. */
+  ops?: unknown[];
 }
 
-/** The main thread's answer to `evaluate`, sent when the synchronous part of the command is over. */
-export interface EvalReply {
-  /** Console output the command printed while it ran synchronously. */
+/** How an op ended. */
+export interface OpResult {
+  status: 'done' | 'error';
+  code?: OpCode;
+  value: OpValue;
+}
+
+/** The main thread's answer to an `OpRequest`, sent when the op's synchronous part is over. */
+export interface OpReply {
+  id: number;
+  /** `pending`: it awaits; it ends in a `settle` notice. */
+  status: OpResult['status'] | 'pending';
+  code?: OpCode;
+  value?: OpValue;
+  /** Console output it printed while it ran synchronously. */
   out: string;
-  /** The outcome, or undefined while an awaited command is still pending (it ends in `settle`). */
-  outcome: EvalOutcome | undefined;
-  /** Main-thread milliseconds this call used (compile, run, format). */
+  /** Main-thread milliseconds it used (compile, run, format). */
   cost: number;
   /**
    * The app's own load: its event-loop utilisation without the backdoor's work (0..1), smoothed
-   * over about a second, for the budget (see workers/budget.ts). Absent until it is known.
+   * over about a second, for the budget (see workers/ops/budget.ts). Absent until it is known.
    */
   load?: number;
+  /** `load`: the number itself. */
+  measured?: number;
+  /** `recover`: the stopped command's reply, if it was the one left running. */
+  recovered?: Omit<OpReply, 'id' | 'recovered'>;
 }
 
-/** Exposed by the main thread. */
-export interface MainApi {
-  /** Run one complete input in its session's context. Never rejects: failures are outcomes. */
-  evaluate(request: EvalRequest): Promise<EvalReply>;
-  /**
-   * The worker had command `id` stopped at evalTimeoutMs: its reply (a timeout), or undefined
-   * when it is not the command left running (it ended by itself, or has not started).
-   */
-  recover(id: number): Promise<EvalReply | undefined>;
-  /**
-   * The app's own load now (as sent with each reply; undefined when it cannot be measured):
-   * asked only for a command the budget holds, so that it is not held on a load that is stale.
-   */
-  load(): Promise<number | undefined>;
-}
+/** What the main thread tells the worker on its own; each says what it cost the main thread. */
+export type MainNotice =
+  /** An awaited op has ended: console output not yet sent, and how it ended. */
+  | { type: 'settle'; id: number; out: string; result: OpResult; cost: number }
+  /** Console output a context printed after its op had returned (timers, promises). */
+  | { type: 'output'; context: number; text: string; cost: number }
+  /** A value the context's code passed to `tap(value)`. */
+  | { type: 'tap'; context: number; value: OpValue; cost: number }
+  /** The context's code threw (or rejected) after its op had returned: `Uncaught ...`. */
+  | { type: 'uncaught'; context: number; session: number; text: string; cost: number };
+
+/** What the worker tells the main thread on its own. */
+export type WorkerNotice =
+  /** A context is no longer used (its session ended or ran `.clear`); pending ops still settle. */
+  | { type: 'drop-context'; context: number }
+  /** Audit events from the worker, batched (only when the `audit` option is a function). */
+  | { type: 'audit'; events: AuditEvent[] }
+  /** The worker's heap has had its first full collection, after it started listening (lib/quiet-heap.ts). */
+  | { type: 'heap-collected' };
 
 /** The worker's answer to `listen`: an address, or the error to rethrow on the main thread. */
 export type ListenReply =
   | { ok: true; address: BackdoorAddress }
   | { ok: false; message: string; code: string | undefined; syscall: string | undefined };
 
-/** Exposed by the worker. */
+/** Exposed by the worker (through comlink). */
 export interface WorkerApi {
   /** Start listening; resolves once the listener is bound, or with why it could not be. */
   listen(): Promise<ListenReply>;
@@ -177,22 +212,7 @@ export interface WorkerApi {
   close(): Promise<void>;
 }
 
-/** What the main thread tells the worker without waiting for an answer. */
-export type MainNotification =
-  /** An awaited command has settled: console output not yet sent, its outcome, and its cost. */
-  | { type: 'settle'; id: number; out: string; outcome: EvalOutcome; cost: number }
-  /** Console output a context printed after its command had returned (timers, promises). */
-  | { type: 'output'; context: number; text: string }
-  /** A value the context's code passed to `tap(value)`. */
-  | { type: 'tap'; context: number; outcome: EvalOutcome }
-  /** The context's code threw (or rejected) after its command had returned: `Uncaught ...`. */
-  | { type: 'uncaught'; context: number; session: number; text: string };
-
-/** What the worker tells the main thread without waiting for an answer. */
-export type WorkerNotification =
-  /** A context is no longer used (its session ended or ran `.clear`); pending commands still settle. */
-  | { type: 'drop-context'; context: number }
-  /** Audit events from the worker, batched (only when the `audit` option is a function). */
-  | { type: 'audit'; events: AuditEvent[] }
-  /** The worker's heap has had its first full collection, after it started listening (lib/quiet-heap.ts). */
-  | { type: 'heap-collected' };
+/** What the worker sends the main thread: ops, and notices (which have a `type`). */
+export type ToMain = OpRequest | WorkerNotice;
+/** What the main thread sends the worker: replies, and notices (which have a `type`). */
+export type ToWorker = OpReply | MainNotice;

@@ -1,12 +1,13 @@
-import { expose, wrap, type Remote } from 'comlink';
+import { wrap, type Remote } from 'comlink';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import type { BackdoorAddress } from '../common/address.ts';
-import { Channel } from '../common/channel.ts';
-import type { MainApi, MainNotification, WorkerApi, WorkerConfig, WorkerData, WorkerNotification } from '../common/protocol.ts';
+import type { WorkerApi, WorkerConfig, WorkerData } from '../common/protocol.ts';
 import { Auditor } from './audit.ts';
 import { announce, withdraw } from './announce.ts';
+import { diagnosticsDir } from './diagnostics-dir.ts';
+import { PromiseCtor, PromiseRace } from '../common/primordials.ts';
 import { BackdoorError, listenErrorCode } from '../common/errors.ts';
-import { Evaluator } from './evaluator.ts';
+import { mainSide, type MainSide } from './main-side.ts';
 import { HOOK, RunawayStop } from './runaway-stop.ts';
 import { holdMemoryReducer } from './quiet-heap.ts';
 import { resolveOptions, type BackdoorOptions, type ResolvedOptions } from './options.ts';
@@ -45,7 +46,7 @@ export class Backdoor {
   #closing: Promise<void> | undefined;
   readonly #worker: Worker;
   readonly #control: Remote<WorkerApi>;
-  readonly #evaluator: Evaluator;
+  readonly #side: MainSide;
   readonly #port: MessagePort;
   readonly #exited: Promise<void>;
   readonly #auditor: Auditor;
@@ -74,6 +75,7 @@ export class Backdoor {
       authTimeoutMs: options.authTimeoutMs,
       evalTimeoutMs: options.evalTimeoutMs,
       runawayHook: this.#runawayStop ? { name: HOOK, stop: this.#runawayStop.number } : undefined,
+      diagnosticsDir: diagnosticsDir(options.diagnosticsDir),
     };
     const workerData: WorkerData = { config, port: port2 };
     this.#releaseReducer = holdMemoryReducer();
@@ -98,27 +100,14 @@ export class Backdoor {
       }
     });
 
-    const channel = new Channel<MainNotification, WorkerNotification>(
-      port1,
-      (message) => {
-        if (message.type === 'drop-context') this.#evaluator.dropContextLater(message.context);
-        else if (message.type === 'heap-collected') this.#releaseReducer();
-        else this.#auditor.emit(...message.events);
-      },
-      (error) => this.#auditor.emit({ type: 'fault', time: new Date().toISOString(), message: `a message from the worker failed: ${String(error)}` }),
-    );
-    this.#control = wrap<WorkerApi>(channel.endpoint);
-    this.#evaluator = new Evaluator({ ...options, messagingMs: () => channel.busyMs, runawayStop: this.#runawayStop }, {
-      settle: (id, out, outcome, cost) => channel.notify({ type: 'settle', id, out, outcome, cost }, true),
-      output: (context, text) => channel.notify({ type: 'output', context, text }),
-      tap: (context, outcome) => channel.notify({ type: 'tap', context, outcome }),
-      uncaught: (context, session, text) => channel.notify({ type: 'uncaught', context, session, text }),
+    this.#side = mainSide(port1, { locals: options.locals, evalTimeoutMs: options.evalTimeoutMs, mainThreadBudget: options.mainThreadBudget, runawayStop: this.#runawayStop }, {
       audit: (event) => this.#auditor.emit(event),
-      replying: () => channel.holdForAnswer(),
+      notice: (notice) => {
+        if (notice.type === 'heap-collected') this.#releaseReducer();
+        else if (notice.type === 'audit') this.#auditor.emit(...notice.events);
+      },
     });
-    const evaluator = this.#evaluator;
-    const mainApi: MainApi = { evaluate: (request) => evaluator.evaluate(request), recover: async (id) => evaluator.recover(id), load: async () => evaluator.load() };
-    expose(mainApi, channel.endpoint);
+    this.#control = wrap<WorkerApi>(this.#side.end.endpoint);
 
     // The backdoor never keeps the app alive on its own.
     this.#worker.unref();
@@ -129,7 +118,7 @@ export class Backdoor {
   async start(): Promise<this> {
     // Held only while starting, so that `await startBackdoor()` completes in an idle process.
     this.#worker.ref();
-    const reply = await Promise.race([
+    const reply = await PromiseRace([
       this.#control.listen(),
       this.#exited.then(() => undefined),
     ]).finally(() => this.#worker.unref());
@@ -176,7 +165,7 @@ export class Backdoor {
    * milliseconds they used (compiling, running, formatting). Cheap: counters, no message.
    */
   stats(): BackdoorStats {
-    return this.#evaluator.stats();
+    return this.#side.account.stats();
   }
 
   /**
@@ -194,7 +183,15 @@ export class Backdoor {
       this.#state = 'closing';
       // A worker that has died never answers: don't wait for it.
       this.#worker.ref();
-      await Promise.race([this.#control.close(), this.#exited]);
+      // comlink's call builds its promise from the app's global Promise, which typed code may
+      // have replaced: then the worker is terminated, which closes its sockets too.
+      let closed: Promise<unknown>;
+      try {
+        closed = this.#control.close();
+      } catch {
+        closed = PromiseCtor.resolve();
+      }
+      await PromiseRace([closed, this.#exited]);
     }
     const wasListening = this.#address !== undefined && this.#failure === undefined;
     this.#release();
@@ -219,7 +216,7 @@ export class Backdoor {
     this.#releaseReducer();
     withdraw(this);
     this.#state = 'closed';
-    this.#evaluator.close();
+    this.#side.close();
     this.#runawayStop?.close();
     this.#port.close();
   }

@@ -1,7 +1,7 @@
 /**
  * The inspector commands' main-thread side: `.stats` (the app's health and the backdoor's
- * cost), `.inspect` (a shallow, navigable listing of a value), `.locals`, and the property
- * names for tab completion. None of them runs a getter or a proxy trap.
+ * cost), `.inspect` (a shallow, navigable listing of a value), `.locals`. None of them runs a
+ * getter or a proxy trap.
  */
 import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node:perf_hooks';
 import { inspect, types } from 'node:util';
@@ -102,40 +102,6 @@ export function listValue(value: unknown, handle: (value: object) => string, dep
   walk(value, '  ', 1);
   if (stopped !== undefined) lines.push(`... listing stopped at ${stopped}: go deeper with .inspect $N`);
   return lines.join('\n');
-}
-
-/**
- * Property names for completing `<path>.<prefix>`, found by reading data properties only: the
- * walk stops at a getter, a proxy or a missing property. `start` is where the path begins.
- */
-export function propertyNames(start: unknown, path: string[], prefix: string): string[] {
-  let target = start;
-  for (const key of path) {
-    if (!isWalkable(target)) return [];
-    const descriptor = findDescriptor(target, key);
-    if (!descriptor || !('value' in descriptor)) return [];
-    target = descriptor.value;
-  }
-  const names = new Set<string>();
-  // Primitives complete with their wrapper's methods ('abc'.toUp -> toUpperCase).
-  let level: unknown = isWalkable(target) ? target : target === null || target === undefined ? null : Object(target);
-  for (let depth = 0; isWalkable(level) && depth < 20 && names.size < 1000; depth++) {
-    for (const name of Object.getOwnPropertyNames(level)) {
-      if (name.startsWith(prefix) && /^[\p{ID_Start}$_][\p{ID_Continue}$\u200c\u200d]*$/u.test(name)) names.add(name);
-    }
-    level = Object.getPrototypeOf(level);
-  }
-  return [...names].sort().slice(0, MAX_ENTRIES * 2);
-}
-
-function findDescriptor(target: object, key: string): PropertyDescriptor | undefined {
-  let level: unknown = target;
-  for (let depth = 0; isWalkable(level) && depth < 20; depth++) {
-    const descriptor = Reflect.getOwnPropertyDescriptor(level, key);
-    if (descriptor) return descriptor;
-    level = Object.getPrototypeOf(level);
-  }
-  return undefined;
 }
 
 /**

@@ -43,6 +43,13 @@ export interface BackdoorOptions {
    * authenticate cannot lock the operator out. Default 10 s.
    */
   authTimeoutMs?: number;
+  /**
+   * Where `.profile` and `.heap sample` write their files. Default: a directory of its own made
+   * for this backdoor (mkdtemp, 0700) under the temporary directory, removed when the app exits.
+   * A directory named here is kept; either way it holds at most 16 files and 256 MB (the oldest
+   * go first).
+   */
+  diagnosticsDir?: string;
 }
 
 /** Options after defaults and validation. */
@@ -61,6 +68,7 @@ export interface ResolvedOptions {
   maxInputBytes: number;
   idleTimeoutMs: number;
   authTimeoutMs: number;
+  diagnosticsDir: string | undefined;
 }
 
 export const defaults = {
@@ -78,7 +86,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 const known = new Set([
   'port', 'host', 'path', 'locals', 'banner', 'evalTimeoutMs', 'mainThreadBudget',
-  'token', 'allowRemote', 'audit', 'maxSessions', 'maxInputBytes', 'idleTimeoutMs', 'authTimeoutMs',
+  'token', 'allowRemote', 'audit', 'maxSessions', 'maxInputBytes', 'idleTimeoutMs', 'authTimeoutMs', 'diagnosticsDir',
 ]);
 
 /** Whether `host` only reaches this machine. */
@@ -146,6 +154,10 @@ export function resolveOptions(options: BackdoorOptions = {}): ResolvedOptions {
   const maxInputBytes = integer('maxInputBytes', options.maxInputBytes ?? defaults.maxInputBytes, 16, 2 ** 30);
   const idleTimeoutMs = integer('idleTimeoutMs', options.idleTimeoutMs ?? defaults.idleTimeoutMs, 0, MAX_TIMER_MS);
   const authTimeoutMs = integer('authTimeoutMs', options.authTimeoutMs ?? defaults.authTimeoutMs, 1, MAX_TIMER_MS);
+  const { diagnosticsDir } = options;
+  if (diagnosticsDir !== undefined && (typeof diagnosticsDir !== 'string' || diagnosticsDir === '')) {
+    throw new TypeError(`The "diagnosticsDir" option must be a non-empty string. Received ${describe(diagnosticsDir)}`);
+  }
 
   const onPath = path !== undefined;
   return {
@@ -163,6 +175,7 @@ export function resolveOptions(options: BackdoorOptions = {}): ResolvedOptions {
     maxInputBytes,
     idleTimeoutMs,
     authTimeoutMs,
+    diagnosticsDir,
   };
 }
 

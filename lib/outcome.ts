@@ -1,10 +1,22 @@
 import { types } from 'node:util';
-import type { EvalOutcome, RequestOf } from '../common/protocol.ts';
+import type { OpResult, OpValue, ValueView } from '../common/protocol.ts';
 import { formatFailure, formatThrown, formatValue, replInspectOptions, within, type FormatOptions } from './format.ts';
 import { listValue } from './inspector.ts';
 import { toJsonValue } from './json-value.ts';
 import { capText } from './output-buffer.ts';
 import type { SessionContext } from './session-context.ts';
+
+/** What is printed: a command's value (`eval`), or a listing of it (`inspect`, to `depth`). */
+export interface PrintRequest {
+  op: 'eval' | 'inspect';
+  depth?: number;
+  view: ValueView;
+}
+
+/** An op that ended well, with what it answers. */
+export const done = (value: OpValue): OpResult => ({ status: 'done', value });
+/** One whose code threw (or does not compile: `syntax`). */
+export const thrown = (value: OpValue, code: 'thrown' | 'syntax' | 'timeout' = 'thrown'): OpResult => ({ status: 'error', code, value });
 
 /** The longest a value may take to print (evalTimeoutMs, when it is shorter). */
 const MAX_FORMAT_MS = 250;
@@ -33,39 +45,40 @@ export class OutcomeFormatter {
    * The outcome of a command that returned `value` or threw it; it becomes `_` or `_error`.
    * `guarded`: the caller runs this under a watchdog already (the command's), so none of its own.
    */
-  outcome(session: SessionContext, value: unknown, threw: boolean, request: RequestOf<'eval' | 'inspect'>, guarded = false): EvalOutcome {
+  outcome(session: SessionContext, value: unknown, threw: boolean, request: PrintRequest, guarded = false): OpResult {
     session.remember(value, threw);
-    let format = guarded ? (request.colors ? this.#coloredGuarded : this.#plainGuarded) : request.colors ? this.#colored : this.plain;
-    if (request.columns) format = { ...format, inspectOptions: { ...(format.inspectOptions ?? replInspectOptions), breakLength: request.columns } };
-    let outcome: EvalOutcome;
-    if (!threw && request.kind === 'inspect') {
-      outcome = this.bounded('the listing', () => listValue(value, (entry) => session.handle(entry), request.depth, request.colors));
+    const { view } = request;
+    let format = guarded ? (view.colors ? this.#coloredGuarded : this.#plainGuarded) : view.colors ? this.#colored : this.plain;
+    if (view.columns) format = { ...format, inspectOptions: { ...(format.inspectOptions ?? replInspectOptions), breakLength: view.columns } };
+    let result: OpResult;
+    if (!threw && request.op === 'inspect') {
+      result = this.bounded('the listing', () => listValue(value, (entry) => session.handle(entry), request.depth, view.colors));
     } else if (!threw) {
-      outcome = { ok: true, text: capText(formatValue(value, format)) };
+      result = done({ text: capText(formatValue(value, format)) });
     } else if (isTimeout(value)) {
-      outcome = { ok: false, text: `Uncaught Error: ${(value as Error).message} (the evalTimeoutMs option)` };
+      result = thrown({ text: `Uncaught Error: ${(value as Error).message} (the evalTimeoutMs option)` }, 'timeout');
     } else {
-      outcome = { ok: false, text: capText(formatThrown(value, 'Uncaught', format, session.Error)) };
+      result = thrown({ text: capText(formatThrown(value, 'Uncaught', format, session.Error)) });
     }
-    if (request.kind === 'eval' && request.json) {
+    if (request.op === 'eval' && view.json) {
       const json = toJsonValue(value);
-      if (json) outcome.value = json;
+      if (json) result.value.json = json;
     }
-    return outcome;
+    return result;
   }
 
   /** The command's watchdog stopped the printing of its outcome, with `leftMs` of it left when it began. */
-  printStopped(value: unknown, threw: boolean, error: unknown, leftMs: number): EvalOutcome {
+  printStopped(value: unknown, threw: boolean, error: unknown, leftMs: number): OpResult {
     const ms = Math.max(0, Math.round(leftMs));
-    return threw ? { ok: false, text: `Uncaught ${formatFailure(value, error, ms, 'thrown value')}` } : { ok: true, text: formatFailure(value, error, ms, 'value') };
+    return threw ? thrown({ text: `Uncaught ${formatFailure(value, error, ms, 'thrown value')}` }) : done({ text: formatFailure(value, error, ms, 'value') });
   }
 
   /** A syntax error met before the session had a context. */
-  syntaxError(error: unknown, request: RequestOf<'eval' | 'inspect'>): EvalOutcome {
-    const outcome: EvalOutcome = { ok: false, text: capText(formatThrown(error, 'Uncaught', request.colors ? this.#colored : this.plain)) };
-    const json = request.kind === 'eval' && request.json ? toJsonValue(error) : undefined;
-    if (json) outcome.value = json;
-    return outcome;
+  syntaxError(error: unknown, request: PrintRequest): OpResult {
+    const result = thrown({ text: capText(formatThrown(error, 'Uncaught', request.view.colors ? this.#colored : this.plain)) }, 'syntax');
+    const json = request.op === 'eval' && request.view.json ? toJsonValue(error) : undefined;
+    if (json) result.value.json = json;
+    return result;
   }
 
   /** `Uncaught ...` for what a session's code threw after its command. */
@@ -80,8 +93,9 @@ export class OutcomeFormatter {
   }
 
   /** A value passed to `tap()`. */
-  tapped(value: unknown): EvalOutcome {
-    return { ok: true, text: capText(formatValue(value, this.plain)), value: toJsonValue(value) };
+  tapped(value: unknown): OpValue {
+    const json = toJsonValue(value);
+    return json ? { text: capText(formatValue(value, this.plain)), json } : { text: capText(formatValue(value, this.plain)) };
   }
 
   /**
@@ -89,12 +103,12 @@ export class OutcomeFormatter {
    * inside a command's: a custom inspect function met on the way could loop, and a listing
    * that takes longer is too long to read anyway.
    */
-  bounded(what: string, list: () => string): EvalOutcome {
+  bounded(what: string, list: () => string): OpResult {
     const ms = this.plain.timeoutMs ?? 0;
     try {
-      return { ok: true, text: capText(ms > 0 ? within(ms, list) : list()) };
+      return done({ text: capText(ms > 0 ? within(ms, list) : list()) });
     } catch (error) {
-      return { ok: false, text: `[${what} could not be made within ${ms} ms: ${String((error as Error)?.message ?? error)}]` };
+      return { status: 'error', code: 'timeout', value: { text: `[${what} could not be made within ${ms} ms: ${String((error as Error)?.message ?? error)}]` } };
     }
   }
 }

@@ -1,7 +1,7 @@
 import { Parser } from 'acorn';
 import vm from 'node:vm';
 import t from 'tap';
-import { rewriteTopLevelAwait } from '../workers/await-transform.ts';
+import { rewriteTopLevelAwait } from '../workers/input/await-transform.ts';
 
 const parse = (source: string) => Parser.parse(source, { ecmaVersion: 'latest', allowAwaitOutsideFunction: true });
 const rewrite = (source: string) => rewriteTopLevelAwait(source, parse(source));

@@ -3,7 +3,7 @@
 import t from 'tap';
 import { completionRequest, parseCompletionAnswer } from '../common/completion-wire.ts';
 import { DO, IAC, Option, SB, SE, WILL, WONT } from '../common/telnet.ts';
-import { Negotiation } from '../workers/negotiation.ts';
+import { Negotiation } from '../workers/transport/negotiation.ts';
 import { start } from './fixtures/backdoor.ts';
 import { TestClient } from './fixtures/client.ts';
 
@@ -39,11 +39,19 @@ async function waitFor<T>(read: () => T | undefined, timeoutMs = 5000): Promise<
 
 t.test('the server agrees to the option once, and never answers a refusal', async (t) => {
   const negotiation = new Negotiation();
+  negotiation.completionAllowed = true; // a session (no token, or the token given)
   t.same(negotiation.negotiate(WILL, Option.BACKDOOR_COMPLETION), Buffer.from([IAC, DO, Option.BACKDOOR_COMPLETION]));
   t.equal(negotiation.completion, true);
   t.equal(negotiation.negotiate(WILL, Option.BACKDOOR_COMPLETION), undefined, 'no loop');
   t.equal(negotiation.negotiate(WONT, Option.BACKDOOR_COMPLETION), undefined);
   t.equal(negotiation.completion, false);
+  // Before the token: not agreed, not even answered; agreed once the token is given.
+  const gated = new Negotiation();
+  t.equal(gated.negotiate(WILL, Option.BACKDOOR_COMPLETION), undefined);
+  t.equal(gated.completion, false);
+  t.same(gated.grantCompletion(), Buffer.from([IAC, DO, Option.BACKDOOR_COMPLETION]));
+  t.equal(gated.completion, true);
+  t.equal(new Negotiation().grantCompletion(), undefined, 'nothing to agree to when the client did not ask');
 });
 
 t.test('answers come in subnegotiations, apart from the session text, after the token only', async (t) => {
@@ -52,11 +60,12 @@ t.test('answers come in subnegotiations, apart from the session text, after the 
   const client = await TestClient.connect(backdoor.address() as { port: number });
   t.teardown(() => client.destroy());
   await client.expect('Token: ');
-  // Before the token: agreed, but not answered.
+  // Before the token: neither agreed nor answered.
   client.send(Buffer.concat([WILL_COMPLETE, completionRequest(1, 'stats.req')]));
-  await client.expect(`\xff\xfd${String.fromCharCode(Option.BACKDOOR_COMPLETION)}`);
   client.send(`${token}\n`);
-  await client.expect(/> $/);
+  const admitted = await client.expect(/> $/);
+  t.notMatch(admitted.split('Token: ')[0], `\xff\xfd${String.fromCharCode(Option.BACKDOOR_COMPLETION)}`, 'not agreed before the token');
+  t.match(client.received, `\xff\xfd${String.fromCharCode(Option.BACKDOOR_COMPLETION)}`, 'agreed once it was given');
   t.same(answers(client.received), [], 'nothing answered before the token');
 
   client.send(completionRequest(2, 'let x = stats.req'));

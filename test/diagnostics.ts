@@ -103,7 +103,7 @@ t.test('.profile 2 on an app with a hot function names it first; the whole profi
   t.ok(profile.nodes.length > 0 && profile.samples.length > 0, 'a .cpuprofile');
   t.match(await app.get(), /^ok 1/);
   await ticking(t, client);
-  t.match(await client.eval('.profile 0'), /^Usage: \.profile \[seconds\]: seconds must be a number above 0 and at most 60/);
+  t.match(await client.eval('.profile 0'), /^Usage: \.profile \[seconds\]: seconds must be above 0 and at most 60/);
   t.match(await client.eval('.profile 61'), /^Usage: /);
 });
 
@@ -131,26 +131,28 @@ t.test('.heap now, and .heap sample names where live allocations are made', asyn
   t.match(text, /The whole profile \(Chrome DevTools, Memory tab\): \S+\.heapprofile$/);
   removeLater(t, /: (\S+)$/.exec(text)![1]);
   await client.eval('clearInterval(t0)');
-  t.match(await client.eval('.heap nonsense'), /^Usage: \.heap, or \.heap sample \[seconds\]/);
+  t.match(await client.eval('.heap nonsense'), /^Usage: \.heap \(or \.heap sample \[seconds\]\): it takes no arguments$/);
 });
 
-t.test('JSON mode: a diagnosis is a tagged event; the client prints --stack and --profile and exits', async (t) => {
+t.test('JSON mode: a diagnosis is an op like any other; the client prints --stack and --profile and exits', async (t) => {
   const { app, port, session } = await stuckApp(t);
   const client = await session();
   client.send('.mode json\n');
   await client.expect('\n');
   client.send(`${JSON.stringify({ id: 's', command: '.stack' })}\n`);
   // (idle, unless the probe lands in the app's 10 ms timer)
-  t.match(JSON.parse(await client.expect('\n', 5000)), { tag: 'stack', id: 's', ok: true, idle: Boolean, frames: Array, text: /^The main thread is (idle|running)/ });
+  t.match(JSON.parse(await client.expect('\n', 5000)), { tag: 'ret', op: 'stack', id: 's', status: 'done', ok: true, idle: Boolean, frames: Array, text: /^The main thread is (idle|running)/ });
   client.send(`${JSON.stringify({ id: 'x', command: '.nope' })}\n`);
-  t.match(JSON.parse(await client.expect('\n', 5000)), { tag: 'err', id: 'x', message: /^unknown command/ });
+  t.match(JSON.parse(await client.expect('\n', 5000)), { tag: 'err', id: 'x', code: 'unknown-op', message: /^unknown command/ });
+  client.send(`${JSON.stringify({ id: 'p', op: 'profile', args: { seconds: 'soon' } })}\n`);
+  t.match(JSON.parse(await client.expect('\n', 5000)), { tag: 'ret', op: 'profile', id: 'p', status: 'error', code: 'bad-args', text: 'profile: seconds must be a number, not "soon"' });
   // Long enough for the one-shot client below to start (with tap's coverage hooks) and look
   // while it lasts, on a busy machine too; nothing waits for its end.
   app.process.stdin!.write('block 10000\n');
   await new Promise((resolve) => setTimeout(resolve, 300));
   client.send(`${JSON.stringify({ id: 2, command: '.stack' })}\n`);
   const stack = JSON.parse(await client.expect('\n', 5000)) as { tag: string; idle: boolean; frames: { functionName: string; location: string }[] };
-  t.match(stack, { tag: 'stack', id: 2, ok: true, idle: false });
+  t.match(stack, { tag: 'ret', op: 'stack', id: 2, ok: true, idle: false });
   t.match(stack.frames[0], { functionName: 'stuckInHere', location: /stuck-app\.mjs:\d+:\d+$/ });
   const run = (args: string[]) => new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
     execFile(process.execPath, [cli, ...args], { timeout: 20_000 }, (error, stdout, stderr) =>

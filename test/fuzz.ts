@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import http from 'node:http';
 import net from 'node:net';
 import t from 'tap';
-import { classifyInput } from '../workers/input.ts';
+import { classifyInput } from '../workers/input/input.ts';
 import { startApp } from './fixtures/child.ts';
 import { TestClient, withoutWaitNotices } from './fixtures/client.ts';
 

@@ -1,8 +1,8 @@
 // Never silent: a command that waits for the main thread is told why; Ctrl-C abandons it; and
 // the budget leaves no debt behind a runaway command in an idle app.
 import t from 'tap';
-import { Dispatcher } from '../dist/workers/dispatcher.js';
-import { MainThreadBudget } from '../dist/workers/budget.js';
+import { MainThreadBudget } from '../dist/workers/ops/budget.js';
+import { Door } from '../dist/workers/ops/door.js';
 import { connect, start } from './fixtures/backdoor.ts';
 
 const IAC = 255;
@@ -36,28 +36,31 @@ t.test('JSON mode: the wait is an event of the input', async (t) => {
   t.match(lines.at(-1), { tag: 'ret', id: 7, ok: true, inspect: "'done'" });
 });
 
-t.test('after a runaway loop is stopped in an idle app, the next command answers at once: no debt, no wait', async (t) => {
-  const client = await connect(t, await start(t, { evalTimeoutMs: 600, mainThreadBudget: 0.1 }));
-  t.match(await client.eval('while (true) {}', 10_000), /Script execution timed out after 600ms/);
-  const mark = client.received.length;
-  // Paced as before (600 ms paid back at 10%), it would wait 6 s, told so after one.
-  t.equal(await client.eval('2*21', 3000), '42');
-  t.equal(await client.eval('"again"', 3000), "'again'");
-  t.notMatch(client.received.slice(mark), /waiting/);
+t.test('after a runaway loop in an idle app, its session waits for the pause it owes, and says so; another session does not', async (t) => {
+  const backdoor = await start(t, { evalTimeoutMs: 600, mainThreadBudget: 0.1 });
+  const [looping, other] = [await connect(t, backdoor), await connect(t, backdoor)];
+  t.match(await looping.eval('while (true) {}', 10_000), /Script execution timed out after 600ms/);
+  // 600 ms at 10% of the main thread: the session owes about 4 s, the app keeps its pace.
+  looping.send('2*21\n');
+  t.match(await looping.expect(/42\n> $/, 15_000), /\(waiting 1\.\d s: held by the budget: the app's own load is \d+%, so the backdoor may use 10% of its main thread now \(mainThreadBudget 0\.1\), shared by the sessions that use it; Ctrl\+C abandons it\)\n42/);
+  const mark = other.received.length;
+  t.equal(await other.eval('"meanwhile"', 3000), "'meanwhile'");
+  t.notMatch(other.received.slice(mark), /waiting/, 'the other session was not held');
 });
 
-t.test('a command held by the budget says so, with the app\'s load and the share allowed', async (t) => {
+t.test('an op held by the budget says so, with the app\'s load and the share allowed', async (t) => {
   const budget = new MainThreadBudget(0.1, performance.now());
   budget.observe(0.25, performance.now());
-  budget.charge(200, performance.now()); // deep in debt: the next waits ~40 s
+  budget.charge('s', 200, performance.now()); // deep in debt: the next waits ~40 s
   const calls: number[] = [];
-  const dispatcher = new Dispatcher({ evaluate: async () => { calls.push(1); return { out: '', outcome: { ok: true, text: '1' }, cost: 0 }; }, notify() {} }, budget);
-  t.teardown(() => dispatcher.close());
-  const told = await new Promise<{ ms: number; reason: string }>((resolve) => {
-    dispatcher.submit({ kind: 'locals', colors: false }, { output() {}, done() {}, waiting: (ms, reason) => resolve({ ms, reason }) });
+  const door = new Door({ request: async (request) => { if (request.op !== 'load') calls.push(1); return { id: request.id, status: 'done', value: { text: '1' }, out: '', cost: 0 }; }, notify() {} }, {} as never, budget);
+  t.teardown(() => door.close());
+  const told = await new Promise<{ ms: number; code: string; reason: string }>((resolve) => {
+    door.submit({ account: 's', op: 'locals', args: {} }, { done() {}, waiting: (ms, code, reason) => resolve({ ms, code, reason }) });
   });
   t.ok(told.ms >= 1000);
-  t.match(told.reason, /^held by the budget: the app's own load is 25%, so commands may use 0\.5% of its main thread now \(mainThreadBudget 0\.1\)$/);
+  t.equal(told.code, 'budget-held');
+  t.match(told.reason, /^held by the budget: the app's own load is 25%, so the backdoor may use 0\.5% of its main thread now \(mainThreadBudget 0\.1\), shared by the sessions that use it$/);
   t.same(calls, [], 'still held');
 });
 
@@ -76,7 +79,7 @@ t.test('.stats held by the budget is told so, not that the main thread does not 
   t.equal(await client.eval(busy(300), 10_000), "'done'");
   client.send('.stats\n');
   const told = await client.expect(/\(waiting 1\.\d s: [^\n]*\)\n/, 10_000);
-  t.match(told, /\(waiting 1\.\d s: held by the budget: the app's own load is \d+%, so commands may use [\d.]+% of its main thread now \(mainThreadBudget 0\.1\); Ctrl\+C abandons it\)\n/);
+  t.match(told, /\(waiting 1\.\d s: held by the budget: the app's own load is \d+%, so the backdoor may use [\d.]+% of its main thread now \(mainThreadBudget 0\.1\), shared by the sessions that use it; Ctrl\+C abandons it\)\n/);
   t.notMatch(told, /has not answered/);
   client.send(Buffer.from([IAC, IP]));
   await client.expect(/\n> $/);

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { classifyInput } from '../workers/input.ts';
+import { classifyInput } from '../workers/input/input.ts';
 
 t.test('complete inputs go through unchanged', async (t) => {
   for (const code of ['1+1', 'let x = 5', 'function f() {\n  return 1\n}', 'class A { static { this.x = 1 } }', 'x?.y ?? 2', '1 // trailing comment']) {

@@ -87,7 +87,7 @@ t.test('pending promises give the prompt back, and report when they settle', asy
 t.test('JSON mode: inputs and outputs are JSON lines; values keep their types through superjson', async (t) => {
   const client = await connect(t, await start(t, { locals: { shared: { n: 1 } } }));
   client.send('.mode json\n');
-  t.equal(await client.expect('\n'), '{"tag":"mode","mode":"json","version":1}\n');
+  t.equal(await client.expect('\n'), '{"tag":"mode","mode":"json","version":2}\n');
   const ask = async (id: unknown, code: string) => {
     client.send(`${JSON.stringify({ id, code })}\n`);
     const lines: Record<string, unknown>[] = [];
@@ -98,7 +98,7 @@ t.test('JSON mode: inputs and outputs are JSON lines; values keep their types th
     }
   };
   const [ret] = await ask('types', '({ date: new Date(0), map: new Map([[1, { a: [1n] }]]), set: new Set(["s"]), big: 10n ** 20n, nothing: undefined, re: /x+/gi, error: new RangeError("no"), nested: { ok: true } })');
-  t.match(ret, { tag: 'ret', id: 'types', ok: true, inspect: /^\{\n  date: 1970-01-01T00:00:00\.000Z,/, ms: Number });
+  t.match(ret, { tag: 'ret', id: 'types', op: 'eval', status: 'done', ok: true, inspect: /^\{\n  date: 1970-01-01T00:00:00\.000Z,/, ms: Number });
   const value = superjson.deserialize(ret.val as never) as Record<string, unknown>;
   t.same(value.date, new Date(0));
   t.ok(value.date instanceof Date);
@@ -114,9 +114,9 @@ t.test('JSON mode: inputs and outputs are JSON lines; values keep their types th
   const printed = await ask(2, 'console.log("hi"); shared.n + 1');
   t.same(printed.map((line) => line.tag), ['out', 'ret']);
   t.match(printed, [{ tag: 'out', id: 2, text: 'hi\n' }, { tag: 'ret', id: 2, ok: true, inspect: '2', val: { json: 2 } }]);
-  t.match(await ask(3, 'null.x'), [{ tag: 'ret', id: 3, ok: false, inspect: /^Uncaught TypeError: Cannot read properties of null/ }]);
-  t.match(await ask(4, 'let let'), [{ tag: 'ret', id: 4, ok: false, inspect: 'Uncaught SyntaxError: let is disallowed as a lexically bound name' }]);
-  t.match(await ask(5, 'function f() {'), [{ tag: 'err', id: 5, message: /incomplete/ }]);
+  t.match(await ask(3, 'null.x'), [{ tag: 'ret', id: 3, status: 'error', code: 'thrown', ok: false, inspect: /^Uncaught TypeError: Cannot read properties of null/ }]);
+  t.match(await ask(4, 'let let'), [{ tag: 'ret', id: 4, status: 'error', code: 'syntax', ok: false, inspect: 'Uncaught SyntaxError: let is disallowed as a lexically bound name' }]);
+  t.match(await ask(5, 'function f() {'), [{ tag: 'ret', id: 5, status: 'error', code: 'incomplete', ok: false }]);
   // Too large, or with getters: the inspect string alone.
   const [big] = await ask(6, 'Array.from({ length: 20000 }, (_, i) => i)');
   t.equal(big.val, undefined);
@@ -125,7 +125,7 @@ t.test('JSON mode: inputs and outputs are JSON lines; values keep their types th
   t.match(getter, { ok: true, inspect: '{ g: [Getter] }' });
   t.equal(getter.val, undefined);
   client.send('not json\n');
-  t.match(JSON.parse(await client.expect('\n')), { tag: 'err', id: null, message: /^not JSON/ });
+  t.match(JSON.parse(await client.expect('\n')), { tag: 'err', id: null, code: 'bad-args', message: /^not JSON/ });
   client.send(`${JSON.stringify({ id: 8, code: 'tap({ tapped: new Date(0) }); setTimeout(() => console.log("later"), 10); 0' })}\n`);
   const events: Record<string, unknown>[] = [];
   while (events.length < 3) events.push(JSON.parse(await client.expect('\n')));

@@ -1,12 +1,11 @@
 // What holds before authentication, and inputs that must not bring down the worker.
 import t, { type Test } from 'tap';
-import { Evaluator } from '../dist/lib/evaluator.js';
-import { nestingDepth } from '../dist/workers/input.js';
+import { nestingDepth } from '../dist/workers/input/input.js';
 import { ScriptCache } from '../dist/lib/script-cache.js';
 import type { AuditEvent } from '../dist/common/audit-event.js';
 import { connect, start } from './fixtures/backdoor.ts';
 import { TestClient } from './fixtures/client.ts';
-import { evalRequest } from './fixtures/requests.ts';
+import { mainHarness } from './fixtures/main-side.ts';
 import { startApp } from './fixtures/child.ts';
 import { until } from './fixtures/until.ts';
 import { UNAUTHENTICATED_BURST, UNAUTHENTICATED_PER_SECOND } from '../dist/workers/audit-sink.js';
@@ -123,14 +122,14 @@ t.test('long pastes into one input and long queues are not quadratic: they are a
   t.same(completionTarget(`${'a+'.repeat(30_000)}stats.req`), { chain: 'stats.', path: ['stats'], prefix: 'req' });
   // JSON mode: 255 interrupts of 20 KB queued behind a running input, each answered.
   client.send('.mode json\n');
-  await client.expect('{"tag":"mode","mode":"json","version":1}\n');
+  await client.expect('{"tag":"mode","mode":"json","version":2}\n');
   const pad = 'p'.repeat(20_000);
   let lines = `${JSON.stringify({ id: 'wait', code: 'await new Promise((r) => setTimeout(r, 300))' })}\n`;
   for (let i = 0; i < 255; i++) lines += `${JSON.stringify({ interrupt: `none-${i}`, pad })}\n`;
   client.send(lines);
   await client.expect('"id":"none-254"', 60_000);
   client.send(`${JSON.stringify({ id: 'after', code: '6*7' })}\n`);
-  await client.expect('"id":"after","ok":true,"inspect":"42"', 10_000);
+  await client.expect('"id":"after","op":"eval","status":"done","ok":true,"text":"42"', 10_000);
 });
 
 t.test('a client that drips a byte at a time without ever ending a line is idle', async (t) => {
@@ -192,7 +191,7 @@ t.test('JSON mode: ids are small and flat; an interrupt abandons a waiting input
   const backdoor = await start(t, { idleTimeoutMs: 1500 });
   const client = await connect(t, backdoor);
   client.send('.mode json\n');
-  await client.expect('{"tag":"mode","mode":"json","version":1}\n');
+  await client.expect('{"tag":"mode","mode":"json","version":2}\n');
   const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
   client.send(`{"id":${deep},"code":"1"}\n`);
   t.match(JSON.parse(await client.expect('\n')), { tag: 'err', id: null, message: /"id" must be a string \(at most 1000 characters\), a number or null/ });
@@ -232,14 +231,14 @@ t.test('what is remembered of past inputs is bounded in bytes, and forgotten wit
   t.equal(names.get(1, '200'.padEnd(1000, ' '), 201).name, 'REPL200', 'recent ones keep their names');
   t.equal(names.get(1, '1'.padEnd(1000, ' '), 202).name, 'REPL202', 'old ones were forgotten');
 
-  const evaluator = new Evaluator({ locals: {}, evalTimeoutMs: 0 }, { settle() {}, output() {}, tap() {}, uncaught() {}, audit() {}, replying() {} });
-  t.teardown(() => evaluator.close());
+  const { side, run, dropContext } = mainHarness(t, {}, 0);
   const secret = `"${'s'.repeat(100_000)}"`;
-  evaluator.evaluateNow(evalRequest(1, 7, secret));
-  evaluator.evaluateNow(evalRequest(2, 8, '1'));
-  t.ok(evaluator.cachedSourceBytes > 200_000);
-  evaluator.dropContext(7);
-  t.ok(evaluator.cachedSourceBytes < 100, `after the session ended: ${evaluator.cachedSourceBytes}`);
+  await run(secret, 7);
+  await run('1', 8);
+  t.ok(side.code.cachedSourceBytes > 200_000);
+  dropContext(7);
+  await run('2', 8); // after the drop, which goes in a turn of its own
+  t.ok(side.code.cachedSourceBytes < 100, `after the session ended: ${side.code.cachedSourceBytes}`);
 });
 
 t.test('what a session typed leaves the app\'s heap when it ends, also V8\'s compilation cache', async (t) => {

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import t from 'tap';
-import { LineSplitter } from '../workers/line-splitter.ts';
-import { tokenMatches } from '../workers/token.ts';
+import { LineSplitter } from '../workers/transport/line-splitter.ts';
+import { tokenMatches } from '../workers/transport/token.ts';
 
 const split = (max: number, ...chunks: string[]) => {
   const splitter = new LineSplitter(max);

@@ -176,7 +176,10 @@ t.test('what a session made cannot crash the app after the session ended', async
 t.test('.exit-app ends the app on purpose: confirmed, with its code, audited', async (t) => {
   const { app, port } = await guardedApp(t);
   const client = await session(t, port);
-  t.equal(await client.eval('.exit-app abc'), 'Usage: .exit-app [code]  (an exit code from 0 to 255; you are asked to confirm)');
+  t.equal(await client.eval('.exit-app abc'), 'Usage: .exit-app [code]: code must be a whole number from 0 to 255, not "abc"');
+  t.equal(await client.eval('.exit-app 300'), 'Usage: .exit-app [code]: code must be from 0 to 255, not 300');
+  client.send('.exit-app 3 true\n'); // the confirmation is typed, never an argument
+  t.match(await client.expect(/\n> $/), /^Usage: \.exit-app \[code\]: /);
   client.send('.exit-app 3\n');
   await client.expect(`End the app (pid ${app.pid}) with exit code 3? Its 'exit' listeners run, every session ends. Type yes to confirm: `);
   t.equal(await client.eval('no'), 'Not confirmed: nothing was done.');
@@ -195,9 +198,11 @@ t.test('.exit-app in the JSON mode needs "confirm": true', async (t) => {
   client.send('.mode json\n');
   await client.expect('"mode":"json"');
   client.send('{"id":1,"command":".exit-app 2"}\n');
-  await client.expect('{"tag":"err","id":1,"message":".exit-app ends the app: send it with \\"confirm\\": true"}');
+  await client.expect('{"tag":"ret","id":1,"op":"exit-app","status":"error","code":"refused","ok":false,"text":".exit-app ends the app: it needs confirm: true"');
+  client.send('{"id":2,"op":"exit-app","args":{"code":2}}\n');
+  await client.expect('{"tag":"ret","id":2,"op":"exit-app","status":"error","code":"refused"');
   await stillServing(t, app, 'not confirmed');
-  client.send('{"id":2,"command":".exit-app 2","confirm":true}\n');
+  client.send('{"id":3,"op":"exit-app","args":{"code":2,"confirm":true}}\n');
   t.same(await ending(app), { code: 2, signal: null });
 });
 

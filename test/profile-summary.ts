@@ -1,8 +1,8 @@
 // What .stack, .profile and .heap sample print, from inspector answers of the shapes the
 // protocol defines; and how their arguments are read.
 import t from 'tap';
-import { diagnosisCommand, parseSeconds } from '../workers/diagnostics.ts';
-import { cpuProfileText, formatBytes, heapProfileText, place, stackText, type CpuProfile } from '../workers/profile-summary.ts';
+import { parseCommand } from '../common/ops.ts';
+import { cpuProfileText, formatBytes, heapProfileText, place, stackText, type CpuProfile } from '../workers/diagnostics/profile-summary.ts';
 
 const frame = (functionName: string, url = 'file:///app/server.js', lineNumber = 9, columnNumber = 2) => ({ functionName, url, lineNumber, columnNumber, scriptId: '1' });
 
@@ -68,16 +68,23 @@ t.test('a sampling heap profile: live bytes by allocating function', async (t) =
   t.equal(formatBytes(12), '12 B');
 });
 
-t.test('arguments: seconds in (0, 60], default 5; which commands are diagnoses', async (t) => {
-  t.equal(parseSeconds(''), 5);
-  t.equal(parseSeconds(' 2.5 '), 2.5);
-  for (const bad of ['0', '61', '-1', 'abc', '1e3', 'Infinity']) t.type(parseSeconds(bad), 'string', bad);
-  t.match(diagnosisCommand('stack', ''), { tag: 'stack' });
-  t.match(diagnosisCommand('stack', 'x'), { usage: /no arguments/ });
-  t.match(diagnosisCommand('profile', '2'), { tag: 'profile' });
-  t.match(diagnosisCommand('profile', '99'), { usage: /at most 60/ });
-  t.match(diagnosisCommand('heap', 'sample'), { tag: 'heap' });
-  t.match(diagnosisCommand('heap', 'sample 3'), { tag: 'heap' });
-  t.equal(diagnosisCommand('heap', ''), undefined, '.heap alone asks the main thread');
-  t.equal(diagnosisCommand('help', ''), undefined);
+t.test('the op table parses the dot-commands: seconds in (0, 60], default 5; which commands there are', async (t) => {
+  const args = (text: string) => {
+    const parsed = parseCommand(text);
+    return parsed && 'args' in parsed ? parsed.args : parsed && 'usage' in parsed ? parsed.usage : undefined;
+  };
+  t.same(args('profile'), { seconds: 5 });
+  t.same(args('profile 2.5'), { seconds: 2.5 });
+  for (const bad of ['0', '61', '-1', 'abc', '1e3', 'Infinity']) t.type(args(`profile ${bad}`), 'string', bad);
+  t.match(args('profile 99'), /seconds must be above 0 and at most 60, not 99/);
+  t.same(args('stack'), {});
+  t.match(args('stack x'), /it takes no arguments/);
+  t.same(args('heap sample'), { seconds: 5 });
+  t.same(args('heap sample 3'), { seconds: 3 });
+  t.match(parseCommand('heap'), { op: { name: 'heap', runs: 'main' } }, '.heap alone asks the main thread');
+  t.match(parseCommand('heap sample'), { op: { name: 'heap-sample', runs: 'inspector' } });
+  t.match(parseCommand('inspect a.b 3'), { args: { code: 'a.b', depth: 3 } });
+  t.match(parseCommand('inspect a.b 9'), { usage: /depth must be from 1 to 4/ });
+  t.match(parseCommand('exit-app 3'), { args: { code: 3, confirm: false } });
+  t.equal(parseCommand('nope'), undefined);
 });

@@ -1,9 +1,9 @@
 // The worker's side of stopping a runaway command, with a main thread played by the test.
 import t from 'tap';
-import { RunawayWatch } from '../workers/runaway-watch.ts';
+import { RunawayWatch } from '../workers/ops/runaway-watch.ts';
 import { until } from './fixtures/until.ts';
 
-const reply = { out: '', outcome: { ok: false, text: 'Uncaught Error: Script execution timed out after 50ms' }, cost: 50 };
+const reply = { status: 'error' as const, code: 'timeout' as const, value: { text: 'Uncaught Error: Script execution timed out after 50ms' }, out: '', cost: 50 };
 
 t.test('a stopped command not yet unwound is asked again until its recovery answers; then nothing more', async (t) => {
   let probes = 0;

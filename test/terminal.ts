@@ -1,7 +1,7 @@
 // The line editor of character mode (Node's readline in the worker), fed keystrokes directly.
 import type { Socket } from 'node:net';
 import t from 'tap';
-import { MAX_EDITED_LINE, Terminal } from '../workers/terminal.ts';
+import { MAX_EDITED_LINE, Terminal } from '../workers/transport/terminal.ts';
 
 function terminal(maxInputBytes = 1024 * 1024) {
   const lines: string[] = [];

@@ -1,17 +1,17 @@
 import t, { type Test } from 'tap';
 import { countTurns } from './fixtures/turns.ts';
-import { Evaluator } from '../dist/lib/evaluator.js';
+import { CodeRunner } from '../dist/lib/code-runner.js';
 import { connect, start } from './fixtures/backdoor.ts';
 
-/** Counts the calls the main thread receives, by wrapping the evaluator the backdoor exposes. */
+/** Counts the inputs of code the main thread runs, by wrapping the runner the backdoor uses. */
 function countEvaluations(t: Test) {
-  const original = Evaluator.prototype.evaluateNow;
+  const original = CodeRunner.prototype.run;
   const seen: string[] = [];
-  Evaluator.prototype.evaluateNow = function (this: Evaluator, request) {
-    seen.push('code' in request ? request.code : `.${request.kind}`);
-    return original.call(this, request);
+  CodeRunner.prototype.run = function (this: CodeRunner, ...args: Parameters<CodeRunner['run']>) {
+    seen.push(args[0].input.code);
+    return original.apply(this, args);
   };
-  t.teardown(() => { Evaluator.prototype.evaluateNow = original; });
+  t.teardown(() => { CodeRunner.prototype.run = original; });
   return seen;
 }
 

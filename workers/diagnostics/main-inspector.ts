@@ -10,15 +10,21 @@
  * an inspector session goes), so nothing of it stays in the app.
  */
 import { Session } from 'node:inspector';
+import { performance } from 'node:perf_hooks';
 
 /** How long an inspector call may take before the main thread counts as not serving it. */
 export const ANSWER_MS = 2000;
 
 export class InspectorTimeout extends Error {}
 
-/** One connected inspector session; `post` and `on` as in node:inspector, with promises. */
+/**
+ * One connected inspector session; `post` and `on` as in node:inspector, with promises. What
+ * each call takes, from the request to its answer, counts as the main thread's time (it serves
+ * the call, and is held for it: a measure from above); `charge` adds what else it was held for.
+ */
 export interface MainSession {
   post<T = unknown>(method: string, params?: object, timeoutMs?: number): Promise<T>;
+  charge(ms: number): void;
   /** Calls `listener` with each `method` notification's params until the session ends. */
   on<T = unknown>(method: string, listener: (params: T) => void): void;
   /** Resolves with the next `method` notification's params, or undefined after `timeoutMs`. */
@@ -39,7 +45,7 @@ export class MainInspector {
    * abandoned (its `signal` aborted: Ctrl-C, or its session ended) is only letting go of it,
    * in calls bounded by ANSWER_MS: that is waited for rather than refused.
    */
-  async use<T>(what: string, task: (session: MainSession) => Promise<T>, signal?: AbortSignal): Promise<{ value: T } | undefined> {
+  async use<T>(what: string, task: (session: MainSession) => Promise<T>, signal?: AbortSignal, charge: (ms: number) => void = () => {}): Promise<{ value: T } | undefined> {
     while (this.#holder?.signal?.aborted) await this.#holder.released;
     // Abandoned while it waited: nothing to do on the main thread for nobody.
     if (this.#holder !== undefined || signal?.aborted) return undefined;
@@ -48,7 +54,7 @@ export class MainInspector {
     const session = new Session();
     try {
       session.connectToMainThread();
-      return { value: await task(wrap(session)) };
+      return { value: await task(wrap(session, charge)) };
     } finally {
       this.#holder = undefined;
       release();
@@ -61,18 +67,22 @@ export class MainInspector {
   }
 }
 
-function wrap(session: Session): MainSession {
+function wrap(session: Session, charge: (ms: number) => void): MainSession {
   return {
     post<T>(method: string, params: object = {}, timeoutMs = ANSWER_MS): Promise<T> {
+      const sent = performance.now();
       return new Promise<T>((resolve, reject) => {
+        // Not answered: the main thread was not serving it (blocked outside JavaScript).
         const timer = setTimeout(() => reject(new InspectorTimeout(`${method}: no answer within ${timeoutMs} ms`)), timeoutMs);
         session.post(method, params, (error: Error | null, result: unknown) => {
           clearTimeout(timer);
+          charge(performance.now() - sent);
           if (error) reject(error);
           else resolve(result as T);
         });
       });
     },
+    charge,
     on<T>(method: string, listener: (params: T) => void): void {
       session.on(method, (message: { params: T }) => listener(message.params));
     },

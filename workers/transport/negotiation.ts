@@ -4,7 +4,7 @@
  * terminal type; a real telnet client agrees, nc and scripts never answer. Pure: it returns the
  * bytes to send and what the client agreed to.
  */
-import { DO, DONT, IAC, Option, refuseNegotiation, SB, SE, WILL, WONT, type NegotiationVerb } from '../common/telnet.ts';
+import { DO, DONT, IAC, Option, refuseNegotiation, SB, SE, WILL, WONT, type NegotiationVerb } from '../../common/telnet.ts';
 
 const TTYPE_IS = 0;
 const TTYPE_SEND = 1;
@@ -16,8 +16,12 @@ export class Negotiation {
   columns: number | undefined;
   rows: number | undefined;
   terminalType: string | undefined;
-  /** The client asks for completions in subnegotiations (the backdoor client does). */
+  /** The client asks for completions in subnegotiations (the backdoor client does), and was told it may. */
   completion = false;
+  /** Completion may be agreed to: the connection is a session (it gave the token, or none was needed). */
+  completionAllowed = false;
+  /** The client offered completion before it was allowed: told it may once it is. */
+  #completionAsked = false;
   #offered = false;
   /** Options already refused, by the side they concern: a request repeated is not answered again (RFC 1143). */
   readonly #refused = new Set<number>();
@@ -42,9 +46,15 @@ export class Negotiation {
 
   /** A negotiation from the client: what to answer (if anything). */
   negotiate(verb: NegotiationVerb, option: number): Buffer | undefined {
-    // The backdoor client's completion: agreed once, never answered again (no loops).
+    // The backdoor client's completion: agreed once, never answered again (no loops). Before
+    // the token nothing is agreed (nor answered: the client offers it as it connects): asked
+    // for then, it is agreed to once the token is given (grantCompletion).
     if (option === Option.BACKDOOR_COMPLETION && (verb === WILL || verb === WONT)) {
       const agreed = verb === WILL;
+      if (!this.completionAllowed) {
+        this.#completionAsked = agreed;
+        return undefined;
+      }
       if (agreed === this.completion) return undefined;
       this.completion = agreed;
       return agreed ? Buffer.from([IAC, DO, option]) : undefined;
@@ -66,6 +76,14 @@ export class Negotiation {
     if (this.#refused.has(side)) return undefined;
     this.#refused.add(side);
     return refuseNegotiation(verb, option);
+  }
+
+  /** The token was given: a completion the client asked for before is agreed to now (the bytes to send), if it was. */
+  grantCompletion(): Buffer | undefined {
+    this.completionAllowed = true;
+    if (!this.#completionAsked || this.completion) return undefined;
+    this.completion = true;
+    return Buffer.from([IAC, DO, Option.BACKDOOR_COMPLETION]);
   }
 
   /** A subnegotiation from the client: the window size, or the terminal type. */

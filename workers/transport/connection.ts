@@ -1,36 +1,24 @@
 import type { Socket } from 'node:net';
-import type { AuditEvent } from '../common/audit-event.ts';
-import { completionAnswer, parseCompletionRequest } from '../common/completion-wire.ts';
-import { formatDuration } from '../common/duration.ts';
-import type { EvalOutcome, WorkerConfig } from '../common/protocol.ts';
-import { CommandRunner, type CommandEvents } from './command-runner.ts';
-import { IdleTimer } from './idle-timer.ts';
-import type { Diagnostics } from './diagnostics.ts';
-import type { Dispatcher } from './dispatcher.ts';
+import type { AuditEvent } from '../../common/audit-event.ts';
+import { completionAnswer, parseCompletionRequest } from '../../common/completion-wire.ts';
+import { formatDuration } from '../../common/duration.ts';
+import { ECHO_ON } from '../../common/telnet.ts';
+import type { Mode } from '../sessions/mode.ts';
+import { ReplSession, type Backdoor, type Wire } from '../sessions/repl-session.ts';
+import { TokenGate } from '../sessions/token-gate.ts';
 import { ClientInput } from './client-input.ts';
+import { IdleTimer } from './idle-timer.ts';
 import type { Line } from './line-splitter.ts';
-import type { Mode, ModeHost } from './mode.ts';
-import type { Negotiation } from './negotiation.ts';
 import { describeFault } from './texts.ts';
-import { TextRepl } from './text-repl.ts';
-import { TokenGate } from './token-gate.ts';
 
 /** What a connection needs from the server it belongs to. */
-export interface SessionHost {
-  readonly dispatcher: Dispatcher;
-  readonly config: WorkerConfig;
-  readonly banner: string;
-  /** A fresh main-side context id, and the connection it belongs to (for output routing). */
-  newContext(connection: Connection): number;
-  /** The connection has ended; its contexts are no longer used. */
+export interface Server extends Backdoor {
+  /** The connection has ended. */
   ended(connection: Connection): void;
   /** The connection gave the token: whether a slot (maxSessions) is free for it. */
   admit(connection: Connection): boolean;
   /** Records an audit event; those of unauthenticated connections are rate limited. */
   audit(event: AuditEvent, unauthenticated?: boolean): void;
-  /** A line about the worker for `.stats`. */
-  workerReport(): string;
-  readonly diagnostics: Diagnostics;
 }
 
 /** The longest token line kept before authentication (a longer one is a wrong token). */
@@ -46,110 +34,140 @@ const MAX_UNSENT_OUTPUT = 16 * 1024 * 1024;
 
 /**
  * One connection: socket -> telnet -> lines (or, for a telnet client in character mode, Node's
- * line editor) -> its mode (token gate, text REPL, JSON REPL), which runs commands through
- * the session's CommandRunner. Lines that arrive while the mode is busy (a paste, a pipe) wait
- * their turn, and past a point the client is paused. Whatever goes wrong in handling a
- * connection's input ends that connection, never the worker.
+ * line editor) -> its mode (token gate, then its session's text or JSON REPL). Lines that
+ * arrive while the mode is busy (a paste, a pipe) wait their turn, and past a point the client
+ * is paused. Whatever goes wrong in handling a connection's input ends that connection, never
+ * the worker.
  */
-export class Connection implements ModeHost {
+export class Connection implements Wire {
   readonly id: number;
   readonly peer: string;
-  readonly runner: CommandRunner;
   readonly #socket: Socket;
-  readonly #host: SessionHost;
+  readonly #server: Server;
   readonly #input: ClientInput;
   readonly #lines: Line[] = [];
   #mode: Mode;
+  /** Once the connection may have one (it gave the token, or none was needed). */
+  #session: ReplSession | undefined;
   #inputEnded = false;
   #closed = false;
   readonly #idle: IdleTimer;
   #endReason = 'client left';
-  /** A completion the backdoor client asked for is on its way from the main thread. */
+  /** A completion the backdoor client asked for is on its way. */
   #completing = false;
 
-  constructor(id: number, socket: Socket, host: SessionHost) {
+  constructor(id: number, socket: Socket, server: Server) {
     this.id = id;
     this.peer = socket.remoteAddress ? `${socket.remoteAddress}:${socket.remotePort}` : 'unix';
     this.#socket = socket;
-    this.#host = host;
-    this.#input = new ClientInput(host.config.maxInputBytes, {
+    this.#server = server;
+    const { config } = server;
+    this.#input = new ClientInput(config.maxInputBytes, {
       line: (line) => {
         this.#takeLine(line);
         if (this.characterMode) this.drain();
       },
-      interrupt: (hadText) => this.#mode.interrupt(hadText),
+      interrupt: (hadText) => {
+        this.#discardTypedAhead(); // typed ahead before the interrupt: discarded, as a terminal does
+        this.#mode.interrupt(hadText);
+      },
       end: () => this.#endOfInput(),
-      send: (data) => this.send(data),
+      send: (data) => this.#send(data),
       write: (text) => this.write(text),
       complete: (line) => this.#mode.complete?.(line) ?? Promise.resolve([[], line]),
       completionRequest: (data) => this.#completionRequest(data),
       guard: (step) => this.guard(step),
     });
-    const connection = this;
-    this.runner = new CommandRunner({
-      id,
-      peer: this.peer,
-      dispatcher: host.dispatcher,
-      get events(): CommandEvents {
-        return connection.#mode;
-      },
-      newContext: () => host.newContext(this),
-      audit: (event) => this.audit(event),
-      active: () => this.#idle.touch(),
-      guard: (step) => this.guard(step),
-    });
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.guard(() => {
-      this.#input.push(chunk, this.#mode.name === 'text');
+      this.#input.push(chunk, this.#offersTerminal());
       this.maybeCharacterMode();
       this.drain();
     }));
     socket.on('end', () => this.guard(() => this.#endOfInput()));
-    socket.on('drain', () => this.guard(() => this.flowControl()));
+    socket.on('drain', () => this.guard(() => this.#flowControl()));
     socket.on('error', () => {}); // a reset client is handled by 'close'
     socket.on('close', () => this.#destroy());
-    const idleMs = host.config.idleTimeoutMs;
-    this.#idle = new IdleTimer(idleMs, (now) => this.runner.working(now), () => this.guard(() => {
+    const idleMs = config.idleTimeoutMs;
+    this.#idle = new IdleTimer(idleMs, (now) => this.#session?.session.working(now) ?? false, () => this.guard(() => {
       this.write(`\nNo input for ${formatDuration(idleMs)} (the idleTimeoutMs option): closing this session.\n`);
       this.end('idle');
     }));
-    // With a token, a connection is a session, and audited as one, once it has given it.
-    if (host.config.token === undefined) {
-      const repl = new TextRepl(this);
+    if (config.token === undefined) {
+      const repl = this.#startSession().start();
       this.#mode = repl;
-      this.audit({ type: 'connect', time: new Date().toISOString(), session: id, peer: this.peer });
       repl.greet();
     } else {
       // Before the token, a line is a token: a connection that never gives one must not hold
-      // up to maxInputBytes of memory meanwhile.
+      // up to maxInputBytes of memory meanwhile; and no completion is offered or answered.
       this.#input.lineLimit = MAX_TOKEN_LINE;
-      this.#mode = new TokenGate(this);
+      this.#mode = new TokenGate({
+        id,
+        peer: this.peer,
+        token: config.token,
+        authTimeoutMs: config.authTimeoutMs,
+        offer: () => this.#send(this.#input.negotiation.offer()),
+        write: (text) => this.write(text),
+        end: (reason) => this.end(reason),
+        audit: (event) => this.audit(event),
+        guard: (step) => this.guard(step),
+        resume: () => this.drain(),
+        admitted: () => this.#admitted(),
+      });
     }
-  }
-
-  get negotiation(): Negotiation {
-    return this.#input.negotiation;
-  }
-
-  get config(): WorkerConfig {
-    return this.#host.config;
-  }
-
-  get banner(): string {
-    return this.#host.banner;
-  }
-
-  /** Whether the connection has given the token (or none was needed). */
-  get authenticated(): boolean {
-    return this.#mode.name !== 'token';
   }
 
   get characterMode(): boolean {
     return this.#input.terminal !== undefined;
   }
 
-  get linesQueued(): number {
-    return this.#lines.length;
+  get colors(): boolean {
+    return this.#input.negotiation.colors;
+  }
+
+  get columns(): number | undefined {
+    return this.#input.negotiation.columns;
+  }
+
+  /** Whether the connection has given the token (or none was needed). */
+  get authenticated(): boolean {
+    return this.#session !== undefined;
+  }
+
+  /** The session's ops, once it has one. */
+  get replSession(): ReplSession | undefined {
+    return this.#session;
+  }
+
+  /** A session for this connection; audited from now on as one. */
+  #startSession(): ReplSession {
+    this.#input.lineLimit = this.#server.config.maxInputBytes;
+    this.#input.negotiation.completionAllowed = true;
+    this.#session = new ReplSession(this.id, this.peer, this, this.#server, () => this.#idle.touch());
+    this.audit({ type: 'connect', time: new Date().toISOString(), session: this.id, peer: this.peer });
+    return this.#session;
+  }
+
+  /** The token was given: a session, if a slot (maxSessions) is free. */
+  #admitted(): void {
+    if (!this.#server.admit(this)) {
+      this.write(`\nbackdoor: too many sessions (the maxSessions option is ${this.#server.config.maxSessions})\n`);
+      return this.end('too many sessions');
+    }
+    const repl = this.#startSession().start();
+    const negotiation = this.#input.negotiation;
+    // A client that asked for completion before the token is told now that it may.
+    const agreed = negotiation.grantCompletion();
+    if (agreed) this.#send(agreed);
+    if (negotiation.characterMode) {
+      this.write(`\n${this.#server.banner}`);
+      this.maybeCharacterMode(); // the line editor shows the prompt
+    } else {
+      // Not a telnet client in character mode: it echoes its own input again.
+      if (negotiation.echo) this.#send(ECHO_ON);
+      this.write('\n');
+      repl.greet();
+    }
   }
 
   /** Closes a connection still waiting for its token, to make room for a newer one. */
@@ -166,36 +184,13 @@ export class Connection implements ModeHost {
     this.end('backdoor closed');
   }
 
-  /** Console output printed by this session's context outside of a command. */
-  asyncOutput(text: string): void {
-    this.#mode.output(text);
-  }
-
-  /** This session's code threw after its command returned. */
-  uncaught(text: string): void {
-    this.#mode.uncaught(text);
-  }
-
-  /** A value passed to `tap()` by this session's code. */
-  tap(outcome: EvalOutcome): void {
-    this.#mode.tap(outcome);
+  /** What the session's context told after its op (output, a tapped value, a late error). */
+  get mode(): Mode {
+    return this.#mode;
   }
 
   use(mode: Mode): void {
-    if (this.#mode.name === 'token' && mode.name !== 'token') this.#input.lineLimit = this.#host.config.maxInputBytes;
     this.#mode = mode;
-  }
-
-  admit(): boolean {
-    return this.#host.admit(this);
-  }
-
-  workerReport(): string {
-    return this.#host.workerReport();
-  }
-
-  get diagnostics(): Diagnostics {
-    return this.#host.diagnostics;
   }
 
   /**
@@ -206,7 +201,7 @@ export class Connection implements ModeHost {
    */
   audit(event: AuditEvent): void {
     const connection = event.type === 'connect' || event.type === 'disconnect';
-    this.#host.audit(event, !this.authenticated || (connection && this.config.token === undefined));
+    this.#server.audit(event, !this.authenticated || (connection && this.#server.config.token === undefined));
   }
 
   /** Runs `step`; an exception in it ends this session (reported to the audit trail), nothing more. */
@@ -215,7 +210,7 @@ export class Connection implements ModeHost {
       step();
     } catch (error) {
       this.#endReason = 'internal error';
-      this.#host.audit({ type: 'fault', time: new Date().toISOString(), message: `session ${this.id} (${this.peer}) closed on an internal error: ${describeFault(error)}` });
+      this.#server.audit({ type: 'fault', time: new Date().toISOString(), message: `session ${this.id} (${this.peer}) closed on an internal error: ${describeFault(error)}` });
       try {
         this.write('\nbackdoor: internal error; this session is closed (the app and other sessions go on)\n');
       } catch {
@@ -226,9 +221,9 @@ export class Connection implements ModeHost {
     }
   }
 
-  /** A telnet client agreed to character mode: Node's line editor takes over. */
+  /** A telnet client agreed to character mode: Node's line editor takes over (a mode that can have it). */
   maybeCharacterMode(): void {
-    if (this.#mode.name !== 'text' || this.#closed) return;
+    if (!this.#offersTerminal() || this.#closed) return;
     if (this.#input.startCharacterMode(this.#socket)) this.#mode.characterMode?.();
   }
 
@@ -236,15 +231,20 @@ export class Connection implements ModeHost {
     this.#input.stopCharacterMode();
   }
 
+  /** Whether the mode reading the lines can have Node's line editor (the text REPL: not the gate, nor JSON). */
+  #offersTerminal(): boolean {
+    return this.#session !== undefined && this.#mode.characterMode !== undefined;
+  }
+
   /**
    * The backdoor client asks for the completions of a line (completion-wire.ts): answered in a
    * subnegotiation, apart from the session's text, one at a time (a second request while one
-   * is out gets no names at once). Not before the token: nothing is answered then.
+   * is out gets no names at once). Never before the token (the option is not even agreed).
    */
   #completionRequest(data: Buffer): void {
     const request = parseCompletionRequest(data);
-    if (!request || !this.authenticated) return;
-    const answer = ([names, completed]: [string[], string]) => this.send(completionAnswer(request.id, names, completed));
+    if (!request || !this.#session) return;
+    const answer = ([names, completed]: [string[], string]) => this.#send(completionAnswer(request.id, names, completed));
     if (this.#completing || !this.#mode.complete) return answer([[], request.line]);
     this.#completing = true;
     this.#mode.complete(request.line).then(answer, () => answer([[], request.line])).finally(() => {
@@ -256,6 +256,7 @@ export class Connection implements ModeHost {
     if (this.#inputEnded) return;
     this.#inputEnded = true;
     for (const line of this.#input.end()) this.#takeLine(line);
+    this.#mode.inputEnded?.();
     this.drain();
   }
 
@@ -265,7 +266,7 @@ export class Connection implements ModeHost {
     if (this.#mode.busy) this.#mode.queued?.(this.#lines);
   }
 
-  discardTypedAhead(): void {
+  #discardTypedAhead(): void {
     this.#lines.length = 0;
     this.#input.clear();
   }
@@ -279,7 +280,7 @@ export class Connection implements ModeHost {
       if (this.#mode.busy) this.#mode.queued?.(this.#lines);
     }
     if (!this.#mode.busy && this.#lines.length === 0 && this.#inputEnded) this.end();
-    this.flowControl();
+    this.#flowControl();
   }
 
   prompt(prompt: string): void {
@@ -297,7 +298,7 @@ export class Connection implements ModeHost {
     this.#checkUnsent();
   }
 
-  send(data: string | Buffer): void {
+  #send(data: string | Buffer): void {
     if (this.#closed) return;
     this.#out(data);
     this.#checkUnsent();
@@ -321,12 +322,12 @@ export class Connection implements ModeHost {
     }
   }
 
-  // Stop reading from a client that is far ahead of its commands or does not read its output.
-  flowControl(): void {
+  // Stop reading from a client that is far ahead of its ops or does not read its output.
+  #flowControl(): void {
     if (this.#closed) return;
     let queued = 0;
     for (const line of this.#lines) queued += line.text.length;
-    const behind = this.#lines.length >= MAX_QUEUED_LINES || queued > MAX_QUEUED_CHARS || this.#socket.writableLength > PAUSE_UNSENT_OUTPUT || (this.#mode.name === 'token' && this.#mode.busy);
+    const behind = this.#lines.length >= MAX_QUEUED_LINES || queued > MAX_QUEUED_CHARS || this.#socket.writableLength > PAUSE_UNSENT_OUTPUT || (!this.#session && this.#mode.busy);
     if (behind && !this.#socket.isPaused()) this.#socket.pause();
     else if (!behind && this.#socket.isPaused()) this.#socket.resume();
   }
@@ -335,7 +336,7 @@ export class Connection implements ModeHost {
   end(reason?: string): void {
     if (this.#closed) return;
     if (reason !== undefined) this.#endReason = reason;
-    if (this.#input.terminal) this.send('\r\n');
+    if (this.#input.terminal) this.#send('\r\n');
     this.#socket.end();
     this.#destroy();
   }
@@ -346,9 +347,9 @@ export class Connection implements ModeHost {
     this.#idle.stop();
     this.#mode.close?.();
     this.#input.stopCharacterMode();
-    this.runner.close();
+    this.#session?.close();
     this.#lines.length = 0;
-    this.audit({ type: 'disconnect', time: new Date().toISOString(), session: this.id, peer: this.peer, commands: this.runner.commandsRun, reason: this.#endReason });
-    this.#host.ended(this);
+    this.audit({ type: 'disconnect', time: new Date().toISOString(), session: this.id, peer: this.peer, commands: this.#session?.session.opsRun ?? 0, reason: this.#endReason });
+    this.#server.ended(this);
   }
 }

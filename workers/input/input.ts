@@ -5,7 +5,7 @@
 import { Parser, type Options, type Program } from 'acorn';
 import * as walk from 'acorn-walk';
 import vm from 'node:vm';
-import { importFunctionName } from '../common/protocol.ts';
+import { importFunctionName, type PreparedInput } from '../../common/protocol.ts';
 import { applyEdits, collectNames, rewriteTopLevelAwait, type Edit } from './await-transform.ts';
 
 export type InputVerdict =
@@ -243,8 +243,8 @@ function dynamicImports(program: Program): Edit[] {
  * prints `undefined`) or a syntax error (compiled on the main thread, so that V8's own message,
  * source line and caret are printed and the error becomes `_error`, as in Node's REPL).
  */
-export function evalRequest(verdict: Exclude<InputVerdict, { kind: 'incomplete' | 'refused' }>, typed: string, line: number): { kind: 'eval'; code: string; awaited: boolean; declared: string[]; importHint?: string; line: number } {
-  if (verdict.kind === 'complete') return { kind: 'eval', code: verdict.code, awaited: verdict.awaited, declared: verdict.declared, line };
-  if (verdict.kind === 'empty') return { kind: 'eval', code: typed, awaited: false, declared: [], line };
-  return { kind: 'eval', code: verdict.source, awaited: false, declared: [], importHint: verdict.importHint, line };
+export function prepareInput(verdict: Exclude<InputVerdict, { kind: 'incomplete' | 'refused' }>, typed: string, line: number): PreparedInput {
+  if (verdict.kind === 'complete') return { code: verdict.code, awaited: verdict.awaited, declared: verdict.declared, line };
+  if (verdict.kind === 'empty') return { code: typed, awaited: false, declared: [], line };
+  return { code: verdict.source, awaited: false, declared: [], importHint: verdict.importHint, line };
 }

@@ -8,13 +8,16 @@
  * One timer, only while a command is in flight; nothing at all for a command that ends in time.
  */
 import { Session } from 'node:inspector';
-import type { EvalReply } from '../common/protocol.ts';
+import type { OpReply } from '../../common/protocol.ts';
+
+/** A stopped command's reply, as `recover` gives it. */
+type Recovered = Omit<OpReply, 'id'>;
 
 /** What the watch needs of the main thread. */
 export interface RunawayTarget {
   /** Runs the hook on the main thread: ms left, -1 when not running, 0 when stopped; undefined if it could not be asked. */
   probe(id: number, limitMs: number): Promise<number | undefined>;
-  recover(id: number): Promise<EvalReply | undefined>;
+  recover(id: number): Promise<Recovered | undefined>;
 }
 
 /** A command asked to stop that has not unwound yet is asked again this often. */
@@ -33,7 +36,7 @@ export class RunawayWatch {
    * Command `id` was sent to the main thread: watch it until the returned function is called
    * (its reply came). `stopped` gets the reply of a command stopped at its time.
    */
-  watch(id: number, stopped: (reply: EvalReply) => void): () => void {
+  watch(id: number, stopped: (reply: Recovered) => void): () => void {
     let over = false;
     let timer: NodeJS.Timeout | undefined;
     const arm = (ms: number) => {

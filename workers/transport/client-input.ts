@@ -1,8 +1,8 @@
 import type { Socket } from 'node:net';
-import { MAX_COMPLETION_LINE } from '../common/completion-wire.ts';
-import { Option, TelnetParser, type TelnetPart } from '../common/telnet.ts';
+import { MAX_COMPLETION_LINE } from '../../common/completion-wire.ts';
+import { Option, TelnetParser, type TelnetPart } from '../../common/telnet.ts';
 import { LineSplitter, type Line } from './line-splitter.ts';
-import { inputTooLong } from './mode.ts';
+import { inputTooLong } from '../sessions/mode.ts';
 import { Negotiation } from './negotiation.ts';
 import { Terminal } from './terminal.ts';
 

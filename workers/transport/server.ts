@@ -1,13 +1,16 @@
 import net from 'node:net';
-import type { AuditEvent } from '../common/audit-event.ts';
-import type { ListenReply, MainNotification, WorkerConfig } from '../common/protocol.ts';
-import { AuditSink, UNAUTHENTICATED_BURST, UNAUTHENTICATED_PER_SECOND } from './audit-sink.ts';
-import { RateLimit } from './rate-limit.ts';
-import { inspectorProbe, RunawayWatch } from './runaway-watch.ts';
-import { MainThreadBudget } from './budget.ts';
-import { Connection, type SessionHost } from './connection.ts';
-import { Diagnostics } from './diagnostics.ts';
-import { Dispatcher, type MainLink } from './dispatcher.ts';
+import type { AuditEvent } from '../../common/audit-event.ts';
+import type { ListenReply, MainNotice, WorkerConfig } from '../../common/protocol.ts';
+import { AuditSink, UNAUTHENTICATED_BURST, UNAUTHENTICATED_PER_SECOND } from '../audit-sink.ts';
+import { DiagnosticsFiles } from '../diagnostics/diagnostics-file.ts';
+import { Diagnostics } from '../diagnostics/diagnostics.ts';
+import { MainThreadBudget } from '../ops/budget.ts';
+import { Door } from '../ops/door.ts';
+import type { MainLink } from '../ops/main-link.ts';
+import { inspectorProbe, RunawayWatch } from '../ops/runaway-watch.ts';
+import { RateLimit } from '../rate-limit.ts';
+import type { ReplSession } from '../sessions/repl-session.ts';
+import { Connection, type Server } from './connection.ts';
 import { banner, closedNotice } from './texts.ts';
 import { listenPrivately, removeSocketFile } from './unix-socket.ts';
 
@@ -26,17 +29,19 @@ const MAX_UNAUTHENTICATED = 64;
  */
 const FORGET_TYPED_BYTES = 256 * 1024;
 
+/** The account the backdoor's own work on the main thread is charged to (the collection after a large session). */
+const BACKDOOR_ACCOUNT = 'backdoor';
+
 /** The listener and its sessions; lives in the worker thread. */
-export class BackdoorServer implements SessionHost {
-  readonly dispatcher: Dispatcher;
-  readonly diagnostics = new Diagnostics();
+export class BackdoorServer implements Server {
+  readonly door: Door;
   readonly banner: string;
   readonly config: WorkerConfig;
   readonly #audit: AuditSink;
   #lastSession = 0;
   readonly #server: net.Server;
   readonly #sessions = new Map<Connection, net.Socket>();
-  readonly #contexts = new Map<number, Connection>();
+  readonly #contexts = new Map<number, ReplSession>();
   #lastContext = 0;
   #closing = false;
   #socketFile: { path: string; ino: number } | undefined;
@@ -44,10 +49,15 @@ export class BackdoorServer implements SessionHost {
   constructor(config: WorkerConfig, main: MainLink) {
     this.config = config;
     const { runawayHook, evalTimeoutMs } = config;
-    const runaways = runawayHook && main.recover
-      ? new RunawayWatch(evalTimeoutMs, { probe: inspectorProbe(runawayHook), recover: main.recover })
+    let lastRecover = 0;
+    const runaways = runawayHook
+      ? new RunawayWatch(evalTimeoutMs, {
+        probe: inspectorProbe(runawayHook),
+        recover: (id) => main.request({ id: -(++lastRecover), op: 'recover', args: { id }, inspectorMs: 0 }).then((reply) => reply.recovered, () => undefined),
+      })
       : undefined;
-    this.dispatcher = new Dispatcher(main, new MainThreadBudget(config.mainThreadBudget, performance.now()), runaways);
+    const diagnostics = new Diagnostics(new DiagnosticsFiles(config.diagnosticsDir));
+    this.door = new Door(main, diagnostics, new MainThreadBudget(config.mainThreadBudget, performance.now()), runaways);
     this.#audit = new AuditSink(config.audit, (events) => main.notify({ type: 'audit', events }), new RateLimit(UNAUTHENTICATED_BURST, UNAUTHENTICATED_PER_SECOND, performance.now()));
     this.banner = banner(config.banner);
     // allowHalfOpen: a client that half-closes (`printf ... | nc`) still gets every pending result.
@@ -87,7 +97,7 @@ export class BackdoorServer implements SessionHost {
     if (this.#closing) return;
     this.#closing = true;
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
-    this.dispatcher.close();
+    this.door.close();
     for (const session of this.#sessions.keys()) session.shutdown(closedNotice);
     const grace = setTimeout(() => {
       for (const socket of this.#sessions.values()) socket.destroy();
@@ -98,37 +108,38 @@ export class BackdoorServer implements SessionHost {
     if (this.#socketFile) removeSocketFile(this.#socketFile.path, this.#socketFile.ino);
   }
 
-  newContext(session: Connection): number {
+  newContext(session: ReplSession): number {
     const id = ++this.#lastContext;
     this.#contexts.set(id, session);
     return id;
   }
 
-  ended(session: Connection): void {
-    this.#sessions.delete(session);
+  ended(connection: Connection): void {
+    this.#sessions.delete(connection);
+    const session = connection.replSession;
+    if (!session) return;
     // The main thread forgets the session's scripts with its context; V8's compilation cache
-    // keeps their source until V8 clears it, which a large paste makes worth a collection.
-    if (session.runner.typedBytes >= FORGET_TYPED_BYTES) void this.diagnostics.forgetCompiledSources();
+    // keeps their source until V8 clears it, which a large paste makes worth a collection: a
+    // full one, paced and charged as the sessions' ops are.
+    if (session.session.typedBytes >= FORGET_TYPED_BYTES) this.door.submit({ account: BACKDOOR_ACCOUNT, op: 'collect', args: {} }, { done: () => {} });
     for (const [id, owner] of this.#contexts) {
       if (owner === session) this.#contexts.delete(id);
     }
   }
 
-  /** What the main thread tells the worker unasked. */
-  notified(message: MainNotification): void {
-    switch (message.type) {
-      case 'settle':
-        return this.dispatcher.settle(message.id, message.out, message.outcome, message.cost);
-      case 'output': {
-        const owner = this.#contexts.get(message.context);
-        return owner?.guard(() => owner.asyncOutput(message.text));
-      }
-      case 'tap': {
-        const owner = this.#contexts.get(message.context);
-        return owner?.guard(() => owner.tap(message.outcome));
-      }
+  /** What the main thread tells the worker unasked: charged to the session whose context it is. */
+  notified(notice: MainNotice): void {
+    const owner = notice.type === 'settle' ? undefined : this.#contexts.get(notice.context);
+    this.door.notice(notice, owner?.session ?? BACKDOOR_ACCOUNT);
+    switch (notice.type) {
+      case 'output':
+        return owner?.guard(() => owner.mode.output(notice.text));
+      case 'tap':
+        return owner?.guard(() => owner.mode.tap(notice.value));
       case 'uncaught':
-        return this.#uncaught(message.context, message.session, message.text);
+        return this.#uncaught(owner, notice.session, notice.text);
+      default:
+        return undefined;
     }
   }
 
@@ -139,9 +150,8 @@ export class BackdoorServer implements SessionHost {
   }
 
   /** In the session of the context, even one it replaced (`.clear`); audited once it has ended. */
-  #uncaught(context: number, session: number, text: string): void {
-    const owner = this.#contexts.get(context);
-    if (owner) owner.guard(() => owner.uncaught(text));
+  #uncaught(owner: ReplSession | undefined, session: number, text: string): void {
+    if (owner) owner.guard(() => owner.mode.uncaught(text));
     else this.audit({ type: 'uncaught', time: new Date().toISOString(), session, message: text });
   }
 

@@ -1,0 +1,314 @@
+import { OPS, parseCommand, type Args } from '../../common/ops.ts';
+import { CONTINUATION_PROMPT, type OpResult, type OpValue } from '../../common/protocol.ts';
+import { classifyInput, prepareInput } from '../input/input.ts';
+import type { Line } from '../transport/line-splitter.ts';
+import { completionTarget } from './completion.ts';
+import { inputTooLong, type Mode, type ModeSession } from './mode.ts';
+import { PENDING_NOTICE_MS, type RunHow, type Running } from './session.ts';
+
+const PROMPT = '> ';
+/** A multi-line input past this many bytes is parsed again only by a line that could end it. */
+const BIG_INPUT_BYTES = 16 * 1024;
+/** `.stats` answers from the worker when the main thread has not answered it within this. */
+export const STATS_FALLBACK_MS = 500;
+/** Ops that run long in the worker: abandoned when the client closes its side. */
+const LONG_OPS = new Set(['profile', 'heap-sample']);
+
+/**
+ * The REPL as a person uses it, from `telnet`, `nc` or the `backdoor` client: lines gather
+ * into one input until it is complete, dot-commands (the op table's), Ctrl-C, and each op's
+ * output, value or error printed as Node's REPL prints them. A command that awaits for more
+ * than a second gives the prompt back (`Promise #1 pending`) and prints its outcome when it
+ * settles.
+ */
+export class TextRepl implements Mode {
+  readonly #session: ModeSession;
+  #buffer = '';
+  #bufferBytes = 0;
+  /** What the unfinished input waits for, when it was parsed last (see `#mightEnd`). */
+  #until: string | undefined;
+  #interruptedOnce = false;
+  /** The op the session waits for. */
+  #running: Running | undefined;
+  /** What the next line confirms (`yes`), when an op asked (`.exit-app`). */
+  #confirming: (() => void) | undefined;
+  #inputEnded = false;
+
+  constructor(session: ModeSession) {
+    this.#session = session;
+  }
+
+  get busy(): boolean {
+    return this.#running !== undefined;
+  }
+
+  /** The banner and the first prompt. */
+  greet(): void {
+    this.#session.write(this.#session.facts.banner);
+    this.#prompt();
+  }
+
+  line({ text: line, overflowed }: Line): void {
+    const session = this.#session;
+    const { maxInputBytes } = session.facts;
+    const bytes = Buffer.byteLength(line) + 1;
+    if (overflowed || this.#bufferBytes + bytes > maxInputBytes) {
+      this.#clearBuffer();
+      session.write(`Input discarded: ${inputTooLong(maxInputBytes)}\n`);
+      return this.#prompt();
+    }
+    if (line.startsWith('\u0004') && this.#buffer === '') return session.end(); // Ctrl-D sent as a byte
+    this.#interruptedOnce = false;
+    if (this.#confirming) return this.#answer(line);
+    if (this.#command(line)) return;
+    if (this.#buffer === '' && /^\s*(exit|quit)(\(\))?\s*;?\s*$/.test(line)) return session.end();
+    // Node's REPL numbers every line it evaluates, a line of a multi-line input or an empty
+    // one too: `REPL3` is the input whose last line was the third.
+    const number = session.facts.countLine();
+    // As in Node's REPL, an empty line alone does nothing (white space or a comment is run:
+    // it prints `undefined`); inside a multi-line input it is part of the input.
+    if (line === '' && this.#buffer === '') return this.#prompt();
+
+    const mightEnd = this.#mightEnd(line);
+    this.#buffer = this.#buffer === '' ? line : `${this.#buffer}\n${line}`;
+    this.#bufferBytes += bytes;
+    const verdict = mightEnd ? classifyInput(this.#buffer) : { kind: 'incomplete' as const, until: this.#until };
+    if (verdict.kind === 'incomplete') {
+      this.#until = verdict.until;
+      return this.#prompt(CONTINUATION_PROMPT);
+    }
+    this.#until = undefined;
+    const typed = this.#buffer;
+    this.#clearBuffer();
+    if (verdict.kind === 'refused') {
+      session.write(`Uncaught ${verdict.message}\n`);
+      return this.#prompt();
+    }
+    // White space or comments before any code ran: `undefined`, as the main thread would say,
+    // without making a context there for it.
+    if (verdict.kind === 'empty' && !session.facts.usedContext) {
+      session.write('undefined\n');
+      return this.#prompt();
+    }
+    this.#run('eval', { code: typed }, { typed, input: prepareInput(verdict, typed, number), view: this.#view() });
+  }
+
+  /**
+   * A dot-command. Returns false when the line is JavaScript after all: as in Node's REPL, a
+   * line is a command when it starts with one `.` and is not a number (`.5`), and an unknown
+   * name is an error unless it continues a multi-line input (`.then(...)`).
+   */
+  #command(line: string): boolean {
+    const trimmed = line.trim();
+    if (!trimmed.startsWith('.') || trimmed[1] === '.' || !Number.isNaN(Number.parseFloat(trimmed))) return false;
+    const parsed = parseCommand(trimmed.slice(1));
+    if (!parsed) {
+      if (this.#buffer !== '') return false;
+      this.#session.write('Invalid REPL keyword\n');
+      this.#prompt();
+      return true;
+    }
+    this.#clearBuffer();
+    if ('usage' in parsed) {
+      this.#session.write(`Usage: ${parsed.usage}\n`);
+      this.#prompt();
+      return true;
+    }
+    const { op, args } = parsed;
+    if (op.name === 'inspect') {
+      const verdict = classifyInput(String(args.code));
+      if (verdict.kind !== 'complete' || verdict.awaited) {
+        this.#session.write('Usage: .inspect <expression> [depth]  (an expression without await; `const v = await ...` first)\n');
+        this.#prompt();
+        return true;
+      }
+      this.#run('inspect', args, { typed: trimmed, input: prepareInput(verdict, trimmed, this.#session.facts.lines), view: this.#view() });
+    } else if (op.name === 'exit-app') {
+      this.#confirm(`End the app (pid ${process.pid}) with exit code ${String(args.code)}? Its 'exit' listeners run, every session ends. Type yes to confirm: `, () => {
+        this.#session.write(`Ending the app (pid ${process.pid}) with exit code ${String(args.code)}.\n`);
+        this.#run('exit-app', { ...args, confirm: true }, { typed: trimmed });
+      });
+    } else if (op.name === 'stats') {
+      this.#stats(trimmed);
+    } else {
+      this.#run(op.name, args, { typed: trimmed });
+    }
+    return true;
+  }
+
+  /** Runs an op and prints what comes of it, as the REPL prints it. */
+  #run(op: string, args: Args, how: RunHow): Running {
+    if (this.#inputEnded && LONG_OPS.has(op)) {
+      this.#session.write(`Not started: ${how.typed} would run after the client closed its side of the connection.\n`);
+      this.#prompt();
+      return { op, typed: how.typed, started: 0, pending: false, over: true };
+    }
+    const session = this.#session;
+    const running = session.run(op, args, how, {
+      output: (text) => session.write(text),
+      waiting: (ms, _code, reason) => session.write(`(waiting ${(ms / 1000).toFixed(1)} s: ${reason}; Ctrl+C abandons it)\n`),
+      pending: () => session.after(PENDING_NOTICE_MS, () => {
+        if (this.#running !== running || running.over) return;
+        this.#running = undefined;
+        session.write(`Promise #${session.background(running)} pending\n`);
+        this.#prompt();
+      }),
+      done: (result) => this.#done(running, op, result),
+    });
+    if (!running.over) this.#running = running;
+    return running;
+  }
+
+  #done(running: Running, op: string, result: OpResult): void {
+    const session = this.#session;
+    if (running.promise !== undefined) {
+      // Printed above the prompt the session has gone on with.
+      session.write(`Promise #${running.promise} ${result.status === 'done' ? 'fulfilled' : 'rejected'}: ${result.value.text}\n`);
+      if (!session.facts.characterMode && !this.busy) this.#prompt();
+      return;
+    }
+    if (this.#running === running) this.#running = undefined;
+    if (op === 'mode' || op === 'exit') return; // another mode speaks now, or the session is over
+    if (op === 'clear' || op === 'break') this.#clearBuffer();
+    if (result.value.text !== '') session.write(result.value.text.endsWith('\n') ? result.value.text : `${result.value.text}\n`);
+    this.#prompt();
+  }
+
+  /** `.stats`: when the main thread does not answer, what the worker knows, rather than a silent wait. */
+  #stats(typed: string): void {
+    const session = this.#session;
+    const running = this.#run('stats', {}, { typed, note: session.facts.workerReport() });
+    session.after(STATS_FALLBACK_MS, () => {
+      if (this.#running !== running || running.over) return;
+      // Only when the main thread is what it waits for; else (the budget, its turn) the notice
+      // says why it waits, after a second.
+      const silent = session.mainSilentMs(running);
+      if (silent === undefined) return;
+      session.abandon(running);
+      this.#running = undefined;
+      session.write(
+        `The app's main thread has not answered for ${(silent / 1000).toFixed(1)} s: it is busy (the app's own work, or a long command). .stack shows where.\n` +
+          `${session.facts.workerReport()}\n`,
+      );
+      this.#prompt();
+    });
+  }
+
+  #confirm(question: string, then: () => void): void {
+    this.#confirming = then;
+    this.#prompt(question);
+  }
+
+  /** The line after a question (`#confirm`): only `yes` goes on. */
+  #answer(line: string): void {
+    const then = this.#confirming!;
+    this.#confirming = undefined;
+    if (line.trim() === 'yes') return then();
+    this.#session.write('Not confirmed: nothing was done.\n');
+    this.#prompt();
+  }
+
+  close(): void {
+    if (this.#running) this.#session.abandon(this.#running);
+  }
+
+  /** The client closed its side: a running profile or heap sample is abandoned (nobody reads it). */
+  inputEnded(): void {
+    this.#inputEnded = true;
+    const running = this.#running;
+    if (running && LONG_OPS.has(running.op)) {
+      this.#session.abandon(running);
+      this.#running = undefined;
+      this.#session.write(`Abandoned: the client closed its side of the connection.\n`);
+      this.#prompt();
+    }
+  }
+
+  /** Ctrl-C: abandon the running op, or the half-typed input, and give a fresh prompt. */
+  interrupt(hadText: boolean): void {
+    const session = this.#session;
+    const newline = () => {
+      if (!session.facts.characterMode) session.write('\n');
+    };
+    if (this.#confirming) {
+      this.#confirming = undefined;
+      newline();
+      session.write('Not confirmed: nothing was done.\n');
+    } else if (this.#running) {
+      session.abandon(this.#running);
+      this.#running = undefined;
+      newline();
+    } else if (this.#buffer !== '' || hadText) {
+      this.#clearBuffer();
+      newline();
+    } else if (!this.#interruptedOnce) {
+      this.#interruptedOnce = true;
+      session.write(`${session.facts.characterMode ? '' : '\n'}(To exit, press Ctrl+C again or Ctrl+D or type .exit)\n`);
+    } else {
+      return session.end();
+    }
+    this.#prompt();
+  }
+
+  output(text: string): void {
+    this.#session.write(text);
+  }
+
+  /** Printed as Node's REPL prints it, then a fresh prompt when none is being answered. */
+  uncaught(text: string): void {
+    this.#session.write(`${text}\n`);
+    if (!this.#session.facts.characterMode && !this.busy && this.#buffer === '') this.#prompt();
+  }
+
+  tap(value: OpValue): void {
+    this.#session.write(`tap: ${value.text}\n`);
+  }
+
+  characterMode(): void {
+    if (!this.busy) this.#prompt(this.#buffer === '' ? PROMPT : CONTINUATION_PROMPT);
+  }
+
+  /** Tab completion: dot-commands, names of the session (declared, or globals), or properties. */
+  complete(line: string): Promise<[string[], string]> {
+    if (/^\s*\.[\w-]*$/.test(line)) {
+      const typed = line.trim();
+      const names = OPS.flatMap((op) => (op.command ? [`.${op.command.name.split(' ')[0]}`] : []));
+      return Promise.resolve([[...new Set(names)].filter((name) => name.startsWith(typed)), typed]);
+    }
+    const target = completionTarget(line);
+    if (!target) return Promise.resolve([[], line]);
+    return new Promise((resolve) => {
+      this.#session.run('complete', { line: line.slice(-1024) }, { typed: line, target: { path: target.path, prefix: target.prefix } }, {
+        done: (result) => resolve([(result.value.names ?? []).map((name) => target.chain + name), target.chain + target.prefix]),
+      });
+    });
+  }
+
+  #view(): { colors: boolean; columns?: number; json: false } {
+    const { characterMode, colors, columns } = this.#session.facts;
+    return characterMode && columns ? { colors, columns, json: false } : { colors, json: false };
+  }
+
+  #clearBuffer(): void {
+    this.#buffer = '';
+    this.#bufferBytes = 0;
+    this.#until = undefined;
+  }
+
+  /**
+   * Whether `line` could end the unfinished input in the buffer. Each line is parsed with all
+   * those before it, which a paste of thousands of lines into one input makes quadratic (and the
+   * worker serves every session). So past BIG_INPUT_BYTES, a line is not parsed when it cannot
+   * end the input: it lacks what an unterminated template or comment waits for, or it ends with
+   * an opening bracket or a comma (a pasted JSON object, line by line).
+   */
+  #mightEnd(line: string): boolean {
+    if (this.#buffer === '' || this.#bufferBytes < BIG_INPUT_BYTES) return true;
+    if (this.#until !== undefined) return line.includes(this.#until);
+    return !/[([{,]\s*$/.test(line);
+  }
+
+  #prompt(prompt = PROMPT): void {
+    this.#session.prompt(prompt);
+  }
+}
