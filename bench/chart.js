@@ -2,11 +2,11 @@
 // One SVG: p99 latency of the app per scenario, as a ratio to the baseline of the same round
 // (bar: median of the rounds; line: lowest to highest round). Scenarios in an idle app (no HTTP
 // load, no ratio) are left out.
-/** @import { Report } from './messages.ts' */
+/** @import { Report } from './messages/report.ts' */
 
 /** @type {Record<string, string>} */
 const entities = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' };
-const escape = (/** @type {unknown} */ text) => String(text).replace(/[&<>"]/g, (c) => entities[c]);
+const escapeXml = (/** @type {unknown} */ text) => String(text).replace(/[&<>"]/g, (c) => entities[c]);
 
 /**
  * The chart of a report, as SVG text.
@@ -27,7 +27,7 @@ export function renderChart(report) {
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">`,
     `<rect width="100%" height="100%" fill="white"/>`,
     `<text x="10" y="20" font-size="14" font-weight="bold">App p99 latency, ratio to the app alone (median of ${report.settings.rounds} round(s); line: lowest to highest)</text>`,
-    `<text x="10" y="38" fill="#555">${escape(`Node ${report.machine.node}, ${report.machine.cores} cores, ${report.settings.rate} req/s (45% of capacity), ${report.machine.date.slice(0, 10)}`)}</text>`,
+    `<text x="10" y="38" fill="#555">${escapeXml(`Node ${report.machine.node}, ${report.machine.cores} cores, ${report.settings.rate} req/s (45% of capacity), ${report.machine.date.slice(0, 10)}`)}</text>`,
   ];
   for (const tick of [1, 1.5, 2, 3, 5, 10, 20].filter((t) => t <= max)) {
     parts.push(`<line x1="${x(tick)}" y1="${top - 6}" x2="${x(tick)}" y2="${height - 30}" stroke="${tick === 1 ? '#000' : '#ddd'}"/>`);
@@ -37,7 +37,7 @@ export function renderChart(report) {
     const y = top + i * (barHeight + gap);
     const peer = row.scenario.startsWith('node repl');
     const ratio = row.p99Ratio ?? 0;
-    parts.push(`<text x="${left - 8}" y="${y + barHeight * 0.7}" text-anchor="end">${escape(row.scenario)}</text>`);
+    parts.push(`<text x="${left - 8}" y="${y + barHeight * 0.7}" text-anchor="end">${escapeXml(row.scenario)}</text>`);
     parts.push(`<rect x="${left}" y="${y}" width="${Math.max(1, x(ratio) - left)}" height="${barHeight}" fill="${peer ? '#d9822b' : '#2b7bb9'}"/>`);
     if (row.p99RatioMin !== undefined && row.p99RatioMax !== undefined) {
       const mid = y + barHeight / 2;

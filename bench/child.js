@@ -1,10 +1,13 @@
 // @ts-check
-// bench/run.js's helper processes (app.js, load.js, sessions.js), forked and asked things over
-// IPC; and small helpers the bench's modules share.
+// bench/run.js's helper processes (app.js, load.js, sessions.js; and bench/stalls.js's
+// stall-app.js), forked and asked things over IPC; and small helpers the bench's modules share.
 import { fork } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-/** @import { AppMode, AppOptions, AppReady, AppReply, AppRequest, LoadReply, LoadRequest, Message, SessionsReply, SessionsRequest } from './messages.ts' */
+/** @import { AppMode, AppOptions, AppReady, AppReply, AppRequest } from './messages/app.ts' */
+/** @import { Message } from './messages/ipc.ts' */
+/** @import { LoadReply, LoadRequest } from './messages/load.ts' */
+/** @import { SessionsReply, SessionsRequest } from './messages/sessions.ts' */
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -62,14 +65,22 @@ export class Child {
     });
   }
 
-  async stop() {
-    if (this.process.exitCode === null) process.kill(this.pid, 'SIGTERM');
-    await this.exited;
+  /** SIGTERM, and SIGKILL when it has not exited `timeoutMs` later (its main thread may be held). */
+  async stop(timeoutMs = 30_000) {
+    if (this.process.exitCode === null && this.process.signalCode === null) {
+      process.kill(this.pid, 'SIGTERM');
+      /** @type {NodeJS.Timeout | undefined} */
+      let timer;
+      const late = new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs, 'late')));
+      if ((await Promise.race([this.exited, late])) === 'late') process.kill(this.pid, 'SIGKILL');
+      clearTimeout(timer);
+      await this.exited;
+    }
     Child.all.delete(this);
   }
 }
 process.on('exit', () => {
-  for (const child of Child.all) if (child.process.exitCode === null) process.kill(child.pid, 'SIGKILL');
+  for (const child of Child.all) if (child.process.exitCode === null && child.process.signalCode === null) process.kill(child.pid, 'SIGKILL');
 });
 
 /** @typedef {Child<AppRequest, AppReply> & { ready: AppReady }} App */

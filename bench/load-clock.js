@@ -39,7 +39,7 @@ import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import { createHistogram } from 'node:perf_hooks';
 import { isMainThread, parentPort } from 'node:worker_threads';
-/** @import { LoadClockMessage, LoadClockRun, LoadClockTuning } from './messages.ts' */
+/** @import { LoadClockMessage, LoadClockRun, LoadClockTuning } from './messages/load.ts' */
 
 export const FREE = 0;
 export const BUSY = 1;

@@ -17,7 +17,7 @@ import { createHistogram } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { BUSY, CLOSED, FREE, REQUEST, claim } from './load-clock.js';
 import { linkToParent } from './parent.js';
-/** @import { LoadClockMessage, LoadClockRun, LoadClockTuning, LoadReply, LoadRequest, LoadResult } from './messages.ts' */
+/** @import { LoadClockMessage, LoadClockRun, LoadClockTuning, LoadReply, LoadRequest, LoadResult } from './messages/load.ts' */
 
 /**
  * A keep-alive connection: `busy` while its request is in flight (of the closed-loop capacity
@@ -91,7 +91,7 @@ async function capacity({ port, connections: count, durationMs }) {
   await new Promise((resolve) => setTimeout(resolve, durationMs));
   stop = true;
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-  connections.forEach((c) => c.socket.destroy());
+  for (const c of connections) c.socket.destroy();
   return { rate: done / seconds };
 }
 
@@ -192,7 +192,7 @@ async function run({ port, rate, connections: count, durationMs }) {
   while (completed < issued && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
   const seconds = Number(process.hrtime.bigint() - schedule.startNs) / 1e9;
   finished = true;
-  connections.forEach((c) => c.socket.destroy());
+  for (const c of connections) c.socket.destroy();
   const us = (/** @type {number} */ p) => histogram.percentile(p) / 1000;
   return {
     sent: issued,

@@ -1,9 +1,10 @@
 // @ts-check
-// A helper's link to bench/run.js, which forks it (app.js, load.js, sessions.js): its requests
-// in, its replies out, typed (bench/messages.ts); and an exit when run.js is gone, however it
-// went, so that no helper is left behind serving or sending load. That holds from the moment
-// a helper imports this module, before it starts anything.
-/** @import { Message } from './messages.ts' */
+// A helper's link to bench/run.js, which forks it (app.js, load.js, sessions.js; and
+// stall-app.js, forked by bench/stalls.js): its requests in, its replies out, typed
+// (bench/messages/); and an exit when its parent is gone, however it went, so that no helper is
+// left behind serving or sending load. That holds from the moment a helper imports this module,
+// before it starts anything.
+/** @import { Message } from './messages/ipc.ts' */
 
 process.on('disconnect', () => process.exit(0));
 if (process.send && !process.connected) process.exit(0);

@@ -1,7 +1,11 @@
 // @ts-check
-// bench/run.js's report: the rounds summed up (medians against the baseline), and its tables.
+// bench/run.js's report: the rounds summed up (medians against the baseline), and its tables;
+// the stall bench's table (bench/stalls.js) too.
 import { median } from './stats.js';
-/** @import { AppMode, LoadResult, Machine, MicroFigures, Report, Scenario, ScenarioRound, ScenarioRow, ScenarioRun, Settings } from './messages.ts' */
+/** @import { AppMode } from './messages/app.ts' */
+/** @import { LoadResult } from './messages/load.ts' */
+/** @import { Machine, MicroFigures, Report, Scenario, ScenarioRound, ScenarioRow, ScenarioRun, Settings } from './messages/report.ts' */
+/** @import { StallFigures } from './messages/stalls.ts' */
 
 /**
  * The report: each scenario's rounds against the baseline windows next to them (the first
@@ -14,9 +18,10 @@ import { median } from './stats.js';
  * @param {Scenario[]} scenarios
  * @param {ScenarioRun[][]} runs
  * @param {MicroFigures} microFigures
+ * @param {StallFigures} stallFigures
  * @returns {Report}
  */
-export function summarize(info, settings, capacity, rate, scenarios, runs, microFigures) {
+export function summarize(info, settings, capacity, rate, scenarios, runs, microFigures, stallFigures) {
   const rows = scenarios.map(/** @returns {ScenarioRow} */ (scenario, i) => {
     const rounds = runs[i].map(/** @returns {ScenarioRound} */ (run) => {
       // The baseline windows around it (for a baseline window, those two windows away; none for
@@ -95,15 +100,18 @@ export function summarize(info, settings, capacity, rate, scenarios, runs, micro
         ratio: backdoorCommandsPerSecond !== undefined && replCommandsPerSecond ? backdoorCommandsPerSecond / replCommandsPerSecond : undefined,
       },
     },
+    stalls: stallFigures,
   };
 }
 
+/** A number for a table: `digits` decimals, nothing when there is none. */
+const f = (/** @type {number | undefined | null} */ v, digits = 2) => (v === undefined || v === null || Number.isNaN(v) ? '' : Number(v).toFixed(digits));
+
 /**
- * The two tables, in Markdown.
+ * The three tables, in Markdown.
  * @param {Report} report
  */
 export function print(report) {
-  const f = (/** @type {number | undefined | null} */ v, digits = 2) => (v === undefined || v === null || Number.isNaN(v) ? '' : Number(v).toFixed(digits));
   console.log('\n| scenario | HTTP p50 ms | p90 ms | p99 ms | p99.9 ms | req/s | p99 vs baseline | main ELU | loop delay p99 ms | commands/s | RTT p50 / p99 ms | CPU per command us, main / other threads | main-thread share |');
   console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const row of report.scenarios) {
@@ -115,14 +123,14 @@ export function print(report) {
   const m = report.micro;
   console.log('\n| micro figure | value |');
   console.log('| --- | --- |');
-  const rttRow = (/** @type {string} */ label, /** @type {import('./messages.ts').RttFigure} */ r) => console.log(`| round trip of 1+1, ${label} (${r.commands} commands) | p50 ${f(r.p50Us / 1000, 3)} ms, p99 ${f(r.p99Us / 1000, 3)} ms |`);
+  const rttRow = (/** @type {string} */ label, /** @type {import('./messages/report.ts').RttFigure} */ r) => console.log(`| round trip of 1+1, ${label} (${r.commands} commands) | p50 ${f(r.p50Us / 1000, 3)} ms, p99 ${f(r.p99Us / 1000, 3)} ms |`);
   rttRow(`back to back, timeout guard on (${m.rttGuardOn.evalTimeoutMs} ms), no budget`, m.rttGuardOn);
   rttRow('back to back, timeout guard off, no budget', m.rttGuardOff);
   rttRow(`one every ${m.rttInteractive.gapMs} ms, default options`, m.rttInteractive);
-  const mainCpu = (/** @type {import('./messages.ts').CpuPart} */ c) => `${f(c.cpuUsPerCommand, 0)} us (of which evaluating ${f(c.evaluatorUsPerCommand, 0)} us)`;
-  const offMain = (/** @type {import('./messages.ts').CpuPart} */ c) =>
+  const mainCpu = (/** @type {import('./messages/report.ts').CpuPart} */ c) => `${f(c.cpuUsPerCommand, 0)} us (of which evaluating ${f(c.evaluatorUsPerCommand, 0)} us)`;
+  const offMain = (/** @type {import('./messages/report.ts').CpuPart} */ c) =>
     `worker ${f(c.workerCpuUsPerCommand, 0) || '?'} us, other threads ${f(c.otherThreadsCpuUsPerCommand, 0) || '?'} us (all ${f(c.offMainCpuUsPerCommand, 0)} us)`;
-  const cpuRows = (/** @type {string} */ guard, /** @type {import('./messages.ts').CpuFigure} */ c) => {
+  const cpuRows = (/** @type {string} */ guard, /** @type {import('./messages/report.ts').CpuFigure} */ c) => {
     const span = `commands ${c.cold.commands + 1}-${c.cold.commands + c.commands} of a fresh backdoor (the first ${c.cold.commands}, while V8 compiles its code)`;
     console.log(`| main-thread CPU per 1+1, ${guard}, ${span} | ${mainCpu(c)} (${mainCpu(c.cold)}) |`);
     console.log(`| CPU per 1+1 off the main thread, ${guard}, ${span} | ${offMain(c)} (${offMain(c.cold)}) |`);
@@ -145,5 +153,25 @@ export function print(report) {
   const clock = late.clock ? `; its clock thread: ${policy}, timer slack ${late.clock.timerSlackNs ?? '?'} ns` : '';
   console.log(`| load generator send lateness p50 / p99, baseline (highest p99 of a row) | ${f(late.baselineP50Us, 0)} / ${f(late.baselineP99Us, 0)} us (${f(late.highestP99Us, 0)} us); baseline HTTP p99 ${f((late.baselineHttpP99Us ?? NaN) / 1000)} ms${clock} |`);
   console.log(`| main thread while idle, backdoor + idle session / app alone | CPU ${f(m.idleBackdoor.cpuMsPerSecond, 2)} / ${f(m.idleAppAlone.cpuMsPerSecond, 2)} ms per s; event loop active ${f(m.idleBackdoor.activeMsPerSecond, 3)} / ${f(m.idleAppAlone.activeMsPerSecond, 3)} ms per s; timers or immediates of the backdoor: ${m.idleBackdoor.timers} |`);
+  printStalls(report.stalls);
 }
 
+/**
+ * The stall bench's table, in Markdown: each row's heartbeat, and what its sessions got.
+ * @param {StallFigures} stalls
+ */
+export function printStalls(stalls) {
+  console.log(`\n| stall row (mainThreadBudget ${stalls.mainThreadBudget}, evalTimeoutMs ${stalls.evalTimeoutMs}; ${stalls.busyMs / 1000} s windows, ${stalls.longMs / 1000} s with long commands) | heartbeat worst gap ms | heartbeat runs/s (baseline) | what the sessions got |`);
+  console.log('| --- | --- | --- | --- |');
+  for (const row of stalls.rows) {
+    /** @type {string[]} */
+    const got = [];
+    if (row.stacksPerSecond !== undefined) got.push(`${f(row.stacksPerSecond, 1)} .stack/s`);
+    const c = row.completions;
+    if (c) got.push(`${c.answered} TAB answered${c.unanswered ? `, ${c.unanswered} still waiting at the end` : ''}, slowest ${f(c.slowestMs, 0)} ms`);
+    const r = row.roundTrip;
+    if (r) got.push(`worst 1+1 ${f(r.worstMs, 0)} ms (${r.answered} answered${r.unanswered ? `, ${r.unanswered} still waiting at the end` : ''})`);
+    if (row.longCommands !== undefined) got.push(`${row.longCommands} long command(s) ran`);
+    console.log(`| ${row.name} | ${f(row.worstGapMs, 1)} | ${f(row.runsPerSecond, 1)} (${f(row.baselineRunsPerSecond, 1)}) | ${got.join('; ')} |`);
+  }
+}

@@ -5,7 +5,7 @@
 import net from 'node:net';
 import { createHistogram } from 'node:perf_hooks';
 import { linkToParent } from './parent.js';
-/** @import { SessionsReply, SessionsRequest } from './messages.ts' */
+/** @import { SessionsReply, SessionsRequest } from './messages/sessions.ts' */
 
 /**
  * A REPL session: `onPrompt` is called (once) when the next prompt has arrived.
@@ -91,7 +91,7 @@ const reply = linkToParent(async (/** @type {SessionsRequest} */ message) => {
     const { command } = message;
     running = command !== null;
     reply({ cmd: 'started', at: Date.now() });
-    if (command !== null) sessions.forEach((s) => flood(s, command, message.gapMs ?? 0));
+    if (command !== null) for (const s of sessions) flood(s, command, message.gapMs ?? 0);
   } else if (message.cmd === 'reset') {
     histogram.reset();
     commands = 0;
@@ -103,7 +103,7 @@ const reply = linkToParent(async (/** @type {SessionsRequest} */ message) => {
       rttP50Us: commands ? histogram.percentile(50) / 1000 : undefined,
       rttP99Us: commands ? histogram.percentile(99) / 1000 : undefined,
     };
-    sessions.forEach((s) => s.socket.destroy());
+    for (const s of sessions) s.socket.destroy();
     sessions = [];
     reply({ cmd: 'stopped', result });
   } else if (message.cmd === 'drop-kept') {

@@ -14,8 +14,9 @@ t.test('npm run bench -- --smoke --json: the table, the JSON with every field, t
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const json = join(dir, 'bench.json');
   const script = new URL('../bench/run.js', import.meta.url).pathname;
-  // About a minute alone; up to 90 s beside other test files and a busy machine. Within tap's
-  // timeout (240 s), so that a stuck run is stopped here rather than left behind.
+  // About a minute alone (the stall bench's 15 s of it); up to 2 minutes beside other test files
+  // and a busy machine. Within tap's timeout (240 s), so that a stuck run is stopped here rather
+  // than left behind.
   const { stdout } = await run(process.execPath, [script, '--smoke', '--seed', '12345', '--json', json], { timeout: 200_000 });
   t.match(stdout, /^backdoor bench: Node v\d+/);
   // The scenarios' order comes from the seed given (a fresh one per run without it).
@@ -30,6 +31,10 @@ t.test('npm run bench -- --smoke --json: the table, the JSON with every field, t
   t.match(stdout, /\| heavy command, main-thread time: session vs app realm/);
   t.match(stdout, /\| \.stack, main thread busy in the app's code, \d+ modules of the app's loaded .*\| main thread held -?[\d.]+ ms /);
   t.match(stdout, /\| backdoor, \.profile running \|/);
+  // The stall bench's table (bench/stalls.js), against this build.
+  t.match(stdout, /\| stall row \(mainThreadBudget 0\.1, evalTimeoutMs 5000; [^|]*\| heartbeat worst gap ms \| heartbeat runs\/s \(baseline\) \|/);
+  t.match(stdout, /\| busy app, \.stack flood \| [\d.]+ \| [\d.]+ \([\d.]+\) \| [\d.]+ \.stack\/s \|/);
+  t.match(stdout, /\| idle app, 4 sessions of 1\.5 s commands, a fifth timing 1\+1 \| .*worst 1\+1 \d+ ms/);
 
   const report = JSON.parse(await readFile(json, 'utf8'));
   t.match(report.machine, { node: String, cpu: String, cores: Number });
@@ -95,6 +100,25 @@ t.test('npm run bench -- --smoke --json: the table, the JSON with every field, t
     // The worker's thread is told apart through /proc.
     if (process.platform === 'linux') t.match(report.micro[key], { workerCpuUsPerCommand: Number, otherThreadsCpuUsPerCommand: Number }, key);
   }
+  // The stall rows: their shape, never their timing.
+  t.match(report.stalls, { dist: String, mainThreadBudget: 0.1, evalTimeoutMs: 5000, busyMs: Number, longMs: Number });
+  t.same(report.stalls.rows.map((row: { name: string }) => row.name), [
+    'busy app, baseline',
+    'busy app, .stack flood',
+    'busy app, TAB after arr.',
+    'busy app, TAB after u8.',
+    'busy app, TAB after big.',
+    'idle app, baseline',
+    'idle app, 1.5 s commands back to back',
+    'idle app, 4 sessions of 1.5 s commands, a fifth timing 1+1',
+  ]);
+  for (const row of report.stalls.rows) {
+    t.match(row, { app: row.name.startsWith('busy') ? 'busy' : 'idle', windowMs: Number, worstGapMs: Number, runsPerSecond: Number, baselineRunsPerSecond: Number }, row.name);
+    if (/TAB/.test(row.name)) t.match(row.completions, { answered: Number, unanswered: Number, slowestMs: Number }, row.name);
+    if (/1\.5 s/.test(row.name)) t.match(row, { longCommands: Number }, row.name);
+  }
+  t.match(report.stalls.rows[1], { stacksPerSecond: Number });
+  t.match(report.stalls.rows[7], { roundTrip: { worstMs: Number, answered: Number, unanswered: Number } });
   const svg = await readFile(join(dir, 'bench.svg'), 'utf8');
   t.match(svg, /^<svg [^]*node repl, heavy flood[^]*<\/svg>\n$/);
   // Scenarios without HTTP load have no ratio to draw.
