@@ -63,8 +63,37 @@ environment:
   BACKDOOR_HISTORY  history file (default ~/.backdoor_history, mode 0600; empty for none)
 `;
 
+/** Usage errors (a bad option or argument) exit 2, as with most commands; a failure to do what was asked, 1. */
+const USAGE = 2;
+
 async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(argv);
+  } catch (error) {
+    return fail((error as Error).message, USAGE);
+  }
+  const { values, positionals } = parsed;
+  if (values.help || positionals.length !== (values.all ? 0 : 1)) {
+    if (values.all && !values.help) return fail('--all asks every backdoor on this machine: give no target', USAGE);
+    (values.help ? process.stdout : process.stderr).write(usage);
+    return values.help ? 0 : USAGE;
+  }
+  const timeout = Number(values.timeout);
+  if (!Number.isFinite(timeout) || timeout <= 0) return fail(`--timeout must be a number of milliseconds. Received '${sanitize(values.timeout)}'`, USAGE);
+  if (values.profile !== undefined && !/^\d+(\.\d+)?$/.test(values.profile)) return fail(`--profile takes a number of seconds. Received '${sanitize(values.profile)}'`, USAGE);
+  if (values.all) return all(values, timeout);
+  if (values.start || values.title !== undefined || values.ppid !== undefined) return fail('--start, --title and --ppid choose processes for --all', USAGE);
+  const [argument] = positionals as [string];
+  if (argument === 'ls' && !values.pid && !values.port) return list();
+  if (values.pid && values.port) return fail('--pid and --port say opposite things: give one', USAGE);
+  const oneShots = [values.eval !== undefined, values.stack, values.profile !== undefined, values.json].filter(Boolean).length;
+  if (oneShots > 1) return fail('--eval, --stack, --profile and --json each say what to do: give one', USAGE);
+  return run(values, argument, timeout, oneShots);
+}
+
+function parse(argv: string[]) {
+  return parseArgs({
     args: argv,
     allowPositionals: true,
     options: {
@@ -83,22 +112,12 @@ async function main(argv: string[]): Promise<number> {
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
-  if (values.help || positionals.length !== (values.all ? 0 : 1)) {
-    if (values.all && !values.help) return fail('--all asks every backdoor on this machine: give no target', 2);
-    (values.help ? process.stdout : process.stderr).write(usage);
-    return values.help ? 0 : 2;
-  }
-  const timeout = Number(values.timeout);
-  if (!Number.isFinite(timeout) || timeout <= 0) return fail(`--timeout must be a number of milliseconds. Received '${sanitize(values.timeout)}'`);
-  if (values.profile !== undefined && !/^\d+(\.\d+)?$/.test(values.profile)) return fail(`--profile takes a number of seconds. Received '${sanitize(values.profile)}'`);
-  if (values.all) return all(values, timeout);
-  if (values.start || values.title !== undefined || values.ppid !== undefined) return fail('--start, --title and --ppid choose processes for --all', 2);
-  const [argument] = positionals;
-  if (argument === 'ls' && !values.pid && !values.port) return list();
-  if (values.pid && values.port) return fail('--pid and --port say opposite things: give one');
-  const oneShots = [values.eval !== undefined, values.stack, values.profile !== undefined, values.json].filter(Boolean).length;
-  if (oneShots > 1) return fail('--eval, --stack, --profile and --json each say what to do: give one');
+}
 
+type Values = ReturnType<typeof parse>['values'];
+
+/** Connects to the one target and does what the options ask. */
+async function run(values: Values, argument: string, timeout: number, oneShots: number): Promise<number> {
   const target = await resolveTarget(argument, values.pid ? 'pid' : values.port ? 'port' : undefined);
   if (target.kind === 'error') return fail(target.reason);
   let address: BackdoorAddress;

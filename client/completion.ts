@@ -27,7 +27,8 @@ export class CompletionRequests {
   /** Asks for the completions of `line` (up to the cursor); `done` is called once. */
   ask(line: string, done: Done): void {
     this.#giveUp(); // never two at once: readline asks again only once answered
-    const id = (this.#lastId = (this.#lastId + 1) & 0xff);
+    this.#lastId = (this.#lastId + 1) & 0xff;
+    const id = this.#lastId;
     const timer = setTimeout(() => {
       this.#giveUp();
       this.#notice(`(no completions: the app did not answer within ${this.#waitMs / 1000} s; its main thread may be busy)`);
@@ -42,6 +43,7 @@ export class CompletionRequests {
     if (!waiting || answer.id !== waiting.id) return;
     this.#waiting = undefined;
     clearTimeout(waiting.timer);
+    if (answer.note !== undefined && answer.names.length === 0) this.#notice(`(no completions: ${answer.note})`);
     waiting.done(answer.names, answer.completed);
   }
 

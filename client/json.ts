@@ -9,8 +9,7 @@ function jsonLines(socket: Socket, onLine: (line: string) => void): void {
   let buffer = '';
   readServerText(socket, {}, (text) => {
     buffer += text;
-    let newline;
-    while ((newline = buffer.indexOf('\n')) !== -1) {
+    for (let newline = buffer.indexOf('\n'); newline !== -1; newline = buffer.indexOf('\n')) {
       const line = buffer.slice(0, newline);
       buffer = buffer.slice(newline + 1);
       if (!started) {

@@ -7,7 +7,8 @@
  * - request, client to server: `IAC SB 200 <id> <the line up to the cursor, UTF-8> IAC SE`,
  *   of at most MAX_COMPLETION_LINE bytes of the line's end;
  * - answer, server to client: `IAC SB 200 <id> <JSON [names, completed]> IAC SE`, as Node's
- *   readline completer answers: the candidates, and the part of the line they replace.
+ *   readline completer answers: the candidates, and the part of the line they replace; with a
+ *   third element, a note, when there are none for a reason the user should hear (the budget).
  *
  * `id` is one byte, counting round, so that a late answer is not taken for a newer request's.
  */
@@ -27,6 +28,8 @@ export interface CompletionAnswer {
   id: number;
   names: string[];
   completed: string;
+  /** Why there are no names, when there is a reason to tell (the budget holds completions now). */
+  note?: string;
 }
 
 /** The request for `line` (its end, cut at a character boundary, when it is long). */
@@ -46,8 +49,8 @@ export function parseCompletionRequest(data: Buffer): CompletionRequest | undefi
   return { id: data[0], line: data.subarray(1, 1 + MAX_COMPLETION_LINE).toString('utf8') };
 }
 
-/** The answer: as many of `names` as fit in MAX_COMPLETION_ANSWER. */
-export function completionAnswer(id: number, names: readonly string[], completed: string): Buffer {
+/** The answer: as many of `names` as fit in MAX_COMPLETION_ANSWER (and a note, which older clients ignore). */
+export function completionAnswer(id: number, names: readonly string[], completed: string, note?: string): Buffer {
   const kept: string[] = [];
   let size = Buffer.byteLength(completed) + 16;
   for (const name of names) {
@@ -55,16 +58,16 @@ export function completionAnswer(id: number, names: readonly string[], completed
     if (size > MAX_COMPLETION_ANSWER) break;
     kept.push(name);
   }
-  return subnegotiation(Option.BACKDOOR_COMPLETION, Buffer.concat([Buffer.from([id & 0xff]), Buffer.from(JSON.stringify([kept, completed]), 'utf8')]));
+  return subnegotiation(Option.BACKDOOR_COMPLETION, Buffer.concat([Buffer.from([id & 0xff]), Buffer.from(JSON.stringify(note === undefined ? [kept, completed] : [kept, completed, note.slice(0, 1000)]), 'utf8')]));
 }
 
 /** An answer's content (after the option byte), or undefined when it is not one. */
 export function parseCompletionAnswer(data: Buffer): CompletionAnswer | undefined {
   if (data.length === 0) return undefined;
   try {
-    const [names, completed] = JSON.parse(data.subarray(1).toString('utf8')) as unknown[];
+    const [names, completed, note] = JSON.parse(data.subarray(1).toString('utf8')) as unknown[];
     if (!Array.isArray(names) || !names.every((name) => typeof name === 'string') || typeof completed !== 'string') return undefined;
-    return { id: data[0], names, completed };
+    return { id: data[0], names, completed, ...(typeof note === 'string' && { note }) };
   } catch {
     return undefined;
   }

@@ -2,9 +2,9 @@
 export type BackdoorErrorCode =
   | 'ERR_BACKDOOR_WORKER' // the worker thread failed to start or died
   | 'ERR_BACKDOOR_CLOSED' // the backdoor was closed while it was starting, or is not listening
-  | 'ERR_BACKDOOR_UNSAFE_DIR' // the rendezvous directory is another user's, a link, or open to others
+  | 'ERR_BACKDOOR_UNSAFE_DIR' // the rendezvous directory is another user's, a link, or open to others (told on stderr: discovery is skipped)
   | 'ERR_BACKDOOR_SIGNALS_INSTALLED' // installSignalHandlers() while handlers are installed
-  | 'ERR_BACKDOOR_SIGNALS_NOT_INSTALLED' // uninstalling handlers that are not installed
+  | 'ERR_BACKDOOR_SIGNALS_NOT_INSTALLED' // the preload's start-at-once without handlers (internal)
   | 'ERR_BACKDOOR_SIGNAL_BLOCKED' // the start or stop signal is blocked in the process (--disable-sigusr1)
   | 'ERR_BACKDOOR_LISTEN'; // listening failed with an error that has no system code
 

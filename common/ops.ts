@@ -42,6 +42,17 @@ export interface OpSpec {
   /** What its value holds, for `describe`. */
   readonly returns: string;
   /**
+   * An op that lasts its `seconds`: what it does meanwhile, told when it starts ("Profiling the
+   * main thread's CPU"). Such an op ends with its client: when it closes its side, or types
+   * `.exit`.
+   */
+  readonly lasts?: string;
+  /**
+   * No use late (TAB completion): when the budget would hold it, it is answered at once,
+   * `budget-held`, with the reason, rather than queued.
+   */
+  readonly urgent?: true;
+  /**
    * The text mode's dot-command (`.heap sample`), and how the rest of the line becomes its
    * arguments (default: the arguments in order, one word each). None: not a dot-command.
    */
@@ -63,19 +74,19 @@ export const OPS: readonly OpSpec[] = [
     returns: 'text: the listing',
     command: { name: 'inspect', usage: '.inspect <expression> [depth]', parse: parseInspect },
   },
-  { name: 'complete', doc: 'Tab completion: the names that can follow the end of a line', args: [{ name: 'line', type: 'string', doc: 'the line up to the cursor', maxLength: 1024 }], runs: 'main', role: 'observe', returns: 'names, and completed: the part of the line they replace' },
+  { name: 'complete', doc: 'Tab completion: the names that can follow the end of a line', args: [{ name: 'line', type: 'string', doc: 'the line up to the cursor', maxLength: 1024 }], runs: 'main', role: 'observe', returns: 'names, and completed: the part of the line they replace', urgent: true },
   { name: 'stats', doc: "The app's health: event-loop delay and use, memory, resources, and the backdoor's cost", args: [], runs: 'main', role: 'observe', returns: 'text', command: { name: 'stats', usage: '.stats' } },
   { name: 'locals', doc: 'The names the app provided, with a preview of each', args: [], runs: 'main', role: 'observe', returns: 'text', command: { name: 'locals', usage: '.locals' } },
   { name: 'heap', doc: "The main thread's heap and its spaces now", args: [], runs: 'main', role: 'observe', returns: 'text', command: { name: 'heap', usage: '.heap' } },
   {
     name: 'heap-sample', doc: "Where the main thread's allocations are made, sampled over [seconds] (default 5, at most 60), and a .heapprofile file", runs: 'inspector', role: 'observe',
-    args: [SECONDS('how long to sample')], returns: 'text, file',
+    args: [SECONDS('how long to sample')], returns: 'text, file', lasts: "Sampling the main thread's allocations",
     command: { name: 'heap sample', usage: '.heap sample [seconds]' },
   },
   { name: 'stack', doc: "The main thread's JavaScript stack now; it answers while the main thread is busy", args: [], runs: 'inspector', role: 'observe', returns: 'text, idle, frames (functionName, location; top first)', command: { name: 'stack', usage: '.stack' } },
   {
     name: 'profile', doc: "Profile the main thread's CPU for [seconds] (default 5, at most 60): top functions, hottest paths, and a .cpuprofile file", runs: 'inspector', role: 'observe',
-    args: [SECONDS('how long to profile')], returns: 'text, file',
+    args: [SECONDS('how long to profile')], returns: 'text, file', lasts: "Profiling the main thread's CPU",
     command: { name: 'profile', usage: '.profile [seconds]' },
   },
   {
@@ -107,6 +118,15 @@ export function opNamed(name: unknown): OpSpec | undefined {
  * A text-mode dot-command (`.profile 3`, without its dot): the op and its arguments, a usage
  * message for arguments that do not fit, or undefined when no op has that command.
  */
+/** Whether op `name` lasts seconds (OpSpec.lasts). */
+export const lastsSeconds = (name: string): boolean => opNamed(name)?.lasts !== undefined;
+
+/** What the text mode says when op `name` starts: for one that lasts seconds, what it does and for how long; else nothing. */
+export function startedText(name: string, args: Args): string {
+  const lasts = opNamed(name)?.lasts;
+  return lasts ? `${lasts} for ${String(args.seconds)} s; Ctrl+C abandons it.\n` : '';
+}
+
 export function parseCommand(text: string): { op: OpSpec; args: Args } | { op: OpSpec; usage: string } | undefined {
   const trimmed = text.trim();
   // The longest command that the line starts with (`heap sample` before `heap`).

@@ -57,8 +57,8 @@ export interface WorkerConfig {
    * undefined when V8's watchdog does it.
    */
   runawayHook: { name: string; stop: number } | undefined;
-  /** Where `.profile` and `.heap sample` write their files (made by the main thread, 0700). */
-  diagnosticsDir: string;
+  /** Where `.profile` and `.heap sample` write their files: the app's directory, or undefined for one made when needed. */
+  diagnosticsDir: string | undefined;
 }
 
 /** What the worker is started with. */
@@ -66,6 +66,8 @@ export interface WorkerData {
   config: WorkerConfig;
   /** The worker's end of the channel. */
   port: import('node:worker_threads').MessagePort;
+  /** What its inspector ops cost the main thread (common/inspector-tally.ts). */
+  tally: SharedArrayBuffer;
 }
 
 /** The ops the main thread runs, and the two of the worker's own: the app's load now, a stopped command's reply. */
@@ -118,8 +120,6 @@ export interface OpRequest {
   target?: { path: string[]; prefix: string };
   /** stats: the worker's own line. */
   note?: string;
-  /** The main thread's time the worker's inspector ops have taken so far, left out of the app's own load. */
-  inspectorMs: number;
 }
 
 /**
@@ -197,7 +197,9 @@ export type WorkerNotice =
   /** Audit events from the worker, batched (only when the `audit` option is a function). */
   | { type: 'audit'; events: AuditEvent[] }
   /** The worker's heap has had its first full collection, after it started listening (lib/quiet-heap.ts). */
-  | { type: 'heap-collected' };
+  | { type: 'heap-collected' }
+  /** The worker made a directory for diagnostics files: removed when the app exits. */
+  | { type: 'diagnostics-dir'; path: string };
 
 /** The worker's answer to `listen`: an address, or the error to rethrow on the main thread. */
 export type ListenReply =

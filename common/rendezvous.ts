@@ -11,7 +11,7 @@
  * this user's (see `unsafeDirReason`). The client reads both, as the app and the client need
  * not have the same environment (a service has no `XDG_RUNTIME_DIR`, a login shell has).
  */
-import { lstatSync, readFileSync, statSync } from 'node:fs';
+import { lstatSync, readFileSync, type Stats, statSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import inheritance from './inheritance.cts';
@@ -50,7 +50,7 @@ export function rendezvousDir(env?: NodeJS.ProcessEnv): string {
 
 /** Why `dir` is not a private directory of this user, or undefined when it is. */
 export function unsafeDirReason(dir: string): string | undefined {
-  let stats;
+  let stats: Stats;
   try {
     stats = lstatSync(dir);
   } catch (error) {

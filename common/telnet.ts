@@ -47,13 +47,9 @@ export type TelnetPart =
 /** Subnegotiations longer than this are cut, by default: window sizes and terminal types are short. */
 const MAX_SUBNEGOTIATION = 256;
 
-const enum State {
-  Data,
-  Iac,
-  Verb,
-  Sub,
-  SubIac,
-}
+/** Where the parser is in the stream. */
+const State = { Data: 0, Iac: 1, Verb: 2, Sub: 3, SubIac: 4 } as const;
+type State = (typeof State)[keyof typeof State];
 
 /**
  * Incremental parser: feed it chunks as they arrive, sequences may be split anywhere.
@@ -65,7 +61,7 @@ export class TelnetParser {
   sawCarriageReturn = false;
   /** The client sent a telnet command: it speaks telnet. */
   sawCommand = false;
-  #state = State.Data;
+  #state: State = State.Data;
   #verb: NegotiationVerb = DO;
   #sub: number[] = [];
   #afterCr = false;

@@ -13,7 +13,7 @@ if (cluster.isPrimary) {
   cluster.setupPrimary({ execArgv: [...process.execArgv, '--import', import.meta.resolve('backdoor/register')] });
   for (let i = 0; i < workers; i++) cluster.fork();
   let announced = false;
-  cluster.on('listening', (worker, address) => {
+  cluster.on('listening', (_worker, address) => {
     if (announced) return;
     announced = true;
     console.log(`cluster primary ${process.pid}: ${workers} workers on http://127.0.0.1:${address.port}/; ask them all: npx backdoor --all --start --eval 'stats.requests'`);
@@ -28,7 +28,7 @@ if (cluster.isPrimary) {
   const stats = { worker: cluster.worker.id, requests: 0 };
   globalThis.stats = stats;
   http
-    .createServer((request, response) => {
+    .createServer((_request, response) => {
       stats.requests++;
       response.end(`worker ${stats.worker}, request #${stats.requests}\n`);
     })

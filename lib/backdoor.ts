@@ -4,8 +4,9 @@ import type { BackdoorAddress } from '../common/address.ts';
 import type { WorkerApi, WorkerConfig, WorkerData } from '../common/protocol.ts';
 import { Auditor } from './audit.ts';
 import { announce, withdraw } from './announce.ts';
-import { diagnosticsDir } from './diagnostics-dir.ts';
+import { removeAtExit } from './diagnostics-dir.ts';
 import { PromiseCtor, PromiseRace } from '../common/primordials.ts';
+import { InspectorTally } from '../common/inspector-tally.ts';
 import { BackdoorError, listenErrorCode } from '../common/errors.ts';
 import { mainSide, type MainSide } from './main-side.ts';
 import { HOOK, RunawayStop } from './runaway-stop.ts';
@@ -30,8 +31,10 @@ export const workerSymbol: unique symbol = Symbol.for('backdoor.worker') as neve
 
 /** See `Backdoor.stats()`. */
 export interface BackdoorStats {
-  /** Commands run on the main thread. */
+  /** Ops the sessions ran: on the main thread, and against it through the inspector (diagnoses). */
   commands: number;
+  /** Of those, the diagnoses: `.stack`, `.profile`, `.heap sample`, and the collection a session's end makes. */
+  diagnoses: number;
   /** Main-thread time they used, in ms. */
   mainThreadMs: number;
 }
@@ -75,9 +78,10 @@ export class Backdoor {
       authTimeoutMs: options.authTimeoutMs,
       evalTimeoutMs: options.evalTimeoutMs,
       runawayHook: this.#runawayStop ? { name: HOOK, stop: this.#runawayStop.number } : undefined,
-      diagnosticsDir: diagnosticsDir(options.diagnosticsDir),
+      diagnosticsDir: options.diagnosticsDir,
     };
-    const workerData: WorkerData = { config, port: port2 };
+    const tally = new InspectorTally();
+    const workerData: WorkerData = { config, port: port2, tally: tally.buffer };
     this.#releaseReducer = holdMemoryReducer();
     try {
       this.#worker = new Worker(workerUrl, {
@@ -100,10 +104,11 @@ export class Backdoor {
       }
     });
 
-    this.#side = mainSide(port1, { locals: options.locals, evalTimeoutMs: options.evalTimeoutMs, mainThreadBudget: options.mainThreadBudget, runawayStop: this.#runawayStop }, {
+    this.#side = mainSide(port1, { locals: options.locals, evalTimeoutMs: options.evalTimeoutMs, mainThreadBudget: options.mainThreadBudget, runawayStop: this.#runawayStop, tally }, {
       audit: (event) => this.#auditor.emit(event),
       notice: (notice) => {
         if (notice.type === 'heap-collected') this.#releaseReducer();
+        else if (notice.type === 'diagnostics-dir') removeAtExit(notice.path);
         else if (notice.type === 'audit') this.#auditor.emit(...notice.events);
       },
     });

@@ -1,27 +1,28 @@
 /**
- * Where `.profile` and `.heap sample` leave their files: the directory the app named
- * (`diagnosticsDir`), or one made for this backdoor by mkdtemp (a fresh random name, mode 0700,
- * made atomically: no other user can have planted it or a link in it, nor read what is written
- * there: a profile names the app's files and functions), removed with what is in it when the
- * app exits. The worker writes the files (workers/diagnostics/diagnostics-file.ts).
+ * The directories the worker made for `.profile` and `.heap sample` files (when the app named
+ * none: workers/diagnostics/diagnostics-file.ts), removed with what is in them when the app
+ * exits (a process killed by a signal it does not handle runs no code, and leaves them).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 
 const made = new Set<string>();
 let hooked = false;
 
-/** `named`, or a fresh private directory, removed when the app exits. */
-export function diagnosticsDir(named: string | undefined): string {
-  if (named !== undefined) return named;
-  const dir = mkdtempSync(join(tmpdir(), 'backdoor-diagnostics-'));
+/** `dir`, which the worker made under the temporary directory, goes when the app exits. */
+export function removeAtExit(dir: string): void {
+  // Only a directory of ours: the path comes over the channel, and is removed recursively.
+  if (!dir.startsWith(`${tmpdir()}/backdoor-diagnostics-`) || dir.includes('/../')) return;
   made.add(dir);
-  if (!hooked) {
-    hooked = true;
-    process.once('exit', () => {
-      for (const each of made) rmSync(each, { recursive: true, force: true });
-    });
-  }
-  return dir;
+  if (hooked) return;
+  hooked = true;
+  process.once('exit', () => {
+    for (const each of made) {
+      try {
+        rmSync(each, { recursive: true, force: true });
+      } catch {
+        // the app is exiting: nothing to tell, nobody to tell it to
+      }
+    }
+  });
 }

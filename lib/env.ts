@@ -18,7 +18,7 @@ import type { SignalOptions } from './signals.ts';
  * | BACKDOOR_TOKEN | `token` |
  * | BACKDOOR_ALLOW_REMOTE=1 | `allowRemote` |
  * | BACKDOOR_AUDIT | `audit`: `stderr` (every event), `off`, or unset for the default |
- * | BACKDOOR_MAX_SESSIONS, BACKDOOR_MAX_INPUT_BYTES, BACKDOOR_IDLE_TIMEOUT_MS, BACKDOOR_AUTH_TIMEOUT_MS | the options of those names |
+ * | BACKDOOR_MAX_SESSIONS, BACKDOOR_MAX_INPUT_BYTES, BACKDOOR_IDLE_TIMEOUT_MS, BACKDOOR_AUTH_TIMEOUT_MS, BACKDOOR_DIAGNOSTICS_DIR | the options of those names |
  *
  * A process started with the preload has no locals to offer, and may be one of many copies
  * (cluster, PM2): by default each listens on a unix socket of its own, owner-only, which
@@ -84,4 +84,5 @@ const variables: [string, keyof SignalOptions, 'text' | 'number'][] = [
   ['BACKDOOR_MAX_INPUT_BYTES', 'maxInputBytes', 'number'],
   ['BACKDOOR_IDLE_TIMEOUT_MS', 'idleTimeoutMs', 'number'],
   ['BACKDOOR_AUTH_TIMEOUT_MS', 'authTimeoutMs', 'number'],
+  ['BACKDOOR_DIAGNOSTICS_DIR', 'diagnosticsDir', 'text'],
 ];

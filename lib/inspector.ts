@@ -120,7 +120,7 @@ export class HealthMonitor {
   #eluMinute = { at: performance.now(), elu: performance.eventLoopUtilization() };
   readonly #startedAt = performance.now();
 
-  report(cost: { commands: number; mainThreadMs: number }, budget: number, extra: string): string {
+  report(cost: { commands: number; diagnoses: number; mainThreadMs: number }, budget: number, extra: string): string {
     this.#start();
     const now = performance.now();
     const ms = (ns: number) => (Number.isFinite(ns) ? (ns / 1e6).toFixed(2) : '-');
@@ -140,7 +140,7 @@ export class HealthMonitor {
       `memory: heap ${mb(memory.heapUsed)} used of ${mb(memory.heapTotal)}, rss ${mb(memory.rss)}, external ${mb(memory.external)}`,
       `active resources: ${[...resources].map(([kind, count]) => `${kind} ${count}`).join(', ') || 'none'}`,
       `uptime: ${formatUptime(process.uptime())}, pid ${process.pid}, Node.js ${process.version}`,
-      `backdoor: ${cost.commands} command(s), ${cost.mainThreadMs.toFixed(1)} ms of main-thread time, ` +
+      `backdoor: ${cost.commands} op(s) (${cost.diagnoses} diagnoses), ${cost.mainThreadMs.toFixed(1)} ms of main-thread time, ` +
         `${((cost.mainThreadMs / (lifetime * 1000)) * 100).toFixed(2)}% of the main thread since it started (budget ${(budget * 100).toFixed(0)}%)`,
     ];
     if (extra !== '') lines.push(extra);

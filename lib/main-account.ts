@@ -1,4 +1,5 @@
 import { AppLoad } from './app-load.ts';
+import type { InspectorTally } from '../common/inspector-tally.ts';
 
 /**
  * What the backdoor has cost the main thread: each op's time (running, formatting), each
@@ -12,11 +13,12 @@ export class MainAccount {
   /** Calls that only asked for the load (a held op's): messages of the backdoor's too. */
   #loadCalls = 0;
   #mainThreadMs = 0;
-  #inspectorMs = 0;
+  readonly #tally: InspectorTally | undefined;
 
-  /** `messagingMs`: the channel's time on this thread so far. */
-  constructor(messagingMs: () => number = () => 0) {
+  /** `messagingMs`: the channel's time on this thread so far; `tally`: the worker's inspector ops'. */
+  constructor(messagingMs: () => number = () => 0, tally?: InspectorTally) {
     this.#messagingMs = messagingMs;
+    this.#tally = tally;
   }
 
   /** An op ran, for `ms` of the main thread's time. */
@@ -35,15 +37,11 @@ export class MainAccount {
     this.#loadCalls++;
   }
 
-  /** The worker's inspector ops have taken `ms` of the main thread so far (cumulative, as each request says). */
-  inspector(ms: number): void {
-    if (ms > this.#inspectorMs) this.#inspectorMs = ms;
-  }
-
   /** The app's own load now (0..1), or undefined when it cannot be measured (yet). */
   load(): number | undefined {
     try {
-      const load = this.#appLoad.measure(this.#mainThreadMs + this.#inspectorMs + this.#messagingMs(), this.#ops + this.#loadCalls);
+      const inspector = this.#tally?.read() ?? { ms: 0, ops: 0 };
+      const load = this.#appLoad.measure(this.#mainThreadMs + inspector.ms + this.#messagingMs(), this.#ops + this.#loadCalls + inspector.ops);
       return Number.isNaN(load) ? undefined : load;
     } catch {
       // Node's event-loop utilisation reads `process.hrtime`, which session code can replace:
@@ -52,8 +50,9 @@ export class MainAccount {
     }
   }
 
-  /** Ops run so far, and the main-thread time they (and what followed them) used. */
-  stats(): { commands: number; mainThreadMs: number } {
-    return { commands: this.#ops, mainThreadMs: this.#mainThreadMs + this.#inspectorMs };
+  /** Ops run so far (diagnoses among them), and the main-thread time they (and what followed them) used. */
+  stats(): { commands: number; diagnoses: number; mainThreadMs: number } {
+    const inspector = this.#tally?.read() ?? { ms: 0, ops: 0 };
+    return { commands: this.#ops + inspector.ops, diagnoses: inspector.ops, mainThreadMs: this.#mainThreadMs + inspector.ms };
   }
 }

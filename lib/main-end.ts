@@ -58,7 +58,6 @@ export class MainEnd {
 
   #receive(message: ToMain): void {
     if ('type' in message) return this.#onNotice(message);
-    this.#account.inspector(message.inspectorMs);
     if (message.op === 'load') {
       this.#account.loadCall();
       return this.#send({ id: message.id, status: 'done', out: '', cost: 0, measured: this.#account.load() });

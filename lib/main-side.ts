@@ -4,6 +4,7 @@ import type { WorkerNotice } from '../common/protocol.ts';
 import { CodeRunner } from './code-runner.ts';
 import { SessionContexts } from './contexts.ts';
 import { MainAccount } from './main-account.ts';
+import type { InspectorTally } from '../common/inspector-tally.ts';
 import { MainEnd } from './main-end.ts';
 import { NextTurn } from './next-turn.ts';
 import { mainHandlers } from './op-handlers.ts';
@@ -16,6 +17,8 @@ export interface MainSideOptions {
   evalTimeoutMs: number;
   mainThreadBudget: number;
   runawayStop?: RunawayStop;
+  /** What the worker's inspector ops cost here. */
+  tally?: InspectorTally;
 }
 
 /** Where it tells what is not an op's answer. */
@@ -43,7 +46,7 @@ export function mainSide(port: MessagePort, options: MainSideOptions, events: Ma
   const turn = new NextTurn(fault);
   const format = new OutcomeFormatter(options.evalTimeoutMs);
   let end: MainEnd | undefined;
-  const account = new MainAccount(() => end?.busyMs ?? 0);
+  const account = new MainAccount(() => end?.busyMs ?? 0, options.tally);
   let code: CodeRunner | undefined;
   const contexts = new SessionContexts(options.locals, format, turn, {
     notify: (notice) => end?.notify(notice),

@@ -45,9 +45,9 @@ export interface BackdoorOptions {
   authTimeoutMs?: number;
   /**
    * Where `.profile` and `.heap sample` write their files. Default: a directory of its own made
-   * for this backdoor (mkdtemp, 0700) under the temporary directory, removed when the app exits.
-   * A directory named here is kept; either way it holds at most 16 files and 256 MB (the oldest
-   * go first).
+   * at the first such file (mkdtemp, 0700) under the temporary directory, removed when the app
+   * exits. A directory named here is kept; either way at most 16 files and 256 MB of this app's
+   * are kept in it (the oldest go first).
    */
   diagnosticsDir?: string;
 }
@@ -192,7 +192,7 @@ function integer(name: string, value: unknown, min: number, max: number): number
 function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'string') return `'${value.length > 40 ? value.slice(0, 40) + '...' : value}'`;
+  if (typeof value === 'string') return `'${value.length > 40 ? `${value.slice(0, 40)}...` : value}'`;
   if (typeof value === 'object' || typeof value === 'function') return `type ${typeof value}`;
   return `${typeof value} ${String(value)}`;
 }

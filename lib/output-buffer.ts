@@ -36,5 +36,5 @@ export class OutputBuffer {
 
 /** A result is printed within REPL limits, but an object with a million keys still prints them all. */
 export function capText(text: string): string {
-  return text.length <= MAX_OUTPUT_CHARS ? text : text.slice(0, MAX_OUTPUT_CHARS) + `\n${truncationNote(text.length - MAX_OUTPUT_CHARS).trimEnd()}`;
+  return text.length <= MAX_OUTPUT_CHARS ? text : `${text.slice(0, MAX_OUTPUT_CHARS)}\n${truncationNote(text.length - MAX_OUTPUT_CHARS).trimEnd()}`;
 }

@@ -99,13 +99,15 @@ t.test('three apps: --all reaches the listening one, --start the opted-in one to
 t.test('a process that hangs is reported as timed out while the others answer', async (t) => {
   const dir = await rendezvous(t);
   const env = { BACKDOOR_DIR: dir };
-  const stuck = await startApp(t, 'stuck-app.mjs', [], env);
+  // (Without tap's coverage: with it, the inspector's Debugger.enable reports thousands of
+  // scripts, which a loaded machine may not do within the inspector's 2 s.)
+  const stuck = await startApp(t, 'stuck-app.mjs', [], { ...env, _TAPJS_PROCESSINFO_COVERAGE_: '0' });
   const fine = await startApp(t, 'http-app.mjs', ['--import', 'backdoor/register'], { ...env, BACKDOOR_START: '1' });
   await until('both listen', () => existsSync(join(dir, `${stuck.pid}.json`)) && existsSync(join(dir, `${fine.pid}.json`)));
   // Stuck for longer than the two clients below take to start and ask, on a busy machine too;
   // nothing waits for its end.
   stuck.process.stdin!.write('block 20000\n');
-  await new Promise((resolve) => setTimeout(resolve, 200));
+  await stuck.waitForStdout(/blocking/);
   const result = await client(dir, ['--all', '--timeout', '1500', '--eval', 'process.pid']);
   t.equal(result.code, 1, 'a timeout fails the run');
   t.match(result.stdout, new RegExp(`^${stuck.pid}\\s.*error: timed out after 1500 ms$`, 'm'));

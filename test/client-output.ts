@@ -1,5 +1,6 @@
 import t from 'tap';
 import { PipeFilter, splitPrompt } from '../client/output.ts';
+import { CompletionRequests } from '../client/completion.ts';
 import { ClientTelnet } from '../client/telnet-client.ts';
 import { completionAnswer, completionRequest, MAX_COMPLETION_ANSWER, MAX_COMPLETION_LINE, parseCompletionAnswer, parseCompletionRequest } from '../common/completion-wire.ts';
 import { Option, subnegotiation } from '../common/telnet.ts';
@@ -61,6 +62,21 @@ t.test('completion travels in subnegotiations of the backdoor option, apart from
   t.ok(many.length <= MAX_COMPLETION_ANSWER + 16, 'bounded');
   t.ok(parseCompletionAnswer(many.subarray(3, -2))!.names.length > 1000);
   t.equal(parseCompletionAnswer(Buffer.from('\x01not json')), undefined);
+});
+
+t.test('no completions for a reason: the note is told above the line', async (t) => {
+  const held = completionAnswer(3, [], 'arr.', 'held by the budget: ...; try again in 8 s');
+  const answer = parseCompletionAnswer(held.subarray(3, -2))!;
+  t.same(answer, { id: 3, names: [], completed: 'arr.', note: 'held by the budget: ...; try again in 8 s' });
+  const notices: string[] = [];
+  const sent: Buffer[] = [];
+  const requests = new CompletionRequests((request) => sent.push(request), (text) => notices.push(text), 60_000);
+  const done: unknown[] = [];
+  requests.ask('arr.', (names, completed) => done.push([names, completed]));
+  requests.answered({ ...answer, id: parseCompletionRequest(sent[0].subarray(3, -2))!.id });
+  t.same(done, [[[], 'arr.']]);
+  t.same(notices, ['(no completions: held by the budget: ...; try again in 8 s)']);
+  requests.close();
 });
 
 t.test('PipeFilter: no banner, no prompts, results whole however the chunks fall', async (t) => {

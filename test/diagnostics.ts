@@ -1,8 +1,9 @@
 // `.stack`, `.profile`, `.heap`: the main thread seen from the worker, through real sockets,
 // against a child app whose own code keeps its main thread busy.
 import { execFile } from 'node:child_process';
-import { readFileSync, rmSync, statSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import t, { type Test } from 'tap';
 import { startApp, type ChildApp } from './fixtures/child.ts';
 import { TestClient } from './fixtures/client.ts';
@@ -46,12 +47,19 @@ async function idleStack(client: TestClient): Promise<string> {
   return text;
 }
 
-/** The app's 10 ms timer still ticks: nothing was left paused. */
+/** The app's 10 ms timer still ticks: nothing was left paused (asked until it has, bounded). */
 async function ticking(t: Test, client: TestClient): Promise<void> {
   const before = Number(await client.eval('state.ticks'));
-  await new Promise((resolve) => setTimeout(resolve, 200));
-  const after = Number(await client.eval('state.ticks'));
+  let after = before;
+  for (let i = 0; i < 100 && after === before; i++) after = Number(await client.eval('await new Promise((r) => setTimeout(r, 20)); state.ticks'));
   t.ok(after > before, `the app's timer runs (${before} -> ${after})`);
+}
+
+/** Blocks the app's main thread for `ms` in its own code; resolves once it is blocked. */
+async function block(app: ChildApp, ms: number): Promise<void> {
+  const count = (app.stdout().match(/blocking/g) ?? []).length;
+  app.process.stdin!.write(`block ${ms}\n`);
+  await app.waitForStdout(new RegExp(`(blocking\\n[^]*){${count + 1}}`));
 }
 
 /** Removes a diagnostics file when the test ends, with its directory (the worker made it for this test's app). */
@@ -64,15 +72,14 @@ t.test('.stack names the app function the main thread is stuck in, from its file
   const client = await session();
   t.match(await idleStack(client), /^The main thread is idle: it waits in the event loop/);
   await ticking(t, client);
-  app.process.stdin!.write('block 4000\n');
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  await block(app, 4000);
   const stack = await client.eval('.stack', 10_000);
   t.match(stack, /^The main thread is running JavaScript, here \(top first\):\n {4}at stuckInHere \([^\n]*stuck-app\.mjs:\d+:\d+\)\n {4}at appHandler \(/);
   t.match(stack, /at listOnTimeout \(node:internal\/timers/);
   // Meanwhile a command waits, and is told why; .stats answers from the worker.
   const other = await session();
   other.send('state.requests\n');
-  t.match(await other.expect(/\)\n/, 5000), /\(waiting 1\.\d s: the app's main thread has not answered since it was sent: it is busy \(the app's own work, or a long command\), and \.stack in another session shows where; Ctrl\+C abandons it\)/);
+  t.match(await other.expect(/\)\n/, 5000), /\(waiting \d+\.\d s: the app's main thread has not answered since it was sent: it is busy \(the app's own work, or a long command\), and \.stack in another session shows where; Ctrl\+C abandons it\)/);
   t.match(await client.eval('.stats', 5000), /^The app's main thread has not answered for \d+\.\d s: it is busy \(the app's own work, or a long command\)\. \.stack shows where\.\nworker: 2 session\(s\)/);
   t.match(await other.expect(/(^|\n)0\n> $/, 10_000), /0\n> $/);
   // Afterwards: the app serves, its timers run, nothing is left paused or enabled.
@@ -87,10 +94,10 @@ t.test('.profile 2 on an app with a hot function names it first; the whole profi
   // The hot function starts while the profile runs: V8 (Node 22 and 24) records the functions
   // it inlines only for code it compiles while it profiles (see the README).
   client.send('.profile 2\n');
-  await new Promise((resolve) => setTimeout(resolve, 200));
+  await client.expect("Profiling the main thread's CPU for 2 s; Ctrl+C abandons it.\n");
   app.process.stdin!.write('hot\n');
   const text = (await client.expect(/(^|\n)> $/, 15_000)).replace(/\n> $/, '');
-  t.match(text, /^\d+ samples over 2\.\d s/);
+  t.match(text, /^\d+ samples over \d+\.\d s/);
   t.match(text, /\nFunctions by self time:\n +\d+\.\d% +\d+\.\d ms {2}hotFunction {2}\/\S*stuck-app\.mjs:\d+:\d+\n/);
   // (listOnTimeout is missing from the path when V8 had inlined it into processTimers before the
   // profile began, the app's own 10 ms timer having made both hot: see the README.)
@@ -111,13 +118,38 @@ t.test('Ctrl-C abandons a profile at once; the session and the app go on', async
   const { session } = await stuckApp(t);
   const client = await session();
   client.send('.profile 30\n');
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  await client.expect("Profiling the main thread's CPU for 30 s; Ctrl+C abandons it.\n");
   client.send(Buffer.from([255, 244])); // telnet IAC IP: Ctrl-C
   await client.ready();
   // A second diagnosis, at once: it waits while the abandoned one lets go of the inspector,
   // rather than being refused as if another session held it.
   t.match(await client.eval('.stack'), /^The main thread is (idle|running JavaScript)/);
   t.equal(await client.eval('1+1'), '2');
+});
+
+t.test('a session that ends takes its running profile with it: FIN, .exit, or a reset; the inspector is free at once, no file written', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'backdoor-test-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const { session } = await stuckApp(t, [JSON.stringify({ diagnosticsDir: dir })]);
+  const ends: [string, (client: TestClient) => void][] = [
+    ['FIN', (client) => client.end()],
+    ['.exit', (client) => client.send('.exit\n')],
+    ['RST', (client) => client.socket.resetAndDestroy()],
+  ];
+  for (const [how, end] of ends) {
+    const client = await session();
+    client.send('.profile 12\n');
+    await client.expect("Profiling the main thread's CPU for 12 s; Ctrl+C abandons it.\n");
+    end(client);
+    // Another session's diagnosis goes at once: no notice of a wait (one comes after a second),
+    // no busy inspector.
+    const other = await session();
+    const stack = await other.eval('.stack', 10_000);
+    t.match(stack, /^The main thread is (idle|running JavaScript)/, `after ${how}`);
+    t.notMatch(other.received, /waiting|busy/, `after ${how}: nothing waited`);
+    other.destroy();
+  }
+  t.same(readdirSync(dir), [], 'no profile was written');
 });
 
 t.test('.heap now, and .heap sample names where live allocations are made', async (t) => {
@@ -127,7 +159,7 @@ t.test('.heap now, and .heap sample names where live allocations are made', asyn
   client.send('globalThis.kept = []; const t0 = setInterval(function allocateHere() { kept.push(new Array(1000).fill(kept.length)) }, 5); 0\n');
   await client.ready();
   const text = await client.eval('.heap sample 1', 10_000);
-  t.match(text, /^[\d.]+ (kB|MB) sampled in allocations made over 1 s and still alive, by allocating function:\n[^]*allocateHere/);
+  t.match(text, /^Sampling the main thread's allocations for 1 s; Ctrl\+C abandons it\.\n[\d.]+ (kB|MB) sampled in allocations made over 1 s and still alive, by allocating function:\n[^]*allocateHere/);
   t.match(text, /The whole profile \(Chrome DevTools, Memory tab\): \S+\.heapprofile$/);
   removeLater(t, /: (\S+)$/.exec(text)![1]);
   await client.eval('clearInterval(t0)');
@@ -148,8 +180,7 @@ t.test('JSON mode: a diagnosis is an op like any other; the client prints --stac
   t.match(JSON.parse(await client.expect('\n', 5000)), { tag: 'ret', op: 'profile', id: 'p', status: 'error', code: 'bad-args', text: 'profile: seconds must be a number, not "soon"' });
   // Long enough for the one-shot client below to start (with tap's coverage hooks) and look
   // while it lasts, on a busy machine too; nothing waits for its end.
-  app.process.stdin!.write('block 10000\n');
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  await block(app, 10_000);
   client.send(`${JSON.stringify({ id: 2, command: '.stack' })}\n`);
   const stack = JSON.parse(await client.expect('\n', 5000)) as { tag: string; idle: boolean; frames: { functionName: string; location: string }[] };
   t.match(stack, { tag: 'ret', op: 'stack', id: 2, ok: true, idle: false });
@@ -163,16 +194,15 @@ t.test('JSON mode: a diagnosis is an op like any other; the client prints --stac
   t.match(oneShot.stdout, /^The main thread is running JavaScript, here \(top first\):\n {4}at stuckInHere /);
   const profiled = await run(['--profile', '1', String(port)]);
   t.equal(profiled.code, 0, profiled.stderr);
-  t.match(profiled.stdout, /^\d+ samples over 1\.\d s[^]*The whole profile[^\n]*: (\S+)\n$/);
+  t.match(profiled.stdout, /^\d+ samples over \d+\.\d s[^]*The whole profile[^\n]*: (\S+)\n$/);
   removeLater(t, /: (\S+)\n$/.exec(profiled.stdout)![1]);
-  t.match(await run(['--stack', '--eval', '1', String(port)]), { code: 1, stderr: /give one/ });
+  t.match(await run(['--stack', '--eval', '1', String(port)]), { code: 2, stderr: /give one/ });
 });
 
 t.test('an app that runs with --inspect itself: .stack works beside it, and leaves its inspector alone', async (t) => {
   const { app, session } = await stuckApp(t, ['--inspect=127.0.0.1:0']);
   const client = await session();
-  app.process.stdin!.write('block 2000\n');
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  await block(app, 2000);
   t.match(await client.eval('.stack', 10_000), /at stuckInHere \(/);
   await app.waitForStderr(/Debugger listening on ws:\/\/127\.0\.0\.1:\d+\//);
   await unblocked(app);

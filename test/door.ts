@@ -180,7 +180,9 @@ t.test('a held op abandoned (Ctrl-C) stops the load questions', async (t) => {
 
 t.test('one session\'s debt holds that session alone; another\'s op goes at once', async (t) => {
   const { main, calls } = fakeMain();
-  const door = new Door(main, fakeDiagnostics().diagnostics, indebted('long'));
+  const budget = new MainThreadBudget(0.1, performance.now());
+  budget.charge('quick', 0.1, performance.now()); // its last op was short
+  const door = new Door(main, fakeDiagnostics().diagnostics, indebted('long', budget));
   t.teardown(() => door.close());
   const log: string[] = [];
   door.submit(op('long'), listener(log, 'long'));
@@ -195,7 +197,11 @@ t.test('one session\'s debt holds that session alone; another\'s op goes at once
 t.test('each reply, and each notice, is charged to its session: the cost, and the messages apart', async (t) => {
   const { main, calls } = fakeMain();
   const charges: unknown[] = [];
-  const budget = { delay: () => 0, wants() {}, observe() {}, forget() {}, charge: (account: unknown, cost: number, _now: number, scattered = 0) => { charges.push([account, cost, scattered]); } };
+  const budget = {
+    delay: () => 0, wants() {}, observe() {}, forget() {},
+    charge: (account: unknown, cost: number, _now: number, scattered = 0, more = false) => { charges.push([account, cost, scattered, more]); },
+    chargeApart: (account: unknown, ms: number) => { charges.push([account, 'apart', ms]); },
+  };
   const door = new Door(main, fakeDiagnostics().diagnostics, budget as never);
   door.submit(op('a'), listener([], 'a'));
   await tick();
@@ -203,7 +209,7 @@ t.test('each reply, and each notice, is charged to its session: the cost, and th
   await tick();
   door.notice({ type: 'settle', id: calls[0].request.id, out: '', result: ok('1'), cost: 2 }, undefined);
   door.notice({ type: 'output', context: 3, text: 'x', cost: 1 }, 'b');
-  t.same(charges, [['a', 4, 0.1], ['a', 2, 0], ['b', 1, 0]]);
+  t.same(charges, [['a', 4, 0.1, false], ['a', 2, 0, true], ['b', 'apart', 1]], 'the settled value ends the op it belongs to');
   door.close();
 });
 
@@ -211,6 +217,7 @@ t.test('an inspector op waits for its session\'s budget, not for the op in fligh
   const { main, calls } = fakeMain();
   const { diagnostics, runs } = fakeDiagnostics();
   const budget = new MainThreadBudget(0.1, performance.now());
+  budget.charge('a', 0.1, performance.now()); // its last op was short
   const door = new Door(main, diagnostics, budget);
   t.teardown(() => door.close());
   const log: string[] = [];

@@ -24,6 +24,8 @@ t.test('every variable maps to its option', async (t) => {
     BACKDOOR_MAX_SESSIONS: '4',
     BACKDOOR_MAX_INPUT_BYTES: '4096',
     BACKDOOR_IDLE_TIMEOUT_MS: '60000',
+    BACKDOOR_AUTH_TIMEOUT_MS: '5000',
+    BACKDOOR_DIAGNOSTICS_DIR: '/var/tmp/app-profiles',
   }), {
     path: '/run/app.sock',
     startSignal: 'SIGUSR2',
@@ -37,6 +39,8 @@ t.test('every variable maps to its option', async (t) => {
     maxSessions: 4,
     maxInputBytes: 4096,
     idleTimeoutMs: 60000,
+    authTimeoutMs: 5000,
+    diagnosticsDir: '/var/tmp/app-profiles',
   });
   t.same(optionsFromEnv({ BACKDOOR_PORT: '1', BACKDOOR_AUDIT: 'off', BACKDOOR_START_SIGNAL: '' }), { port: 1, audit: false });
 });

@@ -53,7 +53,7 @@ t.test('console output goes to the session, before the result, never to the app\
   const write = process.stdout.write;
   let leaked = '';
   process.stdout.write = ((chunk: string) => { leaked += chunk; return true; }) as typeof write;
-  let reply;
+  let reply: Awaited<ReturnType<typeof run>>;
   try {
     reply = await run('console.log("hi", { a: 1 }); console.error("err"); console.table([{ a: 1 }]); 5');
   } finally {
@@ -159,7 +159,7 @@ t.test('each op runs in a turn of the event loop of its own', async (t) => {
 
 t.test('stats(): ops run and the main-thread time they used', async (t) => {
   const { side, run, next } = setup(t);
-  t.same(side.account.stats(), { commands: 0, mainThreadMs: 0 });
+  t.same(side.account.stats(), { commands: 0, diagnoses: 0, mainThreadMs: 0 });
   await run('1+1');
   await run('await 1');
   await next();

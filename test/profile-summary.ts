@@ -63,7 +63,7 @@ t.test('a sampling heap profile: live bytes by allocating function', async (t) =
       ],
     },
   }, 2);
-  t.match(text, /^4\.0 MB sampled in allocations made over 2 s and still alive, by allocating function:\n100\.0% +4\.0 MB {2}allocate {2}\/app\/server\.js:10:3\n  0\.0% +2\.0 kB {2}small {2}\/app\/s\.js:1:1$/);
+  t.match(text, /^4\.0 MB sampled in allocations made over 2 s and still alive, by allocating function:\n100\.0% +4\.0 MB {2}allocate {2}\/app\/server\.js:10:3\n {2}0\.0% +2\.0 kB {2}small {2}\/app\/s\.js:1:1$/);
   t.equal(heapProfileText({ head: { callFrame: frame('(root)', ''), selfSize: 0, children: [] } }, 1), 'No sampled allocation still alive after 1 s.');
   t.equal(formatBytes(12), '12 B');
 });

@@ -2,6 +2,8 @@ import { CONTINUATION_PROMPT } from '../dist/common/protocol.js';
 import t from 'tap';
 import { TestClient, withoutWaitNotices } from './fixtures/client.ts';
 import { connect, start } from './fixtures/backdoor.ts';
+import { startNodeRepl, transcript } from './fixtures/node-repl.ts';
+import { until } from './fixtures/until.ts';
 
 const IAC = 255;
 
@@ -68,9 +70,9 @@ t.test('the usual Node globals, require from the app\'s directory, import()', as
 t.test('incomplete input continues with Node\'s continuation prompt until it is complete', async (t) => {
   const client = await connect(t, await start(t));
   client.send('function f() {\n');
-  await client.expect(new RegExp(`^${escape(CONTINUATION_PROMPT)}$`));
+  await client.expect(new RegExp(`^${escapeRegExp(CONTINUATION_PROMPT)}$`));
   client.send('  return 42\n');
-  await client.expect(new RegExp(`^${escape(CONTINUATION_PROMPT)}$`));
+  await client.expect(new RegExp(`^${escapeRegExp(CONTINUATION_PROMPT)}$`));
   t.equal(await client.eval('}'), 'undefined');
   t.equal(await client.eval('f()'), '42');
   client.send('[1,\n');
@@ -138,20 +140,23 @@ t.test('Ctrl-C (IAC IP) clears a half-typed input and gives a fresh prompt', asy
   client.send(Buffer.from([IAC, 244, IAC, 253, 6])); // IP, then DO TIMING-MARK as telnet sends them
   await client.expect(/> $/);
   // The TIMING-MARK answer comes before the new prompt: the client drops output until it sees it.
-  t.match(client.received, new RegExp(`${escape(CONTINUATION_PROMPT)}\xff\xfb\x06\n> $`));
+  t.match(client.received, new RegExp(`${escapeRegExp(CONTINUATION_PROMPT)}\xff\xfb\x06\n> $`));
   t.equal(await client.eval('1+1'), '2');
 });
 
 t.test('Ctrl-C abandons an awaiting command; its result never prints', async (t) => {
-  const client = await connect(t, await start(t));
-  client.send('await new Promise(r => setTimeout(() => r("abandoned"), 300))\n');
-  await new Promise((r) => setTimeout(r, 50));
+  const gate = held();
+  const client = await connect(t, await start(t, { locals: { gate } }));
+  client.send('await gate.wait()\n');
+  t.ok(await until(() => gate.waiting), 'the command awaits');
   client.send(Buffer.from([IAC, 244]));
   await client.expect(/\n> $/);
   t.equal(await client.eval('1+1'), '2');
-  await new Promise((r) => setTimeout(r, 400));
-  t.notMatch(client.received, /abandoned'/);
+  gate.release('abandoned');
+  // The main thread answers in order: what the abandoned command came to reaches the worker
+  // before the answer to the next one.
   t.equal(await client.eval('2+2'), '4');
+  t.notMatch(client.received, /abandoned'/);
 });
 
 t.test('Ctrl-C twice on an empty line ends the session, as in Node', async (t) => {
@@ -183,12 +188,28 @@ t.test('.break drops a half-typed input; .clear also forgets declarations', asyn
   t.equal(await client.eval('typeof kept'), "'undefined'");
 });
 
-t.test('a method chain on a continuation line is JavaScript, not a command', async (t) => {
-  const client = await connect(t, await start(t));
-  client.send('[3, 1, 2]\n');
-  await client.expect('> ');
-  client.send('Promise.resolve(1)\n  .then((v) => v + 1)\n');
-  t.match(await client.expect(/\n> $/), /Promise/);
+t.test('a line starting with a dot inside an unfinished input is JavaScript, not a command, as in Node', async (t) => {
+  const node = await startNodeRepl(t);
+  const ours = (await start(t)).address() as { port: number; host: string };
+  const cases: [string[], string][] = [
+    // A method chain; a command's name as a property (`.exit` would end the session).
+    [['([3, 1, 2]', '  .map((v) => v * 2)', '  .sort())'], '[ 2, 4, 6 ]'],
+    [['({ exit: 5 }', '.exit)'], '5'],
+    [['(new Set([1])', '.clear())'], 'undefined'],
+  ];
+  for (const [lines, value] of cases) {
+    const expected = `${CONTINUATION_PROMPT.repeat(lines.length - 1)}${value}\n> `;
+    t.equal(await transcript(t, node, lines), expected, `Node's REPL: ${lines.join(' ')}`);
+    t.equal(await transcript(t, ours, lines), expected, lines.join(' '));
+  }
+  // A known command in the middle of an input runs, and the input goes on (.break drops it).
+  const helped = /^\.\.\. [^]*\nPress Ctrl\+C[^\n]*\n\.\.\. 3\n> $/;
+  t.match(await transcript(t, node, ['(1 +', '.help', '2)']), helped, "Node's REPL: .help inside an input");
+  t.match(await transcript(t, ours, ['(1 +', '.help', '2)']), helped, '.help inside an input');
+  t.equal(await transcript(t, node, ['(4 +', '.break', '5']), '... > 5\n> ', "Node's REPL: .break inside an input");
+  t.equal(await transcript(t, ours, ['(4 +', '.break', '5']), '... > 5\n> ', '.break inside an input');
+  // After a complete input, the same line is an unknown command.
+  t.equal(await transcript(t, ours, ['[3, 1, 2]', '  .map((v) => v * 2)']), '[ 3, 1, 2 ]\n> Invalid REPL keyword\n> ');
 });
 
 for (const ending of ['.exit', 'exit', 'quit', 'exit()']) {
@@ -232,17 +253,35 @@ t.test('many sessions: each its own declarations and _, all sharing the locals',
 });
 
 t.test('clients that vanish harm nothing: the next client is served', async (t) => {
-  const backdoor = await start(t);
+  const gate = held();
+  const backdoor = await start(t, { locals: { gate } });
   for (let i = 0; i < 5; i++) (await TestClient.connect(backdoor.address() as { port: number })).destroy();
   const resetter = await connect(t, backdoor);
-  resetter.send('await new Promise(r => setTimeout(() => r(1), 100))\n');
+  resetter.send('await gate.wait()\n');
+  t.ok(await until(() => gate.waiting), 'its command awaits');
   resetter.socket.resetAndDestroy();
   const client = await connect(t, backdoor);
   t.equal(await client.eval('1+1'), '2');
-  await new Promise((r) => setTimeout(r, 150));
+  // The vanished client's command finishes now; its result has nowhere to go.
+  gate.release(1);
   t.equal(await client.eval('2+2'), '4');
 });
 
-function escape(text: string): string {
+/** A promise that session code awaits (`await gate.wait()`) until the test releases it. */
+function held() {
+  let release: (value: unknown) => void = () => {};
+  const promise = new Promise((resolve) => (release = resolve));
+  const gate = {
+    waiting: false,
+    wait: () => {
+      gate.waiting = true;
+      return promise;
+    },
+    release: (value: unknown) => release(value),
+  };
+  return gate;
+}
+
+function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

@@ -2,6 +2,7 @@
  * The worker thread's entry: joins the channel to the main thread and starts nothing else
  * until the main thread asks it to listen.
  */
+import { InspectorTally } from '../common/inspector-tally.ts';
 import { expose } from 'comlink';
 import { workerData } from 'node:worker_threads';
 import type { WorkerApi, WorkerData } from '../common/protocol.ts';
@@ -10,7 +11,7 @@ import { WorkerEnd } from './ops/main-link.ts';
 import { BackdoorServer } from './transport/server.ts';
 import { describeFault } from './transport/texts.ts';
 
-const { config, port } = workerData as WorkerData;
+const { config, port, tally } = workerData as WorkerData;
 
 // The last line of defence: every session's handling is guarded (an error there ends that
 // session), so anything that gets here is a fault of the worker's own; it is reported and the
@@ -19,7 +20,7 @@ const fault = (error: unknown) =>
   server.audit({ type: 'fault', time: new Date().toISOString(), message: `the worker caught an error of its own and goes on: ${describeFault(error)}` });
 
 const main = new WorkerEnd(port, (notice) => server.notified(notice), fault);
-const server = new BackdoorServer(config, main);
+const server = new BackdoorServer(config, main, new InspectorTally(tally));
 
 const api: WorkerApi = {
   listen: async () => {

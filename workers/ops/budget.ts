@@ -17,10 +17,16 @@
  * among the sessions that want the main thread now (with an op waiting, or in debt), up to
  * WINDOW_MS of the share; each op spends what it cost the main thread, weighted by its length
  * (below); a session's next op waits while its bucket is below zero. So a session that ran a
- * long op waits for it alone, and another's `1+1` goes meanwhile. Together, in any window of T
- * ms, sessions use at most share x T plus WINDOW_MS x share each: 10% of T, and 0.2 s a
- * session, at the ceiling. One op cannot be split: one longer than that is followed by a
- * pause of its cost over the share (x 9 at 10%), so that the app's timers and I/O catch up.
+ * long op waits for it alone, and another's `1+1` goes meanwhile.
+ *
+ * All sessions together also spend from one bucket of the same size, so that several sessions
+ * cannot each spend their own at once: while it is below zero (a long op has just run), only
+ * ops of sessions whose last op was short (SHORT_OP_MS) go; a session with no op yet, or whose
+ * last op was long, waits for it. Together, in any window of T ms, sessions use at most share x
+ * T plus WINDOW_MS x share (10% of T, and 0.2 s, at the ceiling), but for the one op of a
+ * session with short ones that turns out long. One op cannot be split: one longer than that is
+ * followed by a pause of its cost over the share (x 9 at 10%) for the others with long or no ops
+ * and longer for its own session, so that the app's timers and I/O catch up.
  *
  * The weight: what a stall costs the app's tail latency grows faster than its length. The
  * requests that arrive during a stall wait for the rest of it, so both how many requests are
@@ -38,6 +44,12 @@ export const MIN_SHARE = 0.001;
 const FALL = Math.log(20) / (0.25 - IDLE_LOAD);
 /** A session's bucket holds this much of the share: what it may spend at once after a pause. */
 export const WINDOW_MS = 2000;
+/**
+ * An op this short (its time on the main thread) lets its session's next op go while the shared
+ * bucket is in debt: a session's first command (its context made: 5-15 ms), a completion, a
+ * `.stack`, not a loop of seconds.
+ */
+export const SHORT_OP_MS = 50;
 
 /** A stall this short is within an app's own request-to-request jitter: charged as it is. */
 export const SHORT_STALL_MS = 0.25;
@@ -63,6 +75,8 @@ interface Account {
   balance: number;
   /** It has an op waiting to go. */
   wants: boolean;
+  /** How long its last op held the main thread (undefined before its first). */
+  last: number | undefined;
 }
 
 export class MainThreadBudget {
@@ -72,6 +86,8 @@ export class MainThreadBudget {
   #load: number | undefined;
   #at: number;
   readonly #accounts = new Map<unknown, Account>();
+  /** The bucket all sessions spend from together. */
+  #shared: number;
 
   /**
    * @param ceiling the most of the main thread the ops may use, in (0, 1]; 1 means no pacing
@@ -81,6 +97,7 @@ export class MainThreadBudget {
     this.ceiling = ceiling;
     this.#share = ceiling; // until the main thread has told the app's load
     this.#at = now;
+    this.#shared = this.burstMs;
   }
 
   /** The share allowed now, for all sessions together. */
@@ -115,18 +132,42 @@ export class MainThreadBudget {
   delay(account: unknown, now: number): number {
     if (this.#share >= 1) return 0;
     this.#accrue(now);
-    const { balance } = this.#account(account);
-    return balance >= 0 ? 0 : -balance / (this.#share / this.#active());
+    const { balance, last } = this.#account(account);
+    if (balance < 0) return -balance / (this.#share / this.#active());
+    return this.#shared >= 0 || (last !== undefined && last <= SHORT_OP_MS) ? 0 : -this.#shared / this.#share;
+  }
+
+  /** Whether `account` waits for the shared bucket (another session's long op), not for its own. */
+  heldByOthers(account: unknown, now: number): boolean {
+    this.#accrue(now);
+    return this.#account(account).balance >= 0 && this.delay(account, now) > 0;
   }
 
   /**
    * An op of `account` held the main thread for `costMs` in one piece (charged by
    * stallCharge), and cost it `scatteredMs` more in pieces too small to weigh (its messages;
-   * charged as they are).
+   * charged as they are). `more`: the piece is the end of the session's last op (an awaited
+   * value printed), which was that much longer.
    */
-  charge(account: unknown, costMs: number, now: number, scatteredMs = 0): void {
+  charge(account: unknown, costMs: number, now: number, scatteredMs = 0, more = false): void {
     this.#accrue(now);
-    if (this.#share < 1) this.#account(account).balance -= stallCharge(costMs) + scatteredMs;
+    if (this.#share >= 1) return;
+    const charged = stallCharge(costMs) + scatteredMs;
+    const entry = this.#account(account);
+    entry.balance -= charged;
+    this.#shared -= charged;
+    entry.last = more ? (entry.last ?? 0) + costMs : costMs;
+  }
+
+  /**
+   * What a session cost the main thread apart from its ops (late output, a load question):
+   * charged as it is, and saying nothing of how long its next op will be.
+   */
+  chargeApart(account: unknown, ms: number, now: number): void {
+    this.#accrue(now);
+    if (this.#share >= 1) return;
+    this.#account(account).balance -= ms;
+    this.#shared -= ms;
   }
 
   /** The session has ended: its account goes. */
@@ -137,7 +178,7 @@ export class MainThreadBudget {
   #account(key: unknown): Account {
     let account = this.#accounts.get(key);
     if (!account) {
-      account = { balance: this.burstMs, wants: false };
+      account = { balance: this.burstMs, wants: false, last: undefined };
       this.#accounts.set(key, account);
     }
     return account;
@@ -157,10 +198,12 @@ export class MainThreadBudget {
     if (this.#share >= 1) {
       // Unpaced, nothing is owed.
       for (const account of this.#accounts.values()) account.balance = this.burstMs;
+      this.#shared = this.burstMs;
       return;
     }
     const each = (elapsed * this.#share) / this.#active();
     const burst = this.burstMs;
     for (const account of this.#accounts.values()) account.balance = Math.min(burst, account.balance + each);
+    this.#shared = Math.min(burst, this.#shared + elapsed * this.#share);
   }
 }

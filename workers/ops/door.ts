@@ -1,10 +1,17 @@
 import { performance } from 'node:perf_hooks';
-import type { Args } from '../../common/ops.ts';
-import type { MainNotice, MainOp, OpReply, OpRequest, OpResult, PreparedInput, SessionRef, ValueView } from '../../common/protocol.ts';
+import type { MainNotice, MainOp, OpReply, OpRequest } from '../../common/protocol.ts';
 import type { Diagnostics } from '../diagnostics/diagnostics.ts';
+import type { InspectorTally } from '../../common/inspector-tally.ts';
+import { opNamed } from '../../common/ops.ts';
 import type { MainThreadBudget } from './budget.ts';
 import type { MainLink } from './main-link.ts';
 import type { RunawayWatch } from './runaway-watch.ts';
+import { budgetHeld, HELD_NOTICE_MS, HeldNotices, mainBusy } from './held-notices.ts';
+import { INSPECTOR_OPS, interrupted, type DoorOp, type OpListener, type Ticket, type WaitCode } from './ticket.ts';
+
+export type { DoorOp, OpListener, Ticket, WaitCode } from './ticket.ts';
+export { HELD_NOTICE_MS } from './held-notices.ts';
+export { interrupted } from './ticket.ts';
 
 /**
  * What an op costs the main thread beyond what can be timed there: the two messages and the
@@ -12,57 +19,12 @@ import type { RunawayWatch } from './runaway-watch.ts';
  * bench/). Charged to the budget as a flat amount with each op.
  */
 const MESSAGING_COST_MS = 0.1;
-/** An op that has waited this long for the main thread is told why, once. */
-export const HELD_NOTICE_MS = 1000;
 /**
  * An op the budget holds asks the main thread for the app's load this often: the load comes
  * with each reply, and none comes while the op waits, so the wait would otherwise rest on the
  * load before it.
  */
 export const LOAD_REFRESH_MS = 500;
-
-/** Why an op waits: the budget holds it, the main thread does not answer, or others go first. */
-export type WaitCode = 'budget-held' | 'main-busy' | 'queued';
-
-/** What a session hears about one of its ops. */
-export interface OpListener {
-  /** Console output the op printed, as it arrives. */
-  output?(text: string): void;
-  /** The main thread answered that the op awaits; `done` comes later. */
-  pending?(): void;
-  /** It has waited `ms` for the main thread (once, after HELD_NOTICE_MS), and why. */
-  waiting?(ms: number, code: WaitCode, reason: string): void;
-  /** The op ended (returned, threw, its promise settled, or it could not run). */
-  done(result: OpResult): void;
-}
-
-/** An op through the door: a main-thread op, or one the worker runs against the main thread through the inspector. */
-export interface DoorOp {
-  /** Whose budget pays for it: a session, or the backdoor's own work. */
-  account: unknown;
-  op: MainOp | 'stack' | 'profile' | 'heap-sample' | 'collect';
-  args: Args;
-  session?: SessionRef;
-  input?: PreparedInput;
-  view?: ValueView;
-  target?: { path: string[]; prefix: string };
-  note?: string;
-}
-
-/** An op handed to the door; `abandon` it to drop its result (and stop it, if it runs in the worker). */
-export interface Ticket {
-  readonly id: number;
-  readonly op: DoorOp;
-  readonly listener: OpListener;
-  readonly submitted: number;
-  readonly onMain: boolean;
-  abandoned: boolean;
-  noticed?: boolean;
-  /** An inspector op running: aborting it lets go of the main thread. */
-  controller?: AbortController;
-}
-
-const INSPECTOR_OPS = new Set(['stack', 'profile', 'heap-sample', 'collect']);
 
 /**
  * The one way to the main thread: every op that costs it (run there, or looking at it through
@@ -92,17 +54,19 @@ export class Door {
   #sentAt = 0;
   #closed = false;
   #lastId = 0;
-  /** What the inspector ops have cost the main thread, in all (sent with each request). */
-  #inspectorMs = 0;
+  /** What the inspector ops have cost the main thread, in all (read there). */
+  readonly #tally: InspectorTally | undefined;
   #paced: NodeJS.Timeout | undefined;
-  #noticeTimer: NodeJS.Timeout | undefined;
+  readonly #notices: HeldNotices;
   #unwatch: (() => void) | undefined;
 
-  constructor(main: MainLink, diagnostics: Diagnostics, budget?: MainThreadBudget, runaways?: RunawayWatch) {
+  constructor(main: MainLink, diagnostics: Diagnostics, budget?: MainThreadBudget, runaways?: RunawayWatch, tally?: InspectorTally) {
+    this.#tally = tally;
     this.#main = main;
     this.#diagnostics = diagnostics;
     this.#budget = budget;
     this.#runaways = runaways;
+    this.#notices = new HeldNotices(() => this.#waitingTickets(), (ticket, now) => this.#reason(ticket, now));
   }
 
   /** Queue an op; its listener hears from it unless it is abandoned first. */
@@ -113,6 +77,13 @@ export class Door {
       queueMicrotask(() => listener.done(interrupted('the backdoor is closing')));
       return ticket;
     }
+    const held = this.#budget && opNamed(op.op)?.urgent ? this.#budget.delay(op.account, ticket.submitted) : 0;
+    if (held > 0) {
+      ticket.abandoned = true;
+      const [, reason] = budgetHeld(this.#budget!, this.#budget!.heldByOthers(op.account, ticket.submitted));
+      queueMicrotask(() => listener.done({ status: 'error', code: 'budget-held', value: { text: `${reason}; try again in ${Math.ceil(held / 1000)} s` } }));
+      return ticket;
+    }
     if (ticket.onMain) {
       this.#queue.push(ticket);
       this.#budget?.wants(op.account, true, ticket.submitted);
@@ -121,7 +92,7 @@ export class Door {
       this.#inspecting.add(ticket);
       this.#startInspector(ticket);
     }
-    this.#watch();
+    this.#notices.watch();
     return ticket;
   }
 
@@ -159,14 +130,14 @@ export class Door {
   notice(notice: MainNotice, account: unknown): void {
     if (notice.type === 'settle') {
       const ticket = this.#awaiting.get(notice.id);
-      this.#budget?.charge(ticket?.op.account ?? account, notice.cost, performance.now());
+      this.#budget?.charge(ticket?.op.account ?? account, notice.cost, performance.now(), 0, true);
       if (!ticket) return; // abandoned
       this.#awaiting.delete(notice.id);
       if (notice.out !== '') ticket.listener.output?.(notice.out);
       ticket.listener.done(notice.result);
       return;
     }
-    if (account !== undefined) this.#budget?.charge(account, notice.cost, performance.now());
+    if (account !== undefined) this.#budget?.chargeApart(account, notice.cost, performance.now());
   }
 
   /** Tell the main thread that a context is no longer used. */
@@ -178,7 +149,7 @@ export class Door {
   close(): void {
     this.#closed = true;
     clearTimeout(this.#paced);
-    clearTimeout(this.#noticeTimer);
+    this.#notices.close();
     this.#unwatch?.();
     if (this.#current) this.#current.abandoned = true;
     for (const ticket of [...this.#queue, ...this.#awaiting.values(), ...this.#inspecting]) this.abandon(ticket);
@@ -188,7 +159,7 @@ export class Door {
 
   #request(ticket: Ticket): OpRequest {
     const { op, args, session, input, view, target, note } = ticket.op;
-    return { id: ticket.id, op: op as MainOp, args, session, input, view, target, note, inspectorMs: this.#inspectorMs };
+    return { id: ticket.id, op: op as MainOp, args, session, input, view, target, note };
   }
 
   #pump(): void {
@@ -237,10 +208,10 @@ export class Door {
   #refreshLoad(): void {
     if (this.#queue.length === 0) return this.#unpace(); // the held ops were abandoned
     const account = this.#queue[0].op.account;
-    this.#main.request({ id: ++this.#lastId, op: 'load', args: {}, inspectorMs: this.#inspectorMs }).then((reply) => {
+    this.#main.request({ id: ++this.#lastId, op: 'load', args: {} }).then((reply) => {
       if (this.#closed) return;
       if (reply.measured !== undefined) this.#budget?.observe(reply.measured, performance.now());
-      this.#budget?.charge(account, 0, performance.now(), MESSAGING_COST_MS);
+      this.#budget?.chargeApart(account, MESSAGING_COST_MS, performance.now());
     }, () => {}).finally(() => this.#unpace());
   }
 
@@ -275,36 +246,13 @@ export class Door {
     }
     this.#wants(ticket.op.account);
     ticket.controller = new AbortController();
+    ticket.listener.started?.();
     this.#diagnostics.run(ticket.op.op, ticket.op.args, ticket.controller.signal).then(({ result, mainMs }) => {
       this.#inspecting.delete(ticket);
-      this.#inspectorMs += mainMs;
+      this.#tally?.add(mainMs);
       this.#budget?.charge(ticket.op.account, mainMs, performance.now(), MESSAGING_COST_MS);
       if (!ticket.abandoned) ticket.listener.done(result);
     });
-  }
-
-  /**
-   * Never silent: an op still waiting for the main thread after HELD_NOTICE_MS hears why, the
-   * budget or a main thread that does not answer. One timer, for the oldest such op, only while
-   * ops wait.
-   */
-  #watch(): void {
-    if (this.#noticeTimer || this.#closed) return;
-    const waiting = this.#waitingTickets().filter((ticket) => !ticket.noticed && ticket.listener.waiting);
-    if (waiting.length === 0) return;
-    const oldest = Math.min(...waiting.map((ticket) => ticket.submitted));
-    this.#noticeTimer = setTimeout(() => {
-      this.#noticeTimer = undefined;
-      const now = performance.now();
-      for (const ticket of this.#waitingTickets()) {
-        if (ticket.noticed || ticket.abandoned || now - ticket.submitted < HELD_NOTICE_MS) continue;
-        ticket.noticed = true;
-        const [code, reason] = this.#reason(ticket, now);
-        ticket.listener.waiting?.(now - ticket.submitted, code, reason);
-      }
-      this.#watch();
-    }, Math.max(0, oldest + HELD_NOTICE_MS - performance.now()));
-    this.#noticeTimer.unref?.();
   }
 
   /** Ops that have not started, or wait for the main thread: queued, in flight, inspector ops held by the budget. */
@@ -314,24 +262,9 @@ export class Door {
   }
 
   #reason(ticket: Ticket, now: number): [WaitCode, string] {
-    if (this.mainSilentMs(ticket, now) !== undefined) {
-      const since = this.#current === ticket ? 'it was sent' : 'the command ahead of it was sent';
-      return ['main-busy', `the app's main thread has not answered since ${since}: it is busy (the app's own work, or a long command), and .stack in another session shows where`];
-    }
+    if (this.mainSilentMs(ticket, now) !== undefined) return mainBusy(this.#current === ticket);
     const budget = this.#budget;
-    if (budget && (budget.delay(ticket.op.account, now) > 0 || this.#paced)) {
-      const load = budget.load === undefined ? 'not known yet' : `${Math.round(budget.load * 100)}%`;
-      return ['budget-held', `held by the budget: the app's own load is ${load}, so the backdoor may use ${formatShare(budget.share)} of its main thread now (mainThreadBudget ${budget.ceiling}), shared by the sessions that use it`];
-    }
+    if (budget && (budget.delay(ticket.op.account, now) > 0 || this.#paced)) return budgetHeld(budget, budget.heldByOthers(ticket.op.account, now));
     return ['queued', 'queued behind the ops of other sessions'];
   }
-}
-
-/** How an op that did not run ends. */
-export function interrupted(why: string): OpResult {
-  return { status: 'error', code: 'interrupted', value: { text: why } };
-}
-
-function formatShare(share: number): string {
-  return share >= 0.1 ? `${Math.round(share * 100)}%` : `${(share * 100).toFixed(1)}%`;
 }

@@ -24,6 +24,8 @@
  *   rejects) after its input has returned;
  * - `{"tag":"wait","id":...,"ms":1000,"code":"budget-held","reason":"..."}` once, when an input
  *   has waited a second for the main thread (`budget-held`, `main-busy`, `queued`);
+ * - `{"tag":"started","id":...,"op":"profile"}` when a diagnosis the worker runs starts (after
+ *   any wait for the budget);
  * - `{"tag":"err","id":...,"code":"bad-args","message":"..."}` for a line that is not an input.
  */
 import type { OpResult, OpValue } from '../../common/protocol.ts';
@@ -103,6 +105,8 @@ export const outLine = (id: unknown, text: string): string => `${JSON.stringify(
 export const uncaughtLine = (text: string): string => `${JSON.stringify({ tag: 'uncaught', text })}\n`;
 
 export const waitLine = (id: unknown, ms: number, code: WaitCode, reason: string): string => `${JSON.stringify({ tag: 'wait', id, ms: Math.round(ms), code, reason })}\n`;
+
+export const startedLine = (id: unknown, op: string): string => `${JSON.stringify({ tag: 'started', id, op })}\n`;
 
 export const errLine = (id: unknown, code: string, message: string): string => `${JSON.stringify({ tag: 'err', id, code, message })}\n`;
 

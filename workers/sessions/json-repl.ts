@@ -1,10 +1,10 @@
 import { performance } from 'node:perf_hooks';
-import { opNamed, parseCommand, type Args } from '../../common/ops.ts';
+import { lastsSeconds, opNamed, parseCommand, type Args } from '../../common/ops.ts';
 import type { OpResult, OpValue } from '../../common/protocol.ts';
 import { classifyInput, prepareInput } from '../input/input.ts';
 import type { Line } from '../transport/line-splitter.ts';
 import { completionTarget } from './completion.ts';
-import { errLine, modeLine, outLine, parseJsonInput, retLine, tapLine, uncaughtLine, waitLine, type JsonId, type JsonInput } from './json-mode.ts';
+import { errLine, modeLine, outLine, parseJsonInput, retLine, startedLine, tapLine, uncaughtLine, waitLine, type JsonId, type JsonInput } from './json-mode.ts';
 import { inputTooLong, type Mode, type ModeSession } from './mode.ts';
 import type { RunHow, Running } from './session.ts';
 
@@ -77,6 +77,9 @@ export class JsonRepl implements Mode {
     const running = session.run(op, args, how, {
       output: (text) => session.write(outLine(id, text)),
       waiting: (ms, code, reason) => session.write(waitLine(id, ms, code, reason)),
+      started: () => {
+        if (lastsSeconds(op)) session.write(startedLine(id, op));
+      },
       done: (result) => {
         if (this.#running?.running === running) this.#running = undefined;
         // `mode` to text: that mode speaks now (it greets).
@@ -128,7 +131,7 @@ export class JsonRepl implements Mode {
   /** The client closed its side: a running profile or heap sample is abandoned. */
   inputEnded(): void {
     const current = this.#running;
-    if (current && (current.op === 'profile' || current.op === 'heap-sample')) {
+    if (current && lastsSeconds(current.op)) {
       this.#session.abandon(current.running);
       this.#running = undefined;
       this.#answer(current.id, current.op, { status: 'error', code: 'interrupted', value: { text: 'Abandoned: the client closed its side of the connection.' } });

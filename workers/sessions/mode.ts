@@ -3,6 +3,9 @@ import type { OpValue } from '../../common/protocol.ts';
 import type { Line } from '../transport/line-splitter.ts';
 import type { RunEvents, RunHow, Running } from './session.ts';
 
+/** Completions: the names, the part of the line they replace, and why there are none (the budget holds completions now). */
+export type Completions = [names: string[], completed: string, note?: string];
+
 /**
  * What a session does with its input: one mode at a time, the text REPL or the JSON REPL
  * (text-repl.ts, json-repl.ts; before the token, token-gate.ts). The connection hands the mode
@@ -30,8 +33,8 @@ export interface Mode {
   characterMode?(): void;
   /** The connection has ended. */
   close?(): void;
-  /** Completions for the end of `line` (character mode). */
-  complete?(line: string): Promise<[string[], string]>;
+  /** Completions for the end of `line`: the names, the part of the line they replace, and why there are none (when there is a reason to tell). */
+  complete?(line: string): Promise<Completions>;
 }
 
 /** What a mode may know of its session and its client. */

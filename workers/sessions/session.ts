@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { AuditEvent } from '../../common/audit-event.ts';
-import { checkArgs, opNamed, type Args } from '../../common/ops.ts';
+import { checkArgs, lastsSeconds, opNamed, type Args } from '../../common/ops.ts';
 import type { OpResult, PreparedInput, SessionRef, ValueView } from '../../common/protocol.ts';
 import type { Door, Ticket, WaitCode } from '../ops/door.ts';
 
@@ -26,6 +26,8 @@ export interface RunHow {
 export interface RunEvents {
   output?(text: string): void;
   pending?(): void;
+  /** A diagnosis that runs in the worker has started. */
+  started?(): void;
   waiting?(ms: number, code: WaitCode, reason: string): void;
   done(result: OpResult): void;
 }
@@ -152,6 +154,7 @@ export class Session {
         events.pending?.();
       }),
       waiting: (ms, code, reason) => guard(() => events.waiting?.(ms, code, reason)),
+      started: () => guard(() => events.started?.()),
       done: (result) => guard(() => finish(result)),
     });
     this.#tickets.set(running, ticket);
@@ -216,7 +219,7 @@ export class Session {
   abandonLong(): string[] {
     const abandoned: string[] = [];
     for (const [running, ticket] of this.#tickets) {
-      if (ticket.op.op === 'profile' || ticket.op.op === 'heap-sample') {
+      if (lastsSeconds(ticket.op.op)) {
         this.abandon(running);
         abandoned.push(running.typed);
       }

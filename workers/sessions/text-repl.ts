@@ -1,18 +1,15 @@
-import { OPS, parseCommand, type Args } from '../../common/ops.ts';
+import { lastsSeconds, OPS, parseCommand, startedText, type Args } from '../../common/ops.ts';
 import { CONTINUATION_PROMPT, type OpResult, type OpValue } from '../../common/protocol.ts';
 import { classifyInput, prepareInput } from '../input/input.ts';
+import { InputBuffer } from '../input/input-buffer.ts';
 import type { Line } from '../transport/line-splitter.ts';
 import { completionTarget } from './completion.ts';
-import { inputTooLong, type Mode, type ModeSession } from './mode.ts';
+import { inputTooLong, type Completions, type Mode, type ModeSession } from './mode.ts';
 import { PENDING_NOTICE_MS, type RunHow, type Running } from './session.ts';
 
 const PROMPT = '> ';
-/** A multi-line input past this many bytes is parsed again only by a line that could end it. */
-const BIG_INPUT_BYTES = 16 * 1024;
 /** `.stats` answers from the worker when the main thread has not answered it within this. */
 export const STATS_FALLBACK_MS = 500;
-/** Ops that run long in the worker: abandoned when the client closes its side. */
-const LONG_OPS = new Set(['profile', 'heap-sample']);
 
 /**
  * The REPL as a person uses it, from `telnet`, `nc` or the `backdoor` client: lines gather
@@ -23,10 +20,7 @@ const LONG_OPS = new Set(['profile', 'heap-sample']);
  */
 export class TextRepl implements Mode {
   readonly #session: ModeSession;
-  #buffer = '';
-  #bufferBytes = 0;
-  /** What the unfinished input waits for, when it was parsed last (see `#mightEnd`). */
-  #until: string | undefined;
+  readonly #buffer = new InputBuffer();
   #interruptedOnce = false;
   /** The op the session waits for. */
   #running: Running | undefined;
@@ -52,34 +46,25 @@ export class TextRepl implements Mode {
     const session = this.#session;
     const { maxInputBytes } = session.facts;
     const bytes = Buffer.byteLength(line) + 1;
-    if (overflowed || this.#bufferBytes + bytes > maxInputBytes) {
-      this.#clearBuffer();
+    if (overflowed || this.#buffer.bytes + bytes > maxInputBytes) {
+      this.#buffer.clear();
       session.write(`Input discarded: ${inputTooLong(maxInputBytes)}\n`);
       return this.#prompt();
     }
-    if (line.startsWith('\u0004') && this.#buffer === '') return session.end(); // Ctrl-D sent as a byte
+    if (line.startsWith('\u0004') && this.#buffer.empty) return session.end(); // Ctrl-D sent as a byte
     this.#interruptedOnce = false;
     if (this.#confirming) return this.#answer(line);
     if (this.#command(line)) return;
-    if (this.#buffer === '' && /^\s*(exit|quit)(\(\))?\s*;?\s*$/.test(line)) return session.end();
+    if (this.#buffer.empty && /^\s*(exit|quit)(\(\))?\s*;?\s*$/.test(line)) return session.end();
     // Node's REPL numbers every line it evaluates, a line of a multi-line input or an empty
     // one too: `REPL3` is the input whose last line was the third.
     const number = session.facts.countLine();
     // As in Node's REPL, an empty line alone does nothing (white space or a comment is run:
     // it prints `undefined`); inside a multi-line input it is part of the input.
-    if (line === '' && this.#buffer === '') return this.#prompt();
+    if (line === '' && this.#buffer.empty) return this.#prompt();
 
-    const mightEnd = this.#mightEnd(line);
-    this.#buffer = this.#buffer === '' ? line : `${this.#buffer}\n${line}`;
-    this.#bufferBytes += bytes;
-    const verdict = mightEnd ? classifyInput(this.#buffer) : { kind: 'incomplete' as const, until: this.#until };
-    if (verdict.kind === 'incomplete') {
-      this.#until = verdict.until;
-      return this.#prompt(CONTINUATION_PROMPT);
-    }
-    this.#until = undefined;
-    const typed = this.#buffer;
-    this.#clearBuffer();
+    const { verdict, typed } = this.#buffer.add(line, bytes);
+    if (verdict.kind === 'incomplete') return this.#prompt(CONTINUATION_PROMPT);
     if (verdict.kind === 'refused') {
       session.write(`Uncaught ${verdict.message}\n`);
       return this.#prompt();
@@ -103,12 +88,13 @@ export class TextRepl implements Mode {
     if (!trimmed.startsWith('.') || trimmed[1] === '.' || !Number.isNaN(Number.parseFloat(trimmed))) return false;
     const parsed = parseCommand(trimmed.slice(1));
     if (!parsed) {
-      if (this.#buffer !== '') return false;
+      if (!this.#buffer.empty) return false;
       this.#session.write('Invalid REPL keyword\n');
       this.#prompt();
       return true;
     }
-    this.#clearBuffer();
+    // A command typed in the middle of an input leaves it as it is, as in Node's REPL (`.break`
+    // and `.clear` drop it when they are done).
     if ('usage' in parsed) {
       this.#session.write(`Usage: ${parsed.usage}\n`);
       this.#prompt();
@@ -138,7 +124,7 @@ export class TextRepl implements Mode {
 
   /** Runs an op and prints what comes of it, as the REPL prints it. */
   #run(op: string, args: Args, how: RunHow): Running {
-    if (this.#inputEnded && LONG_OPS.has(op)) {
+    if (this.#inputEnded && lastsSeconds(op)) {
       this.#session.write(`Not started: ${how.typed} would run after the client closed its side of the connection.\n`);
       this.#prompt();
       return { op, typed: how.typed, started: 0, pending: false, over: true };
@@ -146,6 +132,7 @@ export class TextRepl implements Mode {
     const session = this.#session;
     const running = session.run(op, args, how, {
       output: (text) => session.write(text),
+      started: () => session.write(startedText(op, args)),
       waiting: (ms, _code, reason) => session.write(`(waiting ${(ms / 1000).toFixed(1)} s: ${reason}; Ctrl+C abandons it)\n`),
       pending: () => session.after(PENDING_NOTICE_MS, () => {
         if (this.#running !== running || running.over) return;
@@ -169,7 +156,7 @@ export class TextRepl implements Mode {
     }
     if (this.#running === running) this.#running = undefined;
     if (op === 'mode' || op === 'exit') return; // another mode speaks now, or the session is over
-    if (op === 'clear' || op === 'break') this.#clearBuffer();
+    if (op === 'clear' || op === 'break') this.#buffer.clear();
     if (result.value.text !== '') session.write(result.value.text.endsWith('\n') ? result.value.text : `${result.value.text}\n`);
     this.#prompt();
   }
@@ -212,11 +199,23 @@ export class TextRepl implements Mode {
     if (this.#running) this.#session.abandon(this.#running);
   }
 
+  /**
+   * Lines typed while an op runs wait for it, but `.exit` behind a profile or heap sample ends
+   * it at once: the operator is leaving, and nobody would read it.
+   */
+  queued(lines: Line[]): void {
+    const running = this.#running;
+    if (!running || !lastsSeconds(running.op) || !lines.some((line) => line.text.trim() === '.exit')) return;
+    this.#session.abandon(running);
+    this.#running = undefined;
+    this.#session.write(`Abandoned: ${running.typed} (.exit).\n`);
+  }
+
   /** The client closed its side: a running profile or heap sample is abandoned (nobody reads it). */
   inputEnded(): void {
     this.#inputEnded = true;
     const running = this.#running;
-    if (running && LONG_OPS.has(running.op)) {
+    if (running && lastsSeconds(running.op)) {
       this.#session.abandon(running);
       this.#running = undefined;
       this.#session.write(`Abandoned: the client closed its side of the connection.\n`);
@@ -238,8 +237,8 @@ export class TextRepl implements Mode {
       session.abandon(this.#running);
       this.#running = undefined;
       newline();
-    } else if (this.#buffer !== '' || hadText) {
-      this.#clearBuffer();
+    } else if (!this.#buffer.empty || hadText) {
+      this.#buffer.clear();
       newline();
     } else if (!this.#interruptedOnce) {
       this.#interruptedOnce = true;
@@ -257,7 +256,7 @@ export class TextRepl implements Mode {
   /** Printed as Node's REPL prints it, then a fresh prompt when none is being answered. */
   uncaught(text: string): void {
     this.#session.write(`${text}\n`);
-    if (!this.#session.facts.characterMode && !this.busy && this.#buffer === '') this.#prompt();
+    if (!this.#session.facts.characterMode && !this.busy && this.#buffer.empty) this.#prompt();
   }
 
   tap(value: OpValue): void {
@@ -265,11 +264,11 @@ export class TextRepl implements Mode {
   }
 
   characterMode(): void {
-    if (!this.busy) this.#prompt(this.#buffer === '' ? PROMPT : CONTINUATION_PROMPT);
+    if (!this.busy) this.#prompt(this.#buffer.empty ? PROMPT : CONTINUATION_PROMPT);
   }
 
   /** Tab completion: dot-commands, names of the session (declared, or globals), or properties. */
-  complete(line: string): Promise<[string[], string]> {
+  complete(line: string): Promise<Completions> {
     if (/^\s*\.[\w-]*$/.test(line)) {
       const typed = line.trim();
       const names = OPS.flatMap((op) => (op.command ? [`.${op.command.name.split(' ')[0]}`] : []));
@@ -279,7 +278,10 @@ export class TextRepl implements Mode {
     if (!target) return Promise.resolve([[], line]);
     return new Promise((resolve) => {
       this.#session.run('complete', { line: line.slice(-1024) }, { typed: line, target: { path: target.path, prefix: target.prefix } }, {
-        done: (result) => resolve([(result.value.names ?? []).map((name) => target.chain + name), target.chain + target.prefix]),
+        done: (result) => {
+          const names = (result.value.names ?? []).map((name) => target.chain + name);
+          resolve(result.code === 'budget-held' ? [names, target.chain + target.prefix, result.value.text] : [names, target.chain + target.prefix]);
+        },
       });
     });
   }
@@ -289,26 +291,8 @@ export class TextRepl implements Mode {
     return characterMode && columns ? { colors, columns, json: false } : { colors, json: false };
   }
 
-  #clearBuffer(): void {
-    this.#buffer = '';
-    this.#bufferBytes = 0;
-    this.#until = undefined;
-  }
-
-  /**
-   * Whether `line` could end the unfinished input in the buffer. Each line is parsed with all
-   * those before it, which a paste of thousands of lines into one input makes quadratic (and the
-   * worker serves every session). So past BIG_INPUT_BYTES, a line is not parsed when it cannot
-   * end the input: it lacks what an unterminated template or comment waits for, or it ends with
-   * an opening bracket or a comma (a pasted JSON object, line by line).
-   */
-  #mightEnd(line: string): boolean {
-    if (this.#buffer === '' || this.#bufferBytes < BIG_INPUT_BYTES) return true;
-    if (this.#until !== undefined) return line.includes(this.#until);
-    return !/[([{,]\s*$/.test(line);
-  }
-
-  #prompt(prompt = PROMPT): void {
+  /** The prompt: `... ` while an input is unfinished, as Node's REPL shows it. */
+  #prompt(prompt = this.#buffer.empty ? PROMPT : CONTINUATION_PROMPT): void {
     this.#session.prompt(prompt);
   }
 }

@@ -12,17 +12,21 @@ const WRONG_TOKEN_DELAY_MS = 1000;
 export interface GateHost {
   readonly id: number;
   readonly peer: string;
-  readonly token: string;
-  readonly authTimeoutMs: number;
-  /** Sends the telnet offer (WILL ECHO first: a telnet client stops echoing the token). */
-  offer(): void;
   write(text: string): void;
   end(reason?: string): void;
   audit(event: AuditEvent): void;
   /** Runs a timer's callback; an error in it ends the connection only. */
   guard(step: () => void): void;
   /** The pause after a wrong token is over: lines that waited may be read. */
-  resume(): void;
+  drain(): void;
+}
+
+/** The gate's own: the token, and what to do at its start and end. */
+export interface GateOptions {
+  readonly token: string;
+  readonly authTimeoutMs: number;
+  /** Sends the telnet offer (WILL ECHO first: a telnet client stops echoing the token). */
+  offer(): void;
   /** The token was given: the connection becomes a session (if a slot is free). */
   admitted(): void;
 }
@@ -33,15 +37,17 @@ export interface GateHost {
  */
 export class TokenGate implements Mode {
   readonly #host: GateHost;
+  readonly #options: GateOptions;
   #failures = 0;
   #checking = false;
   readonly #deadline: NodeJS.Timeout;
 
-  constructor(host: GateHost) {
+  constructor(host: GateHost, options: GateOptions) {
     this.#host = host;
-    host.offer();
+    this.#options = options;
+    options.offer();
     host.write('Token: ');
-    const { authTimeoutMs } = host;
+    const { authTimeoutMs } = options;
     this.#deadline = setTimeout(() => host.guard(() => {
       host.write(`\nNo token within ${formatDuration(authTimeoutMs)} (the authTimeoutMs option).\n`);
       host.end('no token in time');
@@ -55,9 +61,9 @@ export class TokenGate implements Mode {
 
   line(line: Line): void {
     const host = this.#host;
-    if (!line.overflowed && tokenMatches(host.token, line.text.replace(/\r$/, ''))) {
+    if (!line.overflowed && tokenMatches(this.#options.token, line.text.replace(/\r$/, ''))) {
       clearTimeout(this.#deadline);
-      return host.admitted();
+      return this.#options.admitted();
     }
     this.#failures++;
     host.audit({ type: 'auth-failure', time: new Date().toISOString(), session: host.id, peer: host.peer, attempt: this.#failures });
@@ -70,7 +76,7 @@ export class TokenGate implements Mode {
         return host.end('wrong token');
       }
       host.write('\nWrong token.\nToken: ');
-      host.resume();
+      host.drain();
     }), WRONG_TOKEN_DELAY_MS);
   }
 

@@ -1,36 +1,23 @@
 import type { Socket } from 'node:net';
 import type { AuditEvent } from '../../common/audit-event.ts';
-import { completionAnswer, parseCompletionRequest } from '../../common/completion-wire.ts';
 import { formatDuration } from '../../common/duration.ts';
 import { ECHO_ON } from '../../common/telnet.ts';
 import type { Mode } from '../sessions/mode.ts';
-import { ReplSession, type Backdoor, type Wire } from '../sessions/repl-session.ts';
+import { ReplSession, type Wire } from '../sessions/repl-session.ts';
 import { TokenGate } from '../sessions/token-gate.ts';
 import { ClientInput } from './client-input.ts';
+import { ClientOutput } from './client-output.ts';
+import { CompletionDesk } from './completion-desk.ts';
+import { LineQueue } from './line-queue.ts';
 import { IdleTimer } from './idle-timer.ts';
 import type { Line } from './line-splitter.ts';
 import { describeFault } from './texts.ts';
+import type { Server } from './server-link.ts';
 
-/** What a connection needs from the server it belongs to. */
-export interface Server extends Backdoor {
-  /** The connection has ended. */
-  ended(connection: Connection): void;
-  /** The connection gave the token: whether a slot (maxSessions) is free for it. */
-  admit(connection: Connection): boolean;
-  /** Records an audit event; those of unauthenticated connections are rate limited. */
-  audit(event: AuditEvent, unauthenticated?: boolean): void;
-}
+export type { Server } from './server-link.ts';
 
 /** The longest token line kept before authentication (a longer one is a wrong token). */
 const MAX_TOKEN_LINE = 1024;
-/** Queued lines past which the client's input is paused until the session catches up. */
-const MAX_QUEUED_LINES = 256;
-/** ...or past which the text of queued lines (each up to maxInputBytes) is paused. */
-const MAX_QUEUED_CHARS = 4 * 1024 * 1024;
-/** Output waiting for a client that does not read, past which its input is paused... */
-const PAUSE_UNSENT_OUTPUT = 1024 * 1024;
-/** ...and past which it is disconnected: its results would pile up without end. */
-const MAX_UNSENT_OUTPUT = 16 * 1024 * 1024;
 
 /**
  * One connection: socket -> telnet -> lines (or, for a telnet client in character mode, Node's
@@ -45,7 +32,9 @@ export class Connection implements Wire {
   readonly #socket: Socket;
   readonly #server: Server;
   readonly #input: ClientInput;
-  readonly #lines: Line[] = [];
+  readonly #output: ClientOutput;
+  readonly #queue = new LineQueue();
+  readonly #lines = this.#queue.lines;
   #mode: Mode;
   /** Once the connection may have one (it gave the token, or none was needed). */
   #session: ReplSession | undefined;
@@ -53,8 +42,7 @@ export class Connection implements Wire {
   #closed = false;
   readonly #idle: IdleTimer;
   #endReason = 'client left';
-  /** A completion the backdoor client asked for is on its way. */
-  #completing = false;
+  readonly #completions = new CompletionDesk((data) => this.#send(data));
 
   constructor(id: number, socket: Socket, server: Server) {
     this.id = id;
@@ -62,19 +50,24 @@ export class Connection implements Wire {
     this.#socket = socket;
     this.#server = server;
     const { config } = server;
+    this.#output = new ClientOutput(socket, () => {
+      this.#endReason = 'client not reading its output';
+    });
     this.#input = new ClientInput(config.maxInputBytes, {
       line: (line) => {
         this.#takeLine(line);
         if (this.characterMode) this.drain();
       },
       interrupt: (hadText) => {
-        this.#discardTypedAhead(); // typed ahead before the interrupt: discarded, as a terminal does
+        // Typed ahead before the interrupt: discarded, as a terminal does.
+        this.#lines.length = 0;
+        this.#input.clear();
         this.#mode.interrupt(hadText);
       },
       end: () => this.#endOfInput(),
       send: (data) => this.#send(data),
       write: (text) => this.write(text),
-      complete: (line) => this.#mode.complete?.(line) ?? Promise.resolve([[], line]),
+      complete: (line) => this.#completions.forEditor(line, this.#mode.complete?.bind(this.#mode), (text) => this.write(text)),
       completionRequest: (data) => this.#completionRequest(data),
       guard: (step) => this.guard(step),
     });
@@ -101,17 +94,10 @@ export class Connection implements Wire {
       // Before the token, a line is a token: a connection that never gives one must not hold
       // up to maxInputBytes of memory meanwhile; and no completion is offered or answered.
       this.#input.lineLimit = MAX_TOKEN_LINE;
-      this.#mode = new TokenGate({
-        id,
-        peer: this.peer,
+      this.#mode = new TokenGate(this, {
         token: config.token,
         authTimeoutMs: config.authTimeoutMs,
         offer: () => this.#send(this.#input.negotiation.offer()),
-        write: (text) => this.write(text),
-        end: (reason) => this.end(reason),
-        audit: (event) => this.audit(event),
-        guard: (step) => this.guard(step),
-        resume: () => this.drain(),
         admitted: () => this.#admitted(),
       });
     }
@@ -170,21 +156,14 @@ export class Connection implements Wire {
     }
   }
 
-  /** Closes a connection still waiting for its token, to make room for a newer one. */
-  evict(): void {
+  /** Tells the client why (on a line of its own, after a prompt or a half-typed line), and disconnects. */
+  close(notice: string, reason: string): void {
     if (this.#closed) return;
-    this.write('\nToo many connections are waiting to give the token: closing the one that waited longest.\n');
-    this.end('evicted while waiting for the token');
+    this.write(`\n${notice}`);
+    this.end(reason);
   }
 
-  /** The backdoor is closing: say so and disconnect. */
-  shutdown(notice: string): void {
-    if (this.#closed) return;
-    this.write(`\n${notice}`); // on a line of its own, after a prompt or a half-typed line
-    this.end('backdoor closed');
-  }
-
-  /** What the session's context told after its op (output, a tapped value, a late error). */
+  /** What reads the connection's lines now. */
   get mode(): Mode {
     return this.#mode;
   }
@@ -236,20 +215,9 @@ export class Connection implements Wire {
     return this.#session !== undefined && this.#mode.characterMode !== undefined;
   }
 
-  /**
-   * The backdoor client asks for the completions of a line (completion-wire.ts): answered in a
-   * subnegotiation, apart from the session's text, one at a time (a second request while one
-   * is out gets no names at once). Never before the token (the option is not even agreed).
-   */
+  /** Never before the token: the option is not even agreed. */
   #completionRequest(data: Buffer): void {
-    const request = parseCompletionRequest(data);
-    if (!request || !this.#session) return;
-    const answer = ([names, completed]: [string[], string]) => this.#send(completionAnswer(request.id, names, completed));
-    if (this.#completing || !this.#mode.complete) return answer([[], request.line]);
-    this.#completing = true;
-    this.#mode.complete(request.line).then(answer, () => answer([[], request.line])).finally(() => {
-      this.#completing = false;
-    });
+    if (this.#session) this.#completions.request(data, this.#mode.complete?.bind(this.#mode));
   }
 
   #endOfInput(): void {
@@ -264,11 +232,6 @@ export class Connection implements Wire {
   #takeLine(line: Line): void {
     this.#lines.push(line);
     if (this.#mode.busy) this.#mode.queued?.(this.#lines);
-  }
-
-  #discardTypedAhead(): void {
-    this.#lines.length = 0;
-    this.#input.clear();
   }
 
   /** Handle queued lines until the mode is busy, or none are left. */
@@ -293,41 +256,22 @@ export class Connection implements Wire {
   write(text: string): void {
     if (this.#closed || text === '') return;
     const terminal = this.#input.terminal;
-    if (terminal) terminal.write(text);
-    else this.#out(text);
-    this.#checkUnsent();
+    if (terminal) {
+      terminal.write(text);
+      this.#output.check();
+    } else {
+      this.#output.send(text);
+    }
   }
 
   #send(data: string | Buffer): void {
-    if (this.#closed) return;
-    this.#out(data);
-    this.#checkUnsent();
-  }
-
-  // What one turn writes (a value, then the prompt) leaves in one system call.
-  #out(data: string | Buffer): void {
-    const socket = this.#socket;
-    if (!socket.writableCorked) {
-      socket.cork();
-      process.nextTick(() => socket.uncork());
-    }
-    socket.write(data);
-  }
-
-  #checkUnsent(): void {
-    if (this.#socket.writableLength > MAX_UNSENT_OUTPUT) {
-      // It does not read what it is sent: it cannot be told either.
-      this.#endReason = 'client not reading its output';
-      this.#socket.destroy();
-    }
+    if (!this.#closed) this.#output.send(data);
   }
 
   // Stop reading from a client that is far ahead of its ops or does not read its output.
   #flowControl(): void {
     if (this.#closed) return;
-    let queued = 0;
-    for (const line of this.#lines) queued += line.text.length;
-    const behind = this.#lines.length >= MAX_QUEUED_LINES || queued > MAX_QUEUED_CHARS || this.#socket.writableLength > PAUSE_UNSENT_OUTPUT || (!this.#session && this.#mode.busy);
+    const behind = this.#queue.full || this.#output.behind || (!this.#session && this.#mode.busy);
     if (behind && !this.#socket.isPaused()) this.#socket.pause();
     else if (!behind && this.#socket.isPaused()) this.#socket.resume();
   }

@@ -65,8 +65,14 @@ export class Negotiation {
     }
     if (this.#offered) {
       // Answers to our offer are agreements or refusals, never to be answered again.
-      if (option === Option.ECHO && (verb === DO || verb === DONT)) return void (this.echo = verb === DO);
-      if (option === Option.SUPPRESS_GO_AHEAD && (verb === DO || verb === DONT)) return void (this.suppressGoAhead = verb === DO);
+      if (option === Option.ECHO && (verb === DO || verb === DONT)) {
+        this.echo = verb === DO;
+        return undefined;
+      }
+      if (option === Option.SUPPRESS_GO_AHEAD && (verb === DO || verb === DONT)) {
+        this.suppressGoAhead = verb === DO;
+        return undefined;
+      }
       if (option === Option.NAWS && (verb === WILL || verb === WONT)) return undefined;
       if (option === Option.TERMINAL_TYPE && (verb === WILL || verb === WONT)) {
         return verb === WILL ? Buffer.from([IAC, SB, Option.TERMINAL_TYPE, TTYPE_SEND, IAC, SE]) : undefined;

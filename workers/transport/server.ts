@@ -1,3 +1,4 @@
+import type { InspectorTally } from '../../common/inspector-tally.ts';
 import net from 'node:net';
 import type { AuditEvent } from '../../common/audit-event.ts';
 import type { ListenReply, MainNotice, WorkerConfig } from '../../common/protocol.ts';
@@ -46,18 +47,18 @@ export class BackdoorServer implements Server {
   #closing = false;
   #socketFile: { path: string; ino: number } | undefined;
 
-  constructor(config: WorkerConfig, main: MainLink) {
+  constructor(config: WorkerConfig, main: MainLink, tally?: InspectorTally) {
     this.config = config;
     const { runawayHook, evalTimeoutMs } = config;
     let lastRecover = 0;
     const runaways = runawayHook
       ? new RunawayWatch(evalTimeoutMs, {
         probe: inspectorProbe(runawayHook),
-        recover: (id) => main.request({ id: -(++lastRecover), op: 'recover', args: { id }, inspectorMs: 0 }).then((reply) => reply.recovered, () => undefined),
+        recover: (id) => main.request({ id: -(++lastRecover), op: 'recover', args: { id } }).then((reply) => reply.recovered, () => undefined),
       })
       : undefined;
-    const diagnostics = new Diagnostics(new DiagnosticsFiles(config.diagnosticsDir));
-    this.door = new Door(main, diagnostics, new MainThreadBudget(config.mainThreadBudget, performance.now()), runaways);
+    const diagnostics = new Diagnostics(new DiagnosticsFiles(config.diagnosticsDir, (path) => main.notify({ type: 'diagnostics-dir', path })));
+    this.door = new Door(main, diagnostics, new MainThreadBudget(config.mainThreadBudget, performance.now()), runaways, tally);
     this.#audit = new AuditSink(config.audit, (events) => main.notify({ type: 'audit', events }), new RateLimit(UNAUTHENTICATED_BURST, UNAUTHENTICATED_PER_SECOND, performance.now()));
     this.banner = banner(config.banner);
     // allowHalfOpen: a client that half-closes (`printf ... | nc`) still gets every pending result.
@@ -98,7 +99,7 @@ export class BackdoorServer implements Server {
     this.#closing = true;
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     this.door.close();
-    for (const session of this.#sessions.keys()) session.shutdown(closedNotice);
+    for (const session of this.#sessions.keys()) session.close(closedNotice, 'backdoor closed');
     const grace = setTimeout(() => {
       for (const socket of this.#sessions.values()) socket.destroy();
     }, CLOSE_GRACE_MS);
@@ -185,7 +186,7 @@ export class BackdoorServer implements Server {
       // never take the slots of sessions, and the newest pushes out the one that has waited
       // longest, so that a flood of silent connections cannot keep the operator out.
       const waiting = [...this.#sessions.keys()].filter((session) => !session.authenticated);
-      if (waiting.length >= MAX_UNAUTHENTICATED) waiting[0].evict();
+      if (waiting.length >= MAX_UNAUTHENTICATED) waiting[0].close('Too many connections are waiting to give the token: closing the one that waited longest.\n', 'evicted while waiting for the token');
     }
     this.#sessions.set(new Connection(++this.#lastSession, socket, this), socket);
   }
