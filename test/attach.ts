@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +7,7 @@ import { promisify } from 'node:util';
 import t, { type Test } from 'tap';
 import { startApp, type ChildApp } from './fixtures/child.ts';
 import { TestClient } from './fixtures/client.ts';
+import { until } from './fixtures/until.ts';
 
 const exec = promisify(execFile);
 const cli = new URL('../dist/client/cli.js', import.meta.url).pathname;
@@ -104,10 +106,13 @@ t.test('hooks that refuse the preload\'s ES module: the app starts without a bac
   t.match(await app.get(), /^ok/);
   // The CommonJS preload's early listeners stay: a signal neither kills it nor starts the inspector.
   process.kill(app.pid, 'SIGUSR1');
-  await new Promise((r) => setTimeout(r, 300));
-  t.match(await app.get(), /^ok/);
+  t.match(await app.get(), /^ok/, 'answered after the signal reached it');
+  // Its own SIGTERM handler ends it, after the SIGUSR1 was handled: exit code 0, and nothing
+  // of the inspector on its stderr.
+  process.kill(app.pid, 'SIGTERM');
+  t.equal(await app.exited, 0);
+  if (!app.process.stderr!.readableEnded) await once(app.process.stderr!, 'end');
   t.notMatch(app.stderr(), /Debugger listening/);
-  t.equal(app.process.exitCode, null);
 });
 
 t.test('--disable-sigusr1 blocks SIGUSR1: the preload says so, and other signals work', async (t) => {
@@ -121,29 +126,57 @@ t.test('--disable-sigusr1 blocks SIGUSR1: the preload says so, and other signals
   await closeAndCheck(t, other, port, 'SIGHUP');
 });
 
+/** How many of the app's stderr lines tell that its backdoor listens, or closed. */
+const told = (app: ChildApp, what: 'listening' | 'closed') => (app.stderr().match(what === 'listening' ? /listening on /g : /closed [^\n]*\(pid/g) ?? []).length;
+
+/** The threads of a process (Linux): a start makes the backdoor's worker thread at once. */
+const threads = (pid: number) => Number(/^Threads:\s*(\d+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
+
+/**
+ * Whether a session at the address of the app's latest "listening on" line answers; tried
+ * until one does (bounded): a start begun by earlier signals may be closing meanwhile.
+ */
+async function answersAtLatest(app: ChildApp): Promise<boolean> {
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    const port = Number([...app.stderr().matchAll(/listening on 127\.0\.0\.1:(\d+)/g)].at(-1)?.[1]);
+    const session = await TestClient.connect({ port }).catch(() => undefined);
+    const pid = await session?.ready().then(() => session.eval('process.pid')).catch(() => undefined);
+    session?.destroy();
+    if (pid === String(app.pid)) return true;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return false;
+}
+
 t.test('repeated signals are harmless, in any order and in bursts', async (t) => {
   const app = await startApp(t, 'signals-app.mjs');
+  // Each signal is followed by a request: the app's main thread answers it after the signal
+  // reached it and its listener ran. (Two different signals pending at once are delivered in
+  // signal-number order, USR1 first, whatever order they were sent in.)
   process.kill(app.pid, 'SIGUSR2'); // while stopped
-  // (Two different signals pending at once are delivered in signal-number order, USR1 first,
-  // whatever order they were sent in: give this one time to arrive alone.)
-  await new Promise((r) => setTimeout(r, 200));
+  t.match(await app.get(), /^ok/);
   const port = await openAndCheck(t, app);
   process.kill(app.pid, 'SIGUSR1'); // while running
-  await new Promise((r) => setTimeout(r, 200));
-  t.equal((app.stderr().match(/listening on/g) ?? []).length, 1);
+  t.match(await app.get(), /^ok/);
+  // Transitions go one at a time: a start that USR1 began would be told before this close.
+  await closeAndCheck(t, app, port);
+  t.equal(told(app, 'listening'), 1, 'the second USR1 started nothing');
+  const reopened = await openAndCheck(t, app);
   // A burst of both: the order in which a multi-threaded process handles two different signals
   // sent back to back is the kernel's, so only harmlessness is checked here...
   for (let i = 0; i < 20; i++) process.kill(app.pid, i % 2 ? 'SIGUSR1' : 'SIGUSR2');
   for (let i = 0; i < 5; i++) process.kill(app.pid, 'SIGUSR2');
-  await new Promise((r) => setTimeout(r, 500));
   t.match(await app.get(), /^ok/);
-  // ...then one signal alone is obeyed, whatever state the burst left.
+  // ...then one signal alone is obeyed, whatever state the burst left (a start it began ends
+  // closed too, once done).
   process.kill(app.pid, 'SIGUSR2');
-  await new Promise((r) => setTimeout(r, 500));
-  t.notOk(existsSync(discovery(app.pid)), 'closed');
-  await t.rejects(TestClient.connect({ port }), { code: 'ECONNREFUSED' });
-  await openAndCheck(t, app);
   t.match(await app.get(), /^ok/);
+  t.ok(await until(() => told(app, 'listening') === told(app, 'closed') && !existsSync(discovery(app.pid)), 10_000), 'closed');
+  await t.rejects(TestClient.connect({ port: reopened }), { code: 'ECONNREFUSED' });
+  process.kill(app.pid, 'SIGUSR1');
+  t.match(await app.get(), /^ok/);
+  t.ok(await answersAtLatest(app), 'open again');
   t.equal(app.process.exitCode, null, 'still running');
 });
 
@@ -158,13 +191,14 @@ t.test('other signals can be chosen, and uninstall makes the handlers no-ops', a
   await app.waitForStderr(/closed [^\n]*\(pid \d+\)\nuninstalled\n/);
   await t.rejects(TestClient.connect({ port: open }), { code: 'ECONNREFUSED' }, 'uninstall closed the backdoor');
   // The listeners stay (removing a SIGUSR1 listener would let the next one kill the process)
-  // but do nothing.
+  // but do nothing: a start would have made its worker thread in the listener itself.
+  const before = threads(app.pid);
   process.kill(app.pid, 'SIGUSR1');
   process.kill(app.pid, 'SIGUSR2');
-  await new Promise((r) => setTimeout(r, 300));
-  t.equal((app.stderr().match(/listening on/g) ?? []).length, 1);
+  t.match(await app.get(), /^ok/, 'answered after both signals reached it');
+  t.equal(threads(app.pid), before, 'no worker was started');
+  t.equal(told(app, 'listening'), 1);
   t.equal(app.process.exitCode, null);
-  t.match(await app.get(), /^ok/);
 });
 
 t.test('discovery file: written while listening (0600, with what the client needs), gone after', async (t) => {
@@ -222,7 +256,7 @@ t.test('backdoor <pid>: attaches to a process that opted in, by signal, and says
 
   // A timeout that is not a number would never time out: refused before anything is signalled.
   const bad = await client(['--timeout', 'abc', String(app.pid)], '1\n');
-  t.equal(bad.code, 1);
+  t.equal(bad.code, 2, 'a usage error');
   t.match(bad.stderr, /--timeout must be a number of milliseconds\. Received 'abc'/);
 });
 

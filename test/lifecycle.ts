@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import t from 'tap';
 import { TestClient } from './fixtures/client.ts';
 import { BackdoorError, start, startBackdoor } from './fixtures/backdoor.ts';
+import { until } from './fixtures/until.ts';
 
 const run = promisify(execFile);
 const app = (name: string) => new URL(`./fixtures/apps/${name}`, import.meta.url).pathname;
@@ -107,16 +108,19 @@ t.test('close(): sessions are told and disconnected, the port is freed, twice is
 
 t.test('close() while one command awaits and another runs on the main thread', async (t) => {
   const locals: Record<string, unknown> = {};
+  let awaiting = false;
   const backdoor = await startBackdoor({ port: 0, locals });
   locals.closeNow = () => { void backdoor.close(); };
+  locals.awaiting = () => { awaiting = true; };
   const target = backdoor.address() as { port: number };
   const a = await TestClient.connect(target);
   const b = await TestClient.connect(target);
   t.teardown(() => { a.destroy(); b.destroy(); });
   await a.ready();
   await b.ready();
-  a.send('await new Promise(r => setTimeout(r, 500))\n');
-  await new Promise((r) => setTimeout(r, 50));
+  // (A promise that never settles: a's command is still awaiting whenever close() comes.)
+  a.send('awaiting(); await new Promise(() => {})\n');
+  t.ok(await until(() => awaiting), 'a\'s command runs');
   // b's command calls close() while it runs: it finishes, but its result is dropped.
   b.send('closeNow(); "finished"\n');
   t.equal(await a.waitClosed(), '\nbackdoor closed\n');
@@ -131,9 +135,12 @@ t.test('the app is never kept alive by the backdoor, and close() leaves no handl
   t.equal(kept.answered, true);
   const closed = JSON.parse((await run(process.execPath, [app('exits-by-itself.mjs'), 'close'], { timeout: 20_000 })).stdout);
   t.same(closed.afterClose, closed.before, 'no handles left after close()');
-  // While idle, the main thread has no timers or immediates of the backdoor's.
-  t.notMatch(closed.idle, ['Timeout']);
-  t.notMatch(closed.idle, ['Immediate']);
+  // While idle (a session has come and gone), the main thread has no timers or immediates of
+  // the backdoor's: `idle` lists the kind of each of its active resources, one entry each.
+  for (const { idle } of [kept, closed]) {
+    t.notOk(idle.includes('Timeout'), `no Timeout among ${JSON.stringify(idle)}`);
+    t.notOk(idle.includes('Immediate'), `no Immediate among ${JSON.stringify(idle)}`);
+  }
 });
 
 t.test('unhandled rejections: a session\'s are reported to it; the app\'s keep Node\'s behaviour', async (t) => {

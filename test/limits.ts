@@ -8,9 +8,10 @@ import { TestClient } from './fixtures/client.ts';
 import { mainHarness } from './fixtures/main-side.ts';
 import { startApp } from './fixtures/child.ts';
 import { until } from './fixtures/until.ts';
-import { UNAUTHENTICATED_BURST, UNAUTHENTICATED_PER_SECOND } from '../dist/workers/audit-sink.js';
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+// The README's numbers: audit events of unauthenticated connections "20 at once, 5 per second";
+// "At most 64 connections wait for the token at once".
+const [AUDIT_BURST, AUDIT_PER_SECOND, WAITING_FOR_TOKEN] = [20, 5, 64];
 
 async function dial(t: Test, backdoor: { address(): unknown }): Promise<TestClient> {
   const client = await TestClient.connect(backdoor.address() as { port: number; host: string });
@@ -26,6 +27,24 @@ async function login(t: Test, backdoor: { address(): unknown }, token: string): 
   await client.ready();
   return client;
 }
+
+t.test('at most 64 connections wait for the token at once: one more pushes out the one that waited longest, and only it', async (t) => {
+  const backdoor = await start(t, { token: 'operator-secret', maxSessions: WAITING_FOR_TOKEN + 1, authTimeoutMs: 60_000 });
+  const waiting: TestClient[] = [];
+  for (let i = 0; i < WAITING_FOR_TOKEN; i++) {
+    waiting.push(await dial(t, backdoor));
+    await waiting[i].expect('Token: '); // taken by the server in this order
+  }
+  const next = await dial(t, backdoor);
+  await next.expect('Token: ');
+  t.match(await waiting[0].waitClosed(), /Too many connections are waiting to give the token/);
+  // Every other one was still waiting: each gives the token and is let in.
+  for (const client of [...waiting.slice(1), next]) {
+    client.send('operator-secret\n');
+    await client.ready();
+  }
+  t.equal(await next.eval('1+1'), '2');
+});
 
 t.test('connections that never give the token: a deadline, a pool of their own, the operator still gets in', async (t) => {
   const backdoor = await start(t, { token: 'operator-secret', authTimeoutMs: 600, maxSessions: 2 });
@@ -45,8 +64,8 @@ t.test('connections that never give the token: a deadline, a pool of their own, 
   t.match(await third.waitClosed(), /too many sessions \(the maxSessions option is 2\)/);
 });
 
-/** How many events the worker's audit rate limit can have let through since `since`, at most. */
-const allowedSince = (since: number) => UNAUTHENTICATED_BURST + Math.floor(((performance.now() - since) / 1000) * UNAUTHENTICATED_PER_SECOND);
+/** How many events the audit rate limit can have let through since `since`, at most: the burst, and its refills since. */
+const allowedSince = (since: number) => AUDIT_BURST + Math.floor(((performance.now() - since) / 1000) * AUDIT_PER_SECOND);
 
 const droppedCount = (events: AuditEvent[]) =>
   events.filter((event) => event.type === 'dropped').reduce((sum, event) => sum + (event as { count: number }).count, 0);
@@ -64,6 +83,8 @@ t.test('audit events of unauthenticated connections are rate limited, with a cou
   await until(() => disconnects() + droppedCount(events) >= 60);
   t.equal(disconnects() + droppedCount(events), 60, `every disconnect recorded or counted: ${JSON.stringify(events.filter((event) => event.type === 'dropped'))}`);
   const allowed = allowedSince(began);
+  // The first 20 at once, after a quiet start; then no more than the rate refills.
+  t.ok(disconnects() >= AUDIT_BURST, `disconnects recorded: ${disconnects()}, the burst of ${AUDIT_BURST} at least`);
   t.ok(disconnects() <= allowed, `disconnects recorded: ${disconnects()} (the limit lets ${allowed} through in this time)`);
   t.ok(droppedCount(events) >= 60 - allowed, 'and the rest were dropped');
   t.equal(events.filter((event) => event.type === 'connect').length, 1, 'the operator\'s session is recorded');
@@ -79,6 +100,7 @@ t.test('connects and disconnects of a backdoor without a token are rate limited 
   await until(() => recorded() + droppedCount(events) >= 120);
   t.equal(recorded() + droppedCount(events), 120, 'every one is recorded or counted, with nothing else happening');
   const allowed = allowedSince(began);
+  t.ok(recorded() >= AUDIT_BURST, `connects and disconnects recorded: ${recorded()}, the burst of ${AUDIT_BURST} at least`);
   t.ok(recorded() <= allowed, `connects and disconnects recorded: ${recorded()} (the limit lets ${allowed} through in this time)`);
 });
 
@@ -141,20 +163,27 @@ t.test('a client that drips a byte at a time without ever ending a line is idle'
 });
 
 t.test('a telnet negotiation flood that never reads gets one answer per option, and nobody else notices', async (t) => {
-  const backdoor = await start(t);
+  const events: AuditEvent[] = [];
+  const backdoor = await start(t, { audit: (event) => events.push(event) });
+  const other = await connect(t, backdoor);
   const flood = await dial(t, backdoor);
   await flood.ready();
   flood.socket.pause();
+  // 400 rounds of DO (even options) and DONT (odd ones), then a line, read after all of them.
   const requests = Buffer.alloc(3 * 256 * 400);
-  for (let i = 0; i < 256 * 400; i++) requests.set([255, 253 - (i % 2), i % 256], i * 3); // IAC DO/DONT x
+  for (let i = 0; i < 256 * 400; i++) requests.set([255, 253 - (i % 2), i % 256], i * 3);
   flood.send(requests);
-  await sleep(300);
-  const other = await connect(t, backdoor);
+  flood.send('6*7\n');
   t.equal(await other.eval('1+1'), '2');
+  t.ok(await until(() => events.some((event) => event.type === 'command' && event.code === '6*7'), 10_000), 'the flood was read');
+  t.equal(await other.eval('2+2'), '4');
   flood.socket.resume();
-  await sleep(300);
-  const answers = (flood.received.match(/\xff[\xfb-\xfe]/g) ?? []).length;
-  t.ok(answers <= 512, `answers: ${answers}`);
+  await flood.expect(/42\n> $/);
+  // Each DO refused once per option (WONT; WILL TIMING-MARK), no answer to DONT; then the offer
+  // to a client that speaks telnet (WILL ECHO, WILL SUPPRESS-GO-AHEAD, DO NAWS, DO TERMINAL-TYPE).
+  const answers = (flood.received.match(/\xff[\xfb-\xfe][^]/g) ?? []).map((answer) => [answer.charCodeAt(1), answer.charCodeAt(2)]);
+  const refusals = Array.from({ length: 128 }, (_, i) => [i * 2 === 6 ? 251 : 252, i * 2]);
+  t.same(answers, [...refusals, [251, 1], [251, 3], [253, 31], [253, 24]]);
 });
 
 t.test('pathological lines: answered or refused in the session; the worker and every other session go on', async (t) => {
@@ -180,7 +209,7 @@ t.test('pathological lines: answered or refused in the session; the worker and e
   t.equal(await client.eval(`let ${'['.repeat(10_000)}x${']'.repeat(10_000)} = 1`), 'Uncaught RangeError: Maximum call stack size exceeded (brackets nested more than 1000 deep are not compiled)');
   // Hidden in a template's expression, or behind a regular expression with a quote in it.
   const deep = `${'['.repeat(10_000)}a${']'.repeat(10_000)}=[]`;
-  for (const hidden of ['`${' + deep + '}`', `/"/,${deep},/"/`]) {
+  for (const hidden of [`\`\${${deep}}\``, `/"/,${deep},/"/`]) {
     t.match(await client.eval(hidden), /^Uncaught RangeError: Maximum call stack size exceeded \(brackets nested more than 1000 deep/);
   }
   t.equal(nestingDepth('f([1, [2]], {a: (3)})'), 3);
@@ -188,15 +217,16 @@ t.test('pathological lines: answered or refused in the session; the worker and e
 });
 
 t.test('JSON mode: ids are small and flat; an interrupt abandons a waiting input; idleness applies to it', async (t) => {
-  const backdoor = await start(t, { idleTimeoutMs: 1500 });
+  let awaiting = false;
+  const backdoor = await start(t, { idleTimeoutMs: 1500, locals: { awaiting: () => { awaiting = true; } } });
   const client = await connect(t, backdoor);
   client.send('.mode json\n');
   await client.expect('{"tag":"mode","mode":"json","version":2}\n');
   const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
   client.send(`{"id":${deep},"code":"1"}\n`);
   t.match(JSON.parse(await client.expect('\n')), { tag: 'err', id: null, message: /"id" must be a string \(at most 1000 characters\), a number or null/ });
-  client.send(`${JSON.stringify({ id: 'forever', code: 'await new Promise(() => {})' })}\n`);
-  await sleep(100);
+  client.send(`${JSON.stringify({ id: 'forever', code: 'awaiting(); await new Promise(() => {})' })}\n`);
+  t.ok(await until(() => awaiting), 'the input runs');
   client.send(`${JSON.stringify({ interrupt: 'forever' })}\n`);
   t.match(JSON.parse(await client.expect('\n')), { tag: 'ret', id: 'forever', ok: false, inspect: /^Interrupted/ });
   client.send(`${JSON.stringify({ id: 2, code: '6*7' })}\n`);
@@ -261,8 +291,10 @@ t.test('what a session typed leaves the app\'s heap when it ends, also V8\'s com
   // 40 distinct inputs of 200 KB: 8 MB of source.
   for (let i = 0; i < 40; i++) t.equal(await typing.eval(`${i}; "${'s'.repeat(200_000)}".length`, 10_000), '200000');
   typing.destroy();
-  await new Promise((resolve) => setTimeout(resolve, 1500));
-  const after = await heapMb();
+  await app.waitForStderr(/disconnected after 40 command\(s\)/);
+  // Its end asks for a collection, an op of its own: measured until it has run (bounded).
+  let after = await heapMb();
+  for (const deadline = Date.now() + 10_000; after - before >= 3 && Date.now() < deadline;) after = await heapMb();
   t.ok(after - before < 3, `the main thread's heap: ${before} MB before, ${after} MB after the session ended`);
   t.match(await app.get(), /^ok/);
 });

@@ -7,6 +7,7 @@ import t from 'tap';
 import { connect, start } from './fixtures/backdoor.ts';
 import { startApp } from './fixtures/child.ts';
 import { TestClient, withoutWaitNotices } from './fixtures/client.ts';
+import { until } from './fixtures/until.ts';
 
 t.test('a runaway loop is stopped, told as Node tells it, and the session, the app and the backdoor go on', async (t) => {
   const backdoor = await start(t, { evalTimeoutMs: 500 });
@@ -39,10 +40,9 @@ t.test('a runaway loop is stopped, told as Node tells it, and the session, the a
     t.equal(await client.eval('2*21'), '42');
   }
   const before = { ticks, immediates, promises };
-  await new Promise((resolve) => setTimeout(resolve, 100));
+  t.ok(await until(() => ticks > before.ticks && immediates > before.immediates && promises > before.promises), 'timers, immediates and promises of the app run');
   als.run('app', () => setTimeout(() => seen.push(als.getStore()), 1));
-  await new Promise((resolve) => setTimeout(resolve, 50));
-  t.ok(ticks > before.ticks && immediates > before.immediates && promises > before.promises, 'timers, immediates and promises of the app run');
+  await until(() => seen.length > 0);
   t.same(seen, ['app'], "the app's AsyncLocalStorage is its own");
   // Printing that never ends is stopped the same way, with what was left of the time.
   t.match(await client.eval('({ [Symbol.for("nodejs.util.inspect.custom")]() { for (;;); } })', 10_000), /(^|\n)\[value too large to print within \d+ ms: a object\]$/);
