@@ -82,55 +82,57 @@ const rssAfter = process.memoryUsage.rss();
  */
 let measuring;
 /** @type {(message: AppReply) => void} */
-const send = linkToParent(/** @param {AppRequest} message */ (message) => {
-  if (message.cmd === 'measure-start') {
-    const delay = message.delayHistogram ? monitorEventLoopDelay({ resolution: 1 }) : undefined;
-    delay?.enable();
-    measuring = {
-      elu: performance.eventLoopUtilization(),
-      delay,
-      at: performance.now(),
-      cpu: mainThreadCpuMs(),
-      processCpu: process.cpuUsage(),
-      workerCpu: new Map(workerTids.map((tid) => [tid, threadCpuMs(tid)])),
-      backdoor: backdoor?.stats(),
-    };
-    send({ cmd: 'measure-started' });
-  } else if (message.cmd === 'measure-stop') {
-    if (!measuring) throw new Error('measure-stop before measure-start');
-    const elu = performance.eventLoopUtilization(measuring.elu);
-    measuring.delay?.disable();
-    const stats = backdoor?.stats();
-    send({
-      cmd: 'measured',
-      wallMs: performance.now() - measuring.at,
-      elu: elu.utilization,
-      activeMs: elu.active,
-      mainCpuMs: mainThreadCpuMs() - measuring.cpu,
-      processCpuMs: ((usage) => (usage.user + usage.system) / 1000)(process.cpuUsage(measuring.processCpu)),
-      delayP99Ms: measuring.delay ? measuring.delay.percentile(99) / 1e6 : undefined,
-      backdoorCommands: stats && measuring.backdoor ? stats.commands - measuring.backdoor.commands : undefined,
-      backdoorMainMs: stats && measuring.backdoor ? stats.mainThreadMs - measuring.backdoor.mainThreadMs : undefined,
-      workerCpuMs: workerCpuMsSince(measuring.workerCpu),
-      resources: process.getActiveResourcesInfo(),
-    });
-  } else if (message.cmd === 'run-in-realm') {
-    send({ cmd: 'ran-in-realm', ...runInRealm(message.code, message.runs, message.warmRuns) });
-  } else if (message.cmd === 'realm-server') {
-    realmServer(message.keep ?? false, () => backdoor?.stats().mainThreadMs).then((port) => send({ cmd: 'realm-serving', port }));
-  } else if (message.cmd === 'realm-times') {
-    send({ cmd: 'realm-timed', ...takeRealmTimes() });
-  } else if (message.cmd === 'load-modules') {
-    loadModules(message.count).then((loaded) => send({ cmd: 'loaded-modules', ...loaded }));
-  } else if (message.cmd === 'busy') {
-    // In a turn of its own, as the app's own work (a timer): the reply comes after.
-    setTimeout(() => send({ cmd: 'was-busy', ...busyFor(message.ms) }), 0);
-  } else if (message.cmd === 'await-cost') {
-    awaitCost(message.awaits).then((nsPerAwait) => send({ cmd: 'await-costed', nsPerAwait }));
-  } else if (message.cmd === 'exit') {
-    process.exit(0);
-  }
-});
+const send = linkToParent(
+  /** @param {AppRequest} message */ (message) => {
+    if (message.cmd === 'measure-start') {
+      const delay = message.delayHistogram ? monitorEventLoopDelay({ resolution: 1 }) : undefined;
+      delay?.enable();
+      measuring = {
+        elu: performance.eventLoopUtilization(),
+        delay,
+        at: performance.now(),
+        cpu: mainThreadCpuMs(),
+        processCpu: process.cpuUsage(),
+        workerCpu: new Map(workerTids.map((tid) => [tid, threadCpuMs(tid)])),
+        backdoor: backdoor?.stats(),
+      };
+      send({ cmd: 'measure-started' });
+    } else if (message.cmd === 'measure-stop') {
+      if (!measuring) throw new Error('measure-stop before measure-start');
+      const elu = performance.eventLoopUtilization(measuring.elu);
+      measuring.delay?.disable();
+      const stats = backdoor?.stats();
+      send({
+        cmd: 'measured',
+        wallMs: performance.now() - measuring.at,
+        elu: elu.utilization,
+        activeMs: elu.active,
+        mainCpuMs: mainThreadCpuMs() - measuring.cpu,
+        processCpuMs: ((usage) => (usage.user + usage.system) / 1000)(process.cpuUsage(measuring.processCpu)),
+        delayP99Ms: measuring.delay ? measuring.delay.percentile(99) / 1e6 : undefined,
+        backdoorCommands: stats && measuring.backdoor ? stats.commands - measuring.backdoor.commands : undefined,
+        backdoorMainMs: stats && measuring.backdoor ? stats.mainThreadMs - measuring.backdoor.mainThreadMs : undefined,
+        workerCpuMs: workerCpuMsSince(measuring.workerCpu),
+        resources: process.getActiveResourcesInfo(),
+      });
+    } else if (message.cmd === 'run-in-realm') {
+      send({ cmd: 'ran-in-realm', ...runInRealm(message.code, message.runs, message.warmRuns) });
+    } else if (message.cmd === 'realm-server') {
+      realmServer(message.keep ?? false, () => backdoor?.stats().mainThreadMs).then((port) => send({ cmd: 'realm-serving', port }));
+    } else if (message.cmd === 'realm-times') {
+      send({ cmd: 'realm-timed', ...takeRealmTimes() });
+    } else if (message.cmd === 'load-modules') {
+      loadModules(message.count).then((loaded) => send({ cmd: 'loaded-modules', ...loaded }));
+    } else if (message.cmd === 'busy') {
+      // In a turn of its own, as the app's own work (a timer): the reply comes after.
+      setTimeout(() => send({ cmd: 'was-busy', ...busyFor(message.ms) }), 0);
+    } else if (message.cmd === 'await-cost') {
+      awaitCost(message.awaits).then((nsPerAwait) => send({ cmd: 'await-costed', nsPerAwait }));
+    } else if (message.cmd === 'exit') {
+      process.exit(0);
+    }
+  },
+);
 
 send({
   cmd: 'ready',
@@ -139,4 +141,3 @@ send({
   startMs,
   rssAddedMb: (rssAfter - rssBefore) / 2 ** 20,
 });
-

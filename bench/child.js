@@ -58,8 +58,14 @@ export class Child {
       const timer = setTimeout(() => reject(new Error(`${cmd} from pid ${this.pid} timed out`)), timeoutMs);
       this.waiters.push({
         cmd,
-        resolve: (m) => { clearTimeout(timer); resolve(/** @type {Extract<Reply, { cmd: C }>} */ (m)); },
-        reject: (error) => { clearTimeout(timer); reject(error); },
+        resolve: (m) => {
+          clearTimeout(timer);
+          resolve(/** @type {Extract<Reply, { cmd: C }>} */ (m));
+        },
+        reject: (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
       });
       if (message) this.process.send(message);
     });

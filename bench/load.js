@@ -139,15 +139,17 @@ async function run({ port, rate, connections: count, durationMs }) {
     if (conn === -1) queue.push(since);
     else write(conn, since);
   };
-  connections.push(...await connect(port, count, (conn) => {
-    const { index } = conn;
-    histogram.record(Math.max(1, Number(process.hrtime.bigint() - Atomics.load(from, index))));
-    completed++;
-    // The connection stays BUSY with the next request waiting, if any; else it is free again.
-    const next = queue.shift();
-    if (next !== undefined) write(index, next);
-    else Atomics.store(state, index, FREE);
-  }));
+  connections.push(
+    ...(await connect(port, count, (conn) => {
+      const { index } = conn;
+      histogram.record(Math.max(1, Number(process.hrtime.bigint() - Atomics.load(from, index))));
+      completed++;
+      // The connection stays BUSY with the next request waiting, if any; else it is free again.
+      const next = queue.shift();
+      if (next !== undefined) write(index, next);
+      else Atomics.store(state, index, FREE);
+    })),
+  );
   // A connection that closes during the run leaves the pool; a request it was serving goes to
   // another one, timed from where it was timed from still (never lost from the count).
   let finished = false;
@@ -169,24 +171,26 @@ async function run({ port, rate, connections: count, durationMs }) {
     state: /** @type {SharedArrayBuffer} */ (state.buffer),
     from: /** @type {SharedArrayBuffer} */ (from.buffer),
   };
-  const { issued, tuning } = await /** @type {Promise<{ issued: number, tuning: LoadClockTuning }>} */ (new Promise((resolve) => {
-    const onMessage = (/** @type {LoadClockMessage} */ message) => {
-      if (message.cmd === 'wait') {
-        waitedForConnection++;
-        sendOrQueue(message.from);
-      } else if (message.cmd === 'send') {
-        const now = process.hrtime.bigint();
-        lateness.record(Math.max(1, Number(now - message.due)));
-        sendOrQueue(now);
-      } else {
-        lateness.add(message.lateness);
-        clock.off('message', onMessage);
-        resolve(message);
-      }
-    };
-    clock.on('message', onMessage);
-    clock.postMessage(schedule);
-  }));
+  const { issued, tuning } = await /** @type {Promise<{ issued: number, tuning: LoadClockTuning }>} */ (
+    new Promise((resolve) => {
+      const onMessage = (/** @type {LoadClockMessage} */ message) => {
+        if (message.cmd === 'wait') {
+          waitedForConnection++;
+          sendOrQueue(message.from);
+        } else if (message.cmd === 'send') {
+          const now = process.hrtime.bigint();
+          lateness.record(Math.max(1, Number(now - message.due)));
+          sendOrQueue(now);
+        } else {
+          lateness.add(message.lateness);
+          clock.off('message', onMessage);
+          resolve(message);
+        }
+      };
+      clock.on('message', onMessage);
+      clock.postMessage(schedule);
+    })
+  );
   // Let the last requests finish (bounded).
   const deadline = Date.now() + 2000;
   while (completed < issued && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));

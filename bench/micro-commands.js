@@ -37,7 +37,10 @@ export async function commandFigures({ clients, settings, pauses, backdoorOption
   // counts even once they have ended). Twice in a row: the first commands of a fresh backdoor
   // pay for V8 compiling the worker's code (a cost paid once); the next as many are what each
   // command of a flood costs from then on.
-  for (const [key, evalTimeoutMs] of /** @type {const} */ ([['cpuGuardOn', settings.evalTimeoutMs], ['cpuGuardOff', 0]])) {
+  for (const [key, evalTimeoutMs] of /** @type {const} */ ([
+    ['cpuGuardOn', settings.evalTimeoutMs],
+    ['cpuGuardOff', 0],
+  ])) {
     const app = await startApp('backdoor', { ...backdoorOptions, mainThreadBudget: 1, evalTimeoutMs });
     const measure = async () => {
       await app.ask({ cmd: 'measure-start' }, 'measure-started');
@@ -60,7 +63,10 @@ export async function commandFigures({ clients, settings, pauses, backdoorOption
   }
   // Idle: the main thread's active time with a started backdoor and an open idle session,
   // against the app alone, over the same time.
-  for (const [key, mode] of /** @type {const} */ ([['idleAppAlone', 'none'], ['idleBackdoor', 'backdoor']])) {
+  for (const [key, mode] of /** @type {const} */ ([
+    ['idleAppAlone', 'none'],
+    ['idleBackdoor', 'backdoor'],
+  ])) {
     const app = await startApp(mode, backdoorOptions);
     if (mode === 'backdoor') await clients.ask({ cmd: 'start', port: replPort(app), count: 1, command: null }, 'started');
     await sleep(pauses.idleSettleMs);

@@ -32,24 +32,26 @@ export async function promptFigures({ settings, pauses, backdoorOptions, command
       process.kill(app.pid, 'SIGUSR1');
       const address = await poll('a discovery file after SIGUSR1', () => readJsonFile(discovery)?.address);
       if ('path' in address) throw new Error(`the backdoor listens on ${address.path}, not on TCP`);
-      await /** @type {Promise<void>} */ (new Promise((resolve, reject) => {
-        const socket = net.connect(address.port, address.host);
-        const timer = setTimeout(() => {
-          socket.destroy();
-          reject(new Error(`no prompt from ${address.host}:${address.port} within 10 s`));
-        }, 10_000);
-        socket.on('data', (chunk) => {
-          if (String(chunk).endsWith('> ')) {
-            clearTimeout(timer);
+      await /** @type {Promise<void>} */ (
+        new Promise((resolve, reject) => {
+          const socket = net.connect(address.port, address.host);
+          const timer = setTimeout(() => {
             socket.destroy();
-            resolve();
-          }
-        });
-        socket.on('error', (error) => {
-          clearTimeout(timer);
-          reject(error);
-        });
-      }));
+            reject(new Error(`no prompt from ${address.host}:${address.port} within 10 s`));
+          }, 10_000);
+          socket.on('data', (chunk) => {
+            if (String(chunk).endsWith('> ')) {
+              clearTimeout(timer);
+              socket.destroy();
+              resolve();
+            }
+          });
+          socket.on('error', (error) => {
+            clearTimeout(timer);
+            reject(error);
+          });
+        })
+      );
       times.push(performance.now() - start);
       process.kill(app.pid, 'SIGUSR2');
       await poll('the discovery file gone after SIGUSR2', () => (readJsonFile(discovery) ? undefined : true));
@@ -153,4 +155,3 @@ function readJsonFile(path) {
     return undefined;
   }
 }
-

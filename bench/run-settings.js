@@ -25,16 +25,64 @@ export const { values: args } = parseArgs({
   strict: true,
 });
 // `--json` alone means the default file.
-export const jsonArg = process.argv.includes('--json') ? (args.json || join(here, 'results', 'latest.json')) : undefined;
+export const jsonArg = process.argv.includes('--json') ? args.json || join(here, 'results', 'latest.json') : undefined;
 
 /** The profile's name, which the stall bench's follows (bench/stalls.js). */
 export const profileName = args.smoke ? 'smoke' : args.quick ? 'quick' : 'full';
 /** @type {Profile} */
 const profile = args.smoke
-  ? { rounds: 1, durationMs: 300, warmMs: 100, capacityMs: 300, capacityProbes: 1, capacityGapMs: 0, rttCommands: 20, cpuCommands: 20, idleMs: 100, signalRuns: 3, runawayRuns: 1, heavyCommands: 5, stackRuns: 1, stackModules: 20, awaits: 10_000 }
+  ? {
+      rounds: 1,
+      durationMs: 300,
+      warmMs: 100,
+      capacityMs: 300,
+      capacityProbes: 1,
+      capacityGapMs: 0,
+      rttCommands: 20,
+      cpuCommands: 20,
+      idleMs: 100,
+      signalRuns: 3,
+      runawayRuns: 1,
+      heavyCommands: 5,
+      stackRuns: 1,
+      stackModules: 20,
+      awaits: 10_000,
+    }
   : args.quick
-    ? { rounds: 1, durationMs: 800, warmMs: 200, capacityMs: 400, capacityProbes: 2, capacityGapMs: 400, rttCommands: 300, cpuCommands: 500, idleMs: 500, signalRuns: 3, runawayRuns: 3, heavyCommands: 30, stackRuns: 3, stackModules: 300, awaits: 100_000 }
-    : { rounds: 5, durationMs: 4000, warmMs: 3000, capacityMs: 1000, capacityProbes: 5, capacityGapMs: 3000, rttCommands: 10_000, cpuCommands: 5000, idleMs: 3000, signalRuns: 20, runawayRuns: 5, heavyCommands: 200, stackRuns: 7, stackModules: 1000, awaits: 1_000_000 };
+    ? {
+        rounds: 1,
+        durationMs: 800,
+        warmMs: 200,
+        capacityMs: 400,
+        capacityProbes: 2,
+        capacityGapMs: 400,
+        rttCommands: 300,
+        cpuCommands: 500,
+        idleMs: 500,
+        signalRuns: 3,
+        runawayRuns: 3,
+        heavyCommands: 30,
+        stackRuns: 3,
+        stackModules: 300,
+        awaits: 100_000,
+      }
+    : {
+        rounds: 5,
+        durationMs: 4000,
+        warmMs: 3000,
+        capacityMs: 1000,
+        capacityProbes: 5,
+        capacityGapMs: 3000,
+        rttCommands: 10_000,
+        cpuCommands: 5000,
+        idleMs: 3000,
+        signalRuns: 20,
+        runawayRuns: 5,
+        heavyCommands: 200,
+        stackRuns: 7,
+        stackModules: 1000,
+        awaits: 1_000_000,
+      };
 if (args.rounds) profile.rounds = positive('--rounds', args.rounds);
 if (args.duration) profile.durationMs = positive('--duration', args.duration);
 // The scenarios' order in the rounds comes from this seed: a fresh one per run, so that two runs

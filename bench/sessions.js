@@ -138,17 +138,19 @@ const reply = linkToParent(async (/** @type {SessionsRequest} */ message) => {
     const target = message.n;
     /** @type {Promise<void>} */
     let flooding = Promise.resolve();
-    await /** @type {Promise<void>} */ (new Promise((resolve) => {
-      const check = setInterval(() => {
-        if (commands >= target) {
-          running = false;
-          clearInterval(check);
-          // The command in flight is answered first: a kept session is then ready for the next.
-          flooding.then(resolve);
-        }
-      }, 5);
-      flooding = flood(session, message.command, message.gapMs ?? 0);
-    }));
+    await /** @type {Promise<void>} */ (
+      new Promise((resolve) => {
+        const check = setInterval(() => {
+          if (commands >= target) {
+            running = false;
+            clearInterval(check);
+            // The command in flight is answered first: a kept session is then ready for the next.
+            flooding.then(resolve);
+          }
+        }, 5);
+        flooding = flood(session, message.command, message.gapMs ?? 0);
+      })
+    );
     if (!message.keep) session.socket.destroy();
     reply({ cmd: 'counted', result: { commands, rttP50Us: histogram.percentile(50) / 1000, rttP99Us: histogram.percentile(99) / 1000 } });
   }

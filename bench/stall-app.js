@@ -34,28 +34,33 @@ let last = since;
 let worst = 0;
 let runs = 0;
 const chunkMs = mode === 'busy' ? 3 : 0;
-setInterval(() => {
-  const now = performance.now();
-  worst = Math.max(worst, now - last);
-  last = now;
-  runs++;
-  // The app's own work, in a chunk that holds its main thread as a handler would.
-  for (const end = now + chunkMs; performance.now() < end; );
-}, mode === 'busy' ? 10 : 50);
+setInterval(
+  () => {
+    const now = performance.now();
+    worst = Math.max(worst, now - last);
+    last = now;
+    runs++;
+    // The app's own work, in a chunk that holds its main thread as a handler would.
+    for (const end = now + chunkMs; performance.now() < end; );
+  },
+  mode === 'busy' ? 10 : 50,
+);
 
 /** @type {(message: StallAppReply) => void} */
-const send = linkToParent(/** @param {StallAppRequest} message */ (message) => {
-  if (message.cmd === 'reset') {
-    since = last = performance.now();
-    worst = 0;
-    runs = 0;
-    send({ cmd: 'reset-done' });
-  } else if (message.cmd === 'read') {
-    // A stall still going on when the window ends (this message waited for it) counts too.
-    const now = performance.now();
-    send({ cmd: 'heartbeat', worstGapMs: Math.max(worst, now - last), runs, ms: now - since });
-  }
-});
+const send = linkToParent(
+  /** @param {StallAppRequest} message */ (message) => {
+    if (message.cmd === 'reset') {
+      since = last = performance.now();
+      worst = 0;
+      runs = 0;
+      send({ cmd: 'reset-done' });
+    } else if (message.cmd === 'read') {
+      // A stall still going on when the window ends (this message waited for it) counts too.
+      const now = performance.now();
+      send({ cmd: 'heartbeat', worstGapMs: Math.max(worst, now - last), runs, ms: now - since });
+    }
+  },
+);
 
 const address = backdoor.address();
 if (!('port' in address)) throw new Error(`the backdoor listens on ${JSON.stringify(address)}, not on TCP`);

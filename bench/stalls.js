@@ -113,45 +113,59 @@ export async function stalls({ dist, profile, progress = () => {} }) {
     return { stacksPerSecond: answered / (profile.busyMs / 1000) };
   });
   for (const name of ['arr', 'u8', 'big']) {
-    await row(`busy app, TAB after ${name}.`, 'busy', profile.busyMs, 1, async ([session], deadline) => {
-      const completions = { answered: 0, unanswered: 0, slowestMs: 0 };
-      while (left(deadline) > 0) {
-        const start = performance.now();
-        const ms = await session.complete(`${name}.`, Math.min(profile.answerTimeoutMs, left(deadline)));
-        completions.slowestMs = Math.max(completions.slowestMs, ms ?? performance.now() - start);
-        if (ms === undefined) {
-          completions.unanswered++;
-          break;
+    await row(
+      `busy app, TAB after ${name}.`,
+      'busy',
+      profile.busyMs,
+      1,
+      async ([session], deadline) => {
+        const completions = { answered: 0, unanswered: 0, slowestMs: 0 };
+        while (left(deadline) > 0) {
+          const start = performance.now();
+          const ms = await session.complete(`${name}.`, Math.min(profile.answerTimeoutMs, left(deadline)));
+          completions.slowestMs = Math.max(completions.slowestMs, ms ?? performance.now() - start);
+          if (ms === undefined) {
+            completions.unanswered++;
+            break;
+          }
+          completions.answered++;
         }
-        completions.answered++;
-      }
-      return { completions };
-    }, (session) => session.offerCompletion(10_000));
+        return { completions };
+      },
+      (session) => session.offerCompletion(10_000),
+    );
   }
   await row('idle app, baseline', 'idle', profile.busyMs, 0);
   await row('idle app, 1.5 s commands back to back', 'idle', profile.longMs, 1, async ([session], deadline) => ({ longCommands: await longLoop(session, deadline) }));
-  await row('idle app, 4 sessions of 1.5 s commands, a fifth timing 1+1', 'idle', profile.longMs, 5, async (sessions, deadline) => {
-    const [timer, ...hogs] = sessions;
-    const loops = Promise.all(hogs.map((hog) => longLoop(hog, deadline)));
-    const roundTrip = { worstMs: 0, answered: 0, unanswered: 0 };
-    while (left(deadline) > 0) {
-      const start = performance.now();
-      const ms = await timer.command('1+1', left(deadline));
-      roundTrip.worstMs = Math.max(roundTrip.worstMs, ms ?? performance.now() - start);
-      if (ms === undefined) {
-        roundTrip.unanswered++;
-        break;
+  await row(
+    'idle app, 4 sessions of 1.5 s commands, a fifth timing 1+1',
+    'idle',
+    profile.longMs,
+    5,
+    async (sessions, deadline) => {
+      const [timer, ...hogs] = sessions;
+      const loops = Promise.all(hogs.map((hog) => longLoop(hog, deadline)));
+      const roundTrip = { worstMs: 0, answered: 0, unanswered: 0 };
+      while (left(deadline) > 0) {
+        const start = performance.now();
+        const ms = await timer.command('1+1', left(deadline));
+        roundTrip.worstMs = Math.max(roundTrip.worstMs, ms ?? performance.now() - start);
+        if (ms === undefined) {
+          roundTrip.unanswered++;
+          break;
+        }
+        roundTrip.answered++;
+        await sleep(Math.max(0, Math.min(200, left(deadline))));
       }
-      roundTrip.answered++;
-      await sleep(Math.max(0, Math.min(200, left(deadline))));
-    }
-    const ran = await loops;
-    return { roundTrip, longCommands: ran.reduce((a, b) => a + b, 0) };
-    // The fifth has run a `1+1` before the window: a session whose last op was short, as a
-    // person's is (the four start fresh).
-  }, async (session, index) => {
-    if (index === 0 && (await session.command('1+1', 10_000)) === undefined) throw new Error('no answer to a first 1+1 within 10 s');
-  });
+      const ran = await loops;
+      return { roundTrip, longCommands: ran.reduce((a, b) => a + b, 0) };
+      // The fifth has run a `1+1` before the window: a session whose last op was short, as a
+      // person's is (the four start fresh).
+    },
+    async (session, index) => {
+      if (index === 0 && (await session.command('1+1', 10_000)) === undefined) throw new Error('no answer to a first 1+1 within 10 s');
+    },
+  );
   return { dist, ...profile, ...backdoorOptions, rows };
 }
 

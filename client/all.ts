@@ -71,8 +71,7 @@ interface Target {
 export async function askAll(options: AllOptions, output: NodeJS.WritableStream, errors: NodeJS.WritableStream): Promise<number> {
   const rendezvous = readRendezvous();
   for (const problem of rendezvous.problems) errors.write(`backdoor: ${problem}\n`);
-  const matches = (target: Target) =>
-    target.pid !== process.pid && (options.ppid === undefined || parentPid(target.pid) === options.ppid) && (options.title === undefined || options.title.test(target.title));
+  const matches = (target: Target) => target.pid !== process.pid && (options.ppid === undefined || parentPid(target.pid) === options.ppid) && (options.title === undefined || options.title.test(target.title));
   const listening: Target[] = rendezvous.listening.map((entry) => ({ pid: entry.pid, title: commandLine(entry.pid) ?? entry.title, address: entry.address }));
   const optedIn: Target[] = rendezvous.optedIn.map((ready) => ({ pid: ready.pid, title: commandLine(ready.pid) ?? '', ready }));
   const targets = [...listening, ...(options.start ? optedIn : [])].filter(matches).sort((a, b) => a.pid - b.pid);
@@ -88,7 +87,9 @@ export async function askAll(options: AllOptions, output: NodeJS.WritableStream,
   }
   if (notStarted.length > 0) {
     const pids = notStarted.map((target) => target.pid).join(', ');
-    errors.write(`backdoor: ${notStarted.length === 1 ? 'process' : 'processes'} ${pids} opted in but ${notStarted.length === 1 ? 'has' : 'have'} no backdoor listening: --start asks ${notStarted.length === 1 ? 'it' : 'them'} too (and closes ${notStarted.length === 1 ? 'it' : 'them'} again)\n`);
+    errors.write(
+      `backdoor: ${notStarted.length === 1 ? 'process' : 'processes'} ${pids} opted in but ${notStarted.length === 1 ? 'has' : 'have'} no backdoor listening: --start asks ${notStarted.length === 1 ? 'it' : 'them'} too (and closes ${notStarted.length === 1 ? 'it' : 'them'} again)\n`,
+    );
   }
   if (answers.length === 0) {
     errors.write(`backdoor: no backdoor of yours ${options.title || options.ppid !== undefined ? 'matches' : 'is listening on this machine'}\n`);
@@ -180,16 +181,14 @@ const TITLE_WIDTH = 40;
 
 /** PID, TITLE, MS, then the value or error (last: it may take several lines). */
 function table(answers: Answer[]): string {
-  const rows = answers.map((answer) => [
-    String(answer.pid),
-    shortTitle(sanitize(answer.title), TITLE_WIDTH),
-    answer.ms.toFixed(1),
-    answer.error !== undefined ? `error: ${answer.error}` : (answer.inspect ?? ''),
-  ]);
+  const rows = answers.map((answer) => [String(answer.pid), shortTitle(sanitize(answer.title), TITLE_WIDTH), answer.ms.toFixed(1), answer.error !== undefined ? `error: ${answer.error}` : (answer.inspect ?? '')]);
   const widths = [3, 5, 2].map((min, column) => Math.max(min, ...rows.map((row) => row[column].length)));
   const indent = ' '.repeat(widths.reduce((sum, width) => sum + width + 2, 0));
   const line = (cells: string[]) => {
-    const head = cells.slice(0, 3).map((cell, i) => (i === 2 ? cell.padStart(widths[i]) : cell.padEnd(widths[i]))).join('  ');
+    const head = cells
+      .slice(0, 3)
+      .map((cell, i) => (i === 2 ? cell.padStart(widths[i]) : cell.padEnd(widths[i])))
+      .join('  ');
     return `${head}  ${cells[3].split('\n').join(`\n${indent}`)}`.trimEnd();
   };
   return `${[line(['PID', 'TITLE', 'MS', 'VALUE']), ...rows.map(line)].join('\n')}\n`;

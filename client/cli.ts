@@ -135,10 +135,13 @@ async function run(values: Values, argument: string, timeout: number, oneShots: 
   const opened = await openSession(address, {
     // At a terminal, with nothing to tell, the client asks the person (without echo).
     token: async () => process.env.BACKDOOR_TOKEN || (interactive && oneShots === 0 ? readTokenHidden() : undefined),
-    askAgain: interactive && oneShots === 0 ? async () => {
-      process.stdout.write('Wrong token.\n');
-      return readTokenHidden();
-    } : undefined,
+    askAgain:
+      interactive && oneShots === 0
+        ? async () => {
+            process.stdout.write('Wrong token.\n');
+            return readTokenHidden();
+          }
+        : undefined,
   });
   if (!opened.ok) {
     // `backdoor 1234` where 1234 is a process, not a port: say what is wrong with the process.
@@ -167,16 +170,20 @@ function all(values: { eval?: string; stack?: boolean; profile?: string; json?: 
   }
   if (values.ppid !== undefined && !/^\d+$/.test(values.ppid)) return fail(`--ppid takes a pid. Received '${sanitize(values.ppid)}'`, 2);
   const question = values.eval !== undefined ? { code: values.eval } : { command: values.stack ? '.stack' : `.profile ${values.profile}` };
-  return askAll({
-    question,
-    json: values.json === true,
-    title,
-    ppid: values.ppid === undefined ? undefined : Number(values.ppid),
-    start: values.start === true,
-    signal: values.signal,
-    timeoutMs,
-    token: process.env.BACKDOOR_TOKEN || undefined,
-  }, process.stdout, process.stderr);
+  return askAll(
+    {
+      question,
+      json: values.json === true,
+      title,
+      ppid: values.ppid === undefined ? undefined : Number(values.ppid),
+      start: values.start === true,
+      signal: values.signal,
+      timeoutMs,
+      token: process.env.BACKDOOR_TOKEN || undefined,
+    },
+    process.stdout,
+    process.stderr,
+  );
 }
 
 function runMode(socket: net.Socket, values: { eval?: string; json?: boolean; stack?: boolean; profile?: string }, interactive: boolean, tokenSent: boolean): Promise<number> {

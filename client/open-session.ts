@@ -64,7 +64,9 @@ export async function openSession(address: BackdoorAddress, options: OpenOptions
       verdict = await serverAdmits(socket, options.timeoutMs);
     }
     if (verdict === 'refused') {
-      const said = String(socket.read() ?? '').replace(/^Token: /, '').trim();
+      const said = String(socket.read() ?? '')
+        .replace(/^Token: /, '')
+        .trim();
       socket.destroy();
       return { ok: false, reason: said.replace(/^backdoor: /, '').replace(/\s+/g, ' ') || 'the backdoor refused the connection' };
     }

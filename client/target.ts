@@ -89,8 +89,5 @@ function somethingListens(port: number): Promise<boolean> {
 export function describeProcess(pid: number): string {
   if (!processExists(pid)) return `process ${pid} is not running`;
   if (!processIsMine(pid)) return `process ${pid} belongs to another user: run backdoor as that user`;
-  return (
-    `process ${pid} has not opted in: no backdoor runs there and it has no signal handlers ` +
-    `(start it with \`node --import backdoor/register\`, or call installSignalHandlers())`
-  );
+  return `process ${pid} has not opted in: no backdoor runs there and it has no signal handlers (start it with \`node --import backdoor/register\`, or call installSignalHandlers())`;
 }

@@ -23,15 +23,21 @@ export function serverAsksToken(socket: Socket, timeoutMs = 5000): Promise<boole
  * connection closed). What is read is given back.
  */
 export function serverAdmits(socket: Socket, timeoutMs = 5000): Promise<'in' | 'wrong' | 'refused' | 'pushed out'> {
-  return readUntil<'in' | 'wrong' | 'refused' | 'pushed out'>(socket, (text) => {
-    const after = text.startsWith(QUESTION) ? text.slice(QUESTION.length) : text;
-    if (after.includes('Too many connections are waiting')) return 'pushed out';
-    // A wrong token that may be given again: the server asks anew.
-    if (/Wrong token\.\nToken: $/.test(after)) return 'wrong';
-    if (/Wrong token|too many sessions/.test(after)) return 'refused';
-    if (/backdoor: |> $/.test(after)) return 'in';
-    return undefined;
-  }, 'pushed out', timeoutMs, 'in');
+  return readUntil<'in' | 'wrong' | 'refused' | 'pushed out'>(
+    socket,
+    (text) => {
+      const after = text.startsWith(QUESTION) ? text.slice(QUESTION.length) : text;
+      if (after.includes('Too many connections are waiting')) return 'pushed out';
+      // A wrong token that may be given again: the server asks anew.
+      if (/Wrong token\.\nToken: $/.test(after)) return 'wrong';
+      if (/Wrong token|too many sessions/.test(after)) return 'refused';
+      if (/backdoor: |> $/.test(after)) return 'in';
+      return undefined;
+    },
+    'pushed out',
+    timeoutMs,
+    'in',
+  );
 }
 
 /**

@@ -6,6 +6,13 @@
 export function formatDuration(ms: number): string {
   if (!Number.isFinite(ms) || ms < 1000 || ms % 1000 !== 0) return `${Math.round(ms * 1000) / 1000} ms`;
   const s = ms / 1000;
-  const parts: [number, string][] = [[Math.floor(s / 3600), 'h'], [Math.floor(s / 60) % 60, 'min'], [s % 60, 's']];
-  return parts.filter(([value]) => value > 0).map(([value, unit]) => `${value} ${unit}`).join(' ');
+  const parts: [number, string][] = [
+    [Math.floor(s / 3600), 'h'],
+    [Math.floor(s / 60) % 60, 'min'],
+    [s % 60, 's'],
+  ];
+  return parts
+    .filter(([value]) => value > 0)
+    .map(([value, unit]) => `${value} ${unit}`)
+    .join(' ');
 }

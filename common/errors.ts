@@ -10,10 +10,26 @@ export type BackdoorErrorCode =
 
 /** The system's codes for a listener that cannot listen, kept as `net` servers report them. */
 export const listenErrorCodes = [
-  'EADDRINUSE', 'EADDRNOTAVAIL', 'EACCES', 'EPERM', 'EINVAL', 'EAFNOSUPPORT', // the address
-  'ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NONAME', // the host name
-  'ENOENT', 'ENOTDIR', 'ENAMETOOLONG', 'ELOOP', 'EROFS', 'EEXIST', 'ENOSPC', // the socket path
-  'EMFILE', 'ENFILE', 'ENOMEM', // the process or the system
+  'EADDRINUSE',
+  'EADDRNOTAVAIL',
+  'EACCES',
+  'EPERM',
+  'EINVAL',
+  'EAFNOSUPPORT', // the address
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EAI_FAIL',
+  'EAI_NONAME', // the host name
+  'ENOENT',
+  'ENOTDIR',
+  'ENAMETOOLONG',
+  'ELOOP',
+  'EROFS',
+  'EEXIST',
+  'ENOSPC', // the socket path
+  'EMFILE',
+  'ENFILE',
+  'ENOMEM', // the process or the system
 ] as const;
 export type ListenErrorCode = (typeof listenErrorCodes)[number];
 

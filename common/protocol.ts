@@ -202,9 +202,7 @@ export type WorkerNotice =
   | { type: 'diagnostics-dir'; path: string };
 
 /** The worker's answer to `listen`: an address, or the error to rethrow on the main thread. */
-export type ListenReply =
-  | { ok: true; address: BackdoorAddress }
-  | { ok: false; message: string; code: string | undefined; syscall: string | undefined };
+export type ListenReply = { ok: true; address: BackdoorAddress } | { ok: false; message: string; code: string | undefined; syscall: string | undefined };
 
 /** Exposed by the worker (through comlink). */
 export interface WorkerApi {

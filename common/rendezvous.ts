@@ -94,7 +94,9 @@ export function dirProblem(dir: string): string | undefined {
 /** `uid N (name)`, the name from /etc/passwd when it has one. */
 export function userName(owner: number): string {
   try {
-    const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((entry) => entry.split(':')[2] === String(owner));
+    const line = readFileSync('/etc/passwd', 'utf8')
+      .split('\n')
+      .find((entry) => entry.split(':')[2] === String(owner));
     const name = line?.split(':')[0];
     return name ? `uid ${owner} (${name})` : `uid ${owner}`;
   } catch {

@@ -83,14 +83,17 @@ function catchInMicrotask(resource: object, owner: SessionOwner): void {
     configurable: true,
     get: () => callback,
     set: (value: unknown) => {
-      callback = typeof value !== 'function' ? value : function (this: unknown, ...args: unknown[]) {
-        try {
-          return ReflectApply(value as (...a: unknown[]) => unknown, this, args);
-        } catch (error) {
-          owner.report(error, 'exception');
-          return undefined;
-        }
-      };
+      callback =
+        typeof value !== 'function'
+          ? value
+          : function (this: unknown, ...args: unknown[]) {
+              try {
+                return ReflectApply(value as (...a: unknown[]) => unknown, this, args);
+              } catch (error) {
+                owner.report(error, 'exception');
+                return undefined;
+              }
+            };
     },
   });
 }

@@ -104,14 +104,18 @@ export class Backdoor {
       }
     });
 
-    this.#side = mainSide(port1, { locals: options.locals, evalTimeoutMs: options.evalTimeoutMs, mainThreadBudget: options.mainThreadBudget, runawayStop: this.#runawayStop, tally }, {
-      audit: (event) => this.#auditor.emit(event),
-      notice: (notice) => {
-        if (notice.type === 'heap-collected') this.#releaseReducer();
-        else if (notice.type === 'diagnostics-dir') removeAtExit(notice.path);
-        else if (notice.type === 'audit') this.#auditor.emit(...notice.events);
+    this.#side = mainSide(
+      port1,
+      { locals: options.locals, evalTimeoutMs: options.evalTimeoutMs, mainThreadBudget: options.mainThreadBudget, runawayStop: this.#runawayStop, tally },
+      {
+        audit: (event) => this.#auditor.emit(event),
+        notice: (notice) => {
+          if (notice.type === 'heap-collected') this.#releaseReducer();
+          else if (notice.type === 'diagnostics-dir') removeAtExit(notice.path);
+          else if (notice.type === 'audit') this.#auditor.emit(...notice.events);
+        },
       },
-    });
+    );
     this.#control = wrap<WorkerApi>(this.#side.end.endpoint);
 
     // The backdoor never keeps the app alive on its own.
@@ -123,10 +127,7 @@ export class Backdoor {
   async start(): Promise<this> {
     // Held only while starting, so that `await startBackdoor()` completes in an idle process.
     this.#worker.ref();
-    const reply = await PromiseRace([
-      this.#control.listen(),
-      this.#exited.then(() => undefined),
-    ]).finally(() => this.#worker.unref());
+    const reply = await PromiseRace([this.#control.listen(), this.#exited.then(() => undefined)]).finally(() => this.#worker.unref());
     if (reply === undefined) {
       throw new BackdoorError('ERR_BACKDOOR_WORKER', 'The backdoor worker stopped before listening', { cause: this.#failure });
     }

@@ -207,10 +207,7 @@ export class CodeRunner {
     };
     // The app's own `then`: the session may have replaced its own realm's.
     try {
-      ReflectApply(promiseThen, promise, [
-        (result: { value: unknown } | undefined) => settle(result?.value, false),
-        (error: unknown) => settle(error, true),
-      ]);
+      ReflectApply(promiseThen, promise, [(result: { value: unknown } | undefined) => settle(result?.value, false), (error: unknown) => settle(error, true)]);
     } catch (error) {
       return { error };
     }

@@ -32,7 +32,12 @@ export function completeNames(session: SessionContext, path: string[], prefix: s
   const ms = evalTimeoutMs > 0 ? Math.min(evalTimeoutMs, MAX_MS) : MAX_MS;
   try {
     return within(ms, () => {
-      if (path.length === 0) return session.globalNames().filter((name) => name.startsWith(prefix)).sort().slice(0, MAX_NAMES);
+      if (path.length === 0)
+        return session
+          .globalNames()
+          .filter((name) => name.startsWith(prefix))
+          .sort()
+          .slice(0, MAX_NAMES);
       const first = session.globalForCompletion(path[0], ms);
       return first.found ? propertyNames(first.value, path.slice(1), prefix, now() + ms) : [];
     });

@@ -8,7 +8,21 @@ import { pathToFileURL } from 'node:url';
 import { runInContext, type Context } from 'node:vm';
 import { attribution } from './attribution.ts';
 import { checkModuleLoad } from './module-guard.ts';
-import { PromiseCtor, clearImmediate, clearInterval, clearTimeout, ObjectDefineProperty, ObjectGetOwnPropertyNames, ObjectHasOwn, ReflectApply, ReflectGetOwnPropertyDescriptor, ReflectOwnKeys, setImmediate, setInterval, setTimeout } from '../common/primordials.ts';
+import {
+  PromiseCtor,
+  clearImmediate,
+  clearInterval,
+  clearTimeout,
+  ObjectDefineProperty,
+  ObjectGetOwnPropertyNames,
+  ObjectHasOwn,
+  ReflectApply,
+  ReflectGetOwnPropertyDescriptor,
+  ReflectOwnKeys,
+  setImmediate,
+  setInterval,
+  setTimeout,
+} from '../common/primordials.ts';
 
 /** Names of Node's globals forwarded to every session (accessors of ours, safe to read). */
 export const forwarded = new Set<string>();
@@ -31,8 +45,7 @@ export function forwardNodeGlobals(context: Context): void {
     forwarded.add(name);
     ObjectDefineProperty(context, name, {
       get: () => appGlobal[name],
-      set: (value: unknown) =>
-        ObjectDefineProperty(context, name, { value, writable: true, configurable: true, enumerable: false }),
+      set: (value: unknown) => ObjectDefineProperty(context, name, { value, writable: true, configurable: true, enumerable: false }),
       configurable: true,
       enumerable: false,
     });
@@ -105,10 +118,14 @@ export function trackedTimers(): Record<string, unknown> {
     return scheduled;
   };
   const clear = (native: (handle: never) => void, name: string) =>
-    ObjectDefineProperty(function (this: unknown, handle: unknown) {
-      settle(handle);
-      return ReflectApply(native, this, [handle]);
-    }, 'name', { value: name });
+    ObjectDefineProperty(
+      function (this: unknown, handle: unknown) {
+        settle(handle);
+        return ReflectApply(native, this, [handle]);
+      },
+      'name',
+      { value: name },
+    );
   return {
     setTimeout: schedule(setTimeout as never, false),
     setInterval: schedule(setInterval as never, true),

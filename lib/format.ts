@@ -61,7 +61,9 @@ export function formatThrown(thrown: unknown, prefix = 'Uncaught', { timeoutMs =
     }
     // A compile error that V8 raised inside Node's vm module (a RangeError for input nested too
     // deeply) carries Node's source line: not the typed code's, so not shown.
-    text = dropInternalFrames(text).replace(/^node:[\w/]+:\d+\n.*\n *\^+\n\n/, '').replace(/\n$/, '');
+    text = dropInternalFrames(text)
+      .replace(/^node:[\w/]+:\d+\n.*\n *\^+\n\n/, '')
+      .replace(/\n$/, '');
     // So does a refusal of the backdoor's thrown through `vm` that session code called: Node
     // decorates it with the line of the backdoor's that threw it.
     if (isRefusal(thrown)) text = text.replace(/^[^\n]*:\d+\n.*\n *\^+\n+/, '');
@@ -189,7 +191,11 @@ export function trimStack(text: string, thrown: boolean): string {
   // The last top-level frame (session code may call a function of its top level), else the
   // backdoor's call into vm (session code may call vm itself above it).
   let cut = thrown ? lines.findLastIndex((line) => /^\s+at REPL\d+:\d+:\d+( \{)?$/.test(line)) : -1;
-  if (cut === -1) cut = backdoorVmCall(lines.map((line) => (/^\s+at /.test(line) ? frameFile(line) : '')), true);
+  if (cut === -1)
+    cut = backdoorVmCall(
+      lines.map((line) => (/^\s+at /.test(line) ? frameFile(line) : '')),
+      true,
+    );
   if (cut === -1) return text;
   let end = cut;
   while (end < lines.length && /^\s+at /.test(lines[end])) end++;
@@ -231,7 +237,10 @@ function dropInternalFrames(text: string): string {
     while (end < lines.length && (/^\s+at /.test(lines[end]) || causeCount.test(lines[end]))) end++;
     // The command's call into vm, and everything below it (the backdoor's, and what runs it).
     // (A count of frames shared with a cause stands for them: below a vm call, the backdoor's.)
-    const vmCall = backdoorVmCall(lines.slice(i, end).map((line) => (causeCount.test(line) ? libraryFiles[0] : frameFile(line))), false);
+    const vmCall = backdoorVmCall(
+      lines.slice(i, end).map((line) => (causeCount.test(line) ? libraryFiles[0] : frameFile(line))),
+      false,
+    );
     const bottom = vmCall === -1 ? end : i + vmCall;
     let dropped = bottom < end;
     const first = kept.length;

@@ -10,10 +10,8 @@ export function heapReport(): string {
   const heap = v8.getHeapStatistics();
   const memory = process.memoryUsage();
   const lines = [
-    `heap: ${mb(heap.used_heap_size)} used of ${mb(heap.total_heap_size)} (limit ${mb(heap.heap_size_limit)}), ` +
-      `rss ${mb(memory.rss)}, external ${mb(memory.external)} (array buffers ${mb(memory.arrayBuffers)})`,
-    `native contexts ${heap.number_of_native_contexts}, detached contexts ${heap.number_of_detached_contexts}` +
-      (heap.number_of_detached_contexts > 0 ? ' (a detached context that stays is often a leak)' : ''),
+    `heap: ${mb(heap.used_heap_size)} used of ${mb(heap.total_heap_size)} (limit ${mb(heap.heap_size_limit)}), ` + `rss ${mb(memory.rss)}, external ${mb(memory.external)} (array buffers ${mb(memory.arrayBuffers)})`,
+    `native contexts ${heap.number_of_native_contexts}, detached contexts ${heap.number_of_detached_contexts}${heap.number_of_detached_contexts > 0 ? ' (a detached context that stays is often a leak)' : ''}`,
     `${'space'.padEnd(26)}       used        size   available`,
   ];
   for (const space of v8.getHeapSpaceStatistics()) {

@@ -18,7 +18,7 @@ const MAX_LISTING_MS = 250;
 export function preview(value: unknown, width = 80, colors = false): string {
   try {
     // An object with a great many keys is previewed by its first ones (util.inspect would list all).
-    const many = (typeof value === 'object' && value !== null) ? manyKeys(value) : undefined;
+    const many = typeof value === 'object' && value !== null ? manyKeys(value) : undefined;
     if (many) value = many.head;
     const text = inspect(value, { depth: 0, maxArrayLength: 10, maxStringLength: width, breakLength: Infinity, showProxy: true, getters: false, colors, compact: true });
     return text.length > width * 2 ? `${text.slice(0, width * 2)}...` : text;
@@ -133,8 +133,7 @@ export class HealthMonitor {
     const measuredFor = (now - this.#since) / 1000;
     const lifetime = (now - this.#startedAt) / 1000;
     const lines = [
-      `event loop delay (last ${Math.min(measuredFor, 60).toFixed(0)} s): p50 ${ms(window.percentile(50))} ms, p99 ${ms(window.percentile(99))} ms, max ${ms(window.max)} ms` +
-        (measuredFor < 1 ? ' (measuring from now: ask again)' : ''),
+      `event loop delay (last ${Math.min(measuredFor, 60).toFixed(0)} s): p50 ${ms(window.percentile(50))} ms, p99 ${ms(window.percentile(99))} ms, max ${ms(window.max)} ms${measuredFor < 1 ? ' (measuring from now: ask again)' : ''}`,
       `event loop utilisation: ${(elu.utilization * 100).toFixed(1)}% over the last ${((now - this.#eluMinute.at) / 1000).toFixed(0)} s, ` +
         `${(performance.eventLoopUtilization(this.#elu).utilization * 100).toFixed(1)}% since the backdoor started`,
       `memory: heap ${mb(memory.heapUsed)} used of ${mb(memory.heapTotal)}, rss ${mb(memory.rss)}, external ${mb(memory.external)}`,

@@ -84,10 +84,7 @@ export const defaults = {
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-const known = new Set([
-  'port', 'host', 'path', 'locals', 'banner', 'evalTimeoutMs', 'mainThreadBudget',
-  'token', 'allowRemote', 'audit', 'maxSessions', 'maxInputBytes', 'idleTimeoutMs', 'authTimeoutMs', 'diagnosticsDir',
-]);
+const known = new Set(['port', 'host', 'path', 'locals', 'banner', 'evalTimeoutMs', 'mainThreadBudget', 'token', 'allowRemote', 'audit', 'maxSessions', 'maxInputBytes', 'idleTimeoutMs', 'authTimeoutMs', 'diagnosticsDir']);
 
 /** Whether `host` only reaches this machine. */
 export function isLoopback(host: string): boolean {
@@ -136,7 +133,9 @@ export function resolveOptions(options: BackdoorOptions = {}): ResolvedOptions {
     throw new RangeError(`The "mainThreadBudget" option must be more than 0 and at most 1. Received ${mainThreadBudget}`);
   }
   if (token !== undefined && (typeof token !== 'string' || token.length < 8 || Buffer.byteLength(token) > 1000 || /[\r\n]/.test(token))) {
-    throw new TypeError(`The "token" option must be a string of 8 to 1000 bytes, on one line. Received ${typeof token === 'string' ? (token.length < 8 ? 'a shorter string' : /[\r\n]/.test(token) ? 'a string with a line break' : 'a longer string') : describe(token)}`);
+    throw new TypeError(
+      `The "token" option must be a string of 8 to 1000 bytes, on one line. Received ${typeof token === 'string' ? (token.length < 8 ? 'a shorter string' : /[\r\n]/.test(token) ? 'a string with a line break' : 'a longer string') : describe(token)}`,
+    );
   }
   if (typeof allowRemote !== 'boolean') {
     throw new TypeError(`The "allowRemote" option must be a boolean. Received ${describe(allowRemote)}`);

@@ -47,15 +47,15 @@ export function guardProcess(): void {
   refuse('abort', endsApp);
   // The pid and the signal are read once, and what was read is passed on: an object whose
   // valueOf answers differently each time cannot pass the check as one process and reach another.
-  refuse('kill', 'a signal to the app\'s own process may end it', (args) => {
+  refuse('kill', "a signal to the app's own process may end it", (args) => {
     args[0] = typeof args[0] === 'object' && args[0] !== null ? Number(args[0]) : args[0];
     return args[1] !== 0 && args[1] !== '0' && targetsSelf(args[0]);
   });
-  refuse('_kill', 'a signal to the app\'s own process may end it', (args) => args[1] !== 0 && targetsSelf(args[0]));
+  refuse('_kill', "a signal to the app's own process may end it", (args) => args[1] !== 0 && targetsSelf(args[0]));
   const setCapture = process.setUncaughtExceptionCaptureCallback;
   const setUncaughtExceptionCaptureCallback = function setUncaughtExceptionCaptureCallback(this: NodeJS.Process, callback: unknown) {
     if (sessionCalled(setUncaughtExceptionCaptureCallback, true)) {
-      throw replInputError('process.setUncaughtExceptionCaptureCallback() cannot be used in the REPL: it would take the app\'s crash handling away from it');
+      throw replInputError("process.setUncaughtExceptionCaptureCallback() cannot be used in the REPL: it would take the app's crash handling away from it");
     }
     return ReflectApply(setCapture, this, [callback]);
   };

@@ -30,7 +30,7 @@ const signals = new Set(Object.keys(constants.signals));
 
 /** Why a session may not listen for (nor emit) `event`, or undefined when it may. */
 function refusedEvent(event: string | symbol): string | undefined {
-  if (event === 'uncaughtException' || event === 'uncaughtExceptionMonitor' || event === 'unhandledRejection') return 'it would take the app\'s crash handling away from it';
+  if (event === 'uncaughtException' || event === 'uncaughtExceptionMonitor' || event === 'unhandledRejection') return "it would take the app's crash handling away from it";
   if (event === 'beforeExit') return 'what it schedules would keep the app from ending';
   if (typeof event === 'string' && signals.has(event)) return `it would turn off what ${event} does to the app (\`kill\` would no longer end it)`;
   return undefined;

@@ -80,8 +80,7 @@ export class SessionContext implements SessionOwner {
         callback();
       },
     });
-    const define = (name: string, value: unknown) =>
-      ObjectDefineProperty(this.context, name, { value, writable: true, configurable: true, enumerable: false });
+    const define = (name: string, value: unknown) => ObjectDefineProperty(this.context, name, { value, writable: true, configurable: true, enumerable: false });
     const { colors: _colors, ...inspectOptions } = replInspectOptions;
     define('console', new Console({ stdout: sink, stderr: sink, colorMode: false, inspectOptions }));
     define('global', globalThis);
@@ -109,16 +108,24 @@ export class SessionContext implements SessionOwner {
     // `_` and `_error` follow the last result until the session assigns them itself, as in Node.
     this.#autoLast = !ObjectHasOwn(locals, '_');
     this.#autoLastError = !ObjectHasOwn(locals, '_error');
-    this.#defineLast('_', () => this.#last, (value) => {
-      if (this.#autoLast) this.#write('Expression assignment to _ now disabled.\n');
-      this.#autoLast = false;
-      this.#last = value;
-    });
-    this.#defineLast('_error', () => this.#lastError, (value) => {
-      if (this.#autoLastError) this.#write('Expression assignment to _error now disabled.\n');
-      this.#autoLastError = false;
-      this.#lastError = value;
-    });
+    this.#defineLast(
+      '_',
+      () => this.#last,
+      (value) => {
+        if (this.#autoLast) this.#write('Expression assignment to _ now disabled.\n');
+        this.#autoLast = false;
+        this.#last = value;
+      },
+    );
+    this.#defineLast(
+      '_error',
+      () => this.#lastError,
+      (value) => {
+        if (this.#autoLastError) this.#write('Expression assignment to _error now disabled.\n');
+        this.#autoLastError = false;
+        this.#lastError = value;
+      },
+    );
 
     for (const [name, value] of ObjectEntries(locals)) {
       ObjectDefineProperty(this.context, name, { value, writable: true, configurable: true, enumerable: true });

@@ -17,7 +17,6 @@ export interface SignalOptions extends BackdoorOptions {
   stopSignal?: NodeJS.Signals;
 }
 
-
 /** What the listeners currently do: nothing, until an installation is active. */
 let active: Installation | undefined;
 /** Signals that have our listener. It stays for the life of the process (see README). */
@@ -103,7 +102,10 @@ function checkSignal(name: 'startSignal' | 'stopSignal', value: unknown): NodeJS
     if (signalBlocked(value as string)) {
       // A listener would wait for ever: the signal never reaches this process's handlers.
       const why = value === 'SIGUSR1' && [...process.execArgv, process.env.NODE_OPTIONS ?? ''].some((arg) => arg.includes('--disable-sigusr1')) ? ' by --disable-sigusr1' : '';
-      throw new BackdoorError('ERR_BACKDOOR_SIGNAL_BLOCKED', `The "${name}" ${String(value)} is blocked in this process${why}: it would never arrive. Choose other signals (BACKDOOR_START_SIGNAL=SIGUSR2 BACKDOOR_STOP_SIGNAL=SIGHUP, or the options of the same names)`);
+      throw new BackdoorError(
+        'ERR_BACKDOOR_SIGNAL_BLOCKED',
+        `The "${name}" ${String(value)} is blocked in this process${why}: it would never arrive. Choose other signals (BACKDOOR_START_SIGNAL=SIGUSR2 BACKDOOR_STOP_SIGNAL=SIGHUP, or the options of the same names)`,
+      );
     }
     return value as NodeJS.Signals;
   }

@@ -75,7 +75,10 @@ export function backdoorVmCall(files: string[], orLast: boolean): number {
 }
 
 function replFrames(frames: CallSite[]): CallSite[] {
-  const vmCall = backdoorVmCall(frames.map((frame) => frame.getFileName() ?? ''), true);
+  const vmCall = backdoorVmCall(
+    frames.map((frame) => frame.getFileName() ?? ''),
+    true,
+  );
   const own = vmCall === -1 ? frames : frames.slice(0, vmCall);
   let topLevel = -1;
   for (let i = own.length - 1; i >= 0; i--) {
@@ -93,9 +96,7 @@ function defaultStack(error: Error, frames: CallSite[]): string {
   let head: string;
   try {
     const code = (error as { code?: unknown }).code;
-    head = typeof code === 'string' && code.startsWith('ERR_') && Object.hasOwn(error, 'code')
-      ? `${error.name} [${code}]: ${error.message}`
-      : Error.prototype.toString.call(error);
+    head = typeof code === 'string' && code.startsWith('ERR_') && Object.hasOwn(error, 'code') ? `${error.name} [${code}]: ${error.message}` : Error.prototype.toString.call(error);
   } catch {
     head = 'Error';
   }

@@ -22,7 +22,8 @@ async function rendezvous(t: Test): Promise<string> {
 function client(dir: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(process.execPath, [cli, ...args], { timeout: 30_000, env: { ...process.env, BACKDOOR_DIR: dir, BACKDOOR_TOKEN: '' } }, (error, stdout, stderr) =>
-      resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }));
+      resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
   });
 }
 
@@ -36,7 +37,12 @@ async function until(what: string, check: () => boolean, timeoutMs = 10_000): Pr
 }
 
 /** The PID column of a table, in order. */
-const pidsOf = (table: string) => table.split('\n').slice(1).filter((line) => /^\d/.test(line)).map((line) => Number(line.split(/\s+/)[0]));
+const pidsOf = (table: string) =>
+  table
+    .split('\n')
+    .slice(1)
+    .filter((line) => /^\d/.test(line))
+    .map((line) => Number(line.split(/\s+/)[0]));
 
 t.test('three apps: --all reaches the listening one, --start the opted-in one too, never the plain one', async (t) => {
   const dir = await rendezvous(t);
@@ -59,7 +65,10 @@ t.test('three apps: --all reaches the listening one, --start the opted-in one to
   // With --start: both, in pid order, with their own values; the opted-in one is closed again.
   const second = await client(dir, ['--all', '--start', '--eval', 'stats.requests']);
   t.equal(second.code, 0, second.stderr);
-  t.same(pidsOf(second.stdout), [optedIn.pid, listening.pid].sort((a, b) => a - b));
+  t.same(
+    pidsOf(second.stdout),
+    [optedIn.pid, listening.pid].sort((a, b) => a - b),
+  );
   t.match(second.stdout, new RegExp(`^${optedIn.pid}\\s.*\\s1$`, 'm'), 'the opted-in app served one request');
   t.match(second.stdout, new RegExp(`^${listening.pid}\\s.*\\s0$`, 'm'));
   t.notOk(existsSync(join(dir, `${optedIn.pid}.json`)), '--start left the opted-in app as it was: no backdoor listening');
@@ -71,8 +80,14 @@ t.test('three apps: --all reaches the listening one, --start the opted-in one to
   // --json: one line per process, which parses: pid, ok, inspect, superjson value.
   const json = await client(dir, ['--all', '--start', '--json', '--eval', '({ n: stats.requests, at: new Date(0) })']);
   t.equal(json.code, 0, json.stderr);
-  const lines = json.stdout.trim().split('\n').map((line) => JSON.parse(line));
-  t.same(lines.map((line) => line.pid), [optedIn.pid, listening.pid].sort((a, b) => a - b));
+  const lines = json.stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line));
+  t.same(
+    lines.map((line) => line.pid),
+    [optedIn.pid, listening.pid].sort((a, b) => a - b),
+  );
   for (const line of lines) {
     t.equal(line.ok, true);
     t.match(line.inspect, /^\{ n: \d, at: 1970-01-01T00:00:00\.000Z \}$/);
@@ -85,7 +100,10 @@ t.test('three apps: --all reaches the listening one, --start the opted-in one to
   t.match(thrown.stdout, /Uncaught ReferenceError: notDefined is not defined/);
 
   // Filters: by title, and by parent (the test process is every app's parent).
-  t.same(pidsOf((await client(dir, ['--all', '--start', '--title', 'http-app', '--ppid', String(process.pid), '--eval', '1'])).stdout), [optedIn.pid, listening.pid].sort((a, b) => a - b));
+  t.same(
+    pidsOf((await client(dir, ['--all', '--start', '--title', 'http-app', '--ppid', String(process.pid), '--eval', '1'])).stdout),
+    [optedIn.pid, listening.pid].sort((a, b) => a - b),
+  );
   const none = await client(dir, ['--all', '--ppid', '1', '--eval', '1']);
   t.equal(none.code, 1);
   t.match(none.stderr, /no backdoor of yours matches/);
@@ -141,11 +159,24 @@ t.test('the cluster example: a primary with two workers, each reached', async (t
   for (let i = 0; i < 4; i++) await fetch(`http://127.0.0.1:${port}/`).then((response) => response.text());
   const result = await client(dir, ['--all', '--start', '--ppid', String(primary.pid), '--json', '--eval', 'stats']);
   t.equal(result.code, 0, result.stderr);
-  const lines = result.stdout.trim().split('\n').map((line) => JSON.parse(line));
+  const lines = result.stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line));
   t.equal(lines.length, 2, 'both workers answered');
   t.same(lines.map((line) => line.val.json.worker).sort(), [1, 2]);
-  t.equal(lines.reduce((sum, line) => sum + line.val.json.requests, 0), 4, 'between them, every request');
-  t.ok(lines.every((line) => line.pid !== primary.pid), 'the primary did not opt in');
+  t.equal(
+    lines.reduce((sum, line) => sum + line.val.json.requests, 0),
+    4,
+    'between them, every request',
+  );
+  t.ok(
+    lines.every((line) => line.pid !== primary.pid),
+    'the primary did not opt in',
+  );
   t.ok(lines[0].pid < lines[1].pid, 'in pid order');
-  t.ok(lines.every((line) => !existsSync(join(dir, `${line.pid}.json`))), 'and closed again');
+  t.ok(
+    lines.every((line) => !existsSync(join(dir, `${line.pid}.json`))),
+    'and closed again',
+  );
 });

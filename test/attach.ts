@@ -24,8 +24,7 @@ const hasSyncHooks = 'registerHooks' in (await import('node:module'));
 /** Runs the client with `input` on its stdin (not a terminal). */
 function client(args: string[], input: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = execFile(process.execPath, [cli, ...args], { timeout: 15_000 }, (error, stdout, stderr) =>
-      resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }));
+    const child = execFile(process.execPath, [cli, ...args], { timeout: 15_000 }, (error, stdout, stderr) => resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }));
     child.stdin!.end(input);
   });
 }
@@ -100,7 +99,7 @@ t.test('a SIGUSR1 during start-up starts the backdoor once the preload is loaded
   t.match(await app.get(), /^ok/);
 });
 
-t.test('hooks that refuse the preload\'s ES module: the app starts without a backdoor, and says why', async (t) => {
+t.test("hooks that refuse the preload's ES module: the app starts without a backdoor, and says why", async (t) => {
   const app = await startApp(t, 'http-app.cjs', ['--require', fixture('refusing-hooks.cjs').pathname, '--require', 'backdoor/register'], { BACKDOOR_PORT: '0' });
   await app.waitForStderr(/backdoor: not installed: [^\n]*refused by a module hook/);
   t.match(await app.get(), /^ok/);
@@ -141,7 +140,10 @@ async function answersAtLatest(app: ChildApp): Promise<boolean> {
   while (Date.now() < deadline) {
     const port = Number([...app.stderr().matchAll(/listening on 127\.0\.0\.1:(\d+)/g)].at(-1)?.[1]);
     const session = await TestClient.connect({ port }).catch(() => undefined);
-    const pid = await session?.ready().then(() => session.eval('process.pid')).catch(() => undefined);
+    const pid = await session
+      ?.ready()
+      .then(() => session.eval('process.pid'))
+      .catch(() => undefined);
     session?.destroy();
     if (pid === String(app.pid)) return true;
     await new Promise((r) => setTimeout(r, 20));
@@ -272,7 +274,7 @@ t.test('backdoor ls: lists the backdoors on this machine, cleans up after dead p
   t.match(stdout, /^PID +ADDRESS +AGE +TITLE\n/);
   for (const app of [a, b]) t.match(stdout, new RegExp(`^${app.pid} +${join(rendezvous, `${app.pid}.sock`)} +\\d+s +`, 'm'), 'each process its own socket');
   t.notMatch(stdout, String(deadPid));
-  t.notOk(existsSync(discovery(deadPid)), 'the dead process\'s file is removed');
+  t.notOk(existsSync(discovery(deadPid)), "the dead process's file is removed");
 });
 
 t.test('a bad setting in the environment is reported, and the app runs without a backdoor', async (t) => {

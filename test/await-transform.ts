@@ -45,10 +45,7 @@ t.test('declarations outlive the command', async (t) => {
 });
 
 t.test('destructuring declares every name, rest and defaults included', async (t) => {
-  const { value } = await session(
-    'const { a, b: [c, ...d], e = 9, ...f } = await Promise.resolve({ a: 1, b: [2, 3, 4], g: 5 })',
-    '[a, c, d, e, f]',
-  );
+  const { value } = await session('const { a, b: [c, ...d], e = 9, ...f } = await Promise.resolve({ a: 1, b: [2, 3, 4], g: 5 })', '[a, c, d, e, f]');
   t.same(value, [1, 2, [3, 4], 9, { g: 5 }]);
 });
 

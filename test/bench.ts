@@ -39,19 +39,22 @@ t.test('npm run bench -- --smoke --json: the table, the JSON with every field, t
   const report = JSON.parse(await readFile(json, 'utf8'));
   t.match(report.machine, { node: String, cpu: String, cores: Number });
   t.match(report.settings, { rounds: 1, seed: 12345, capacity: Number, capacityProbesUs: [Number], rate: Number, connections: 10, affinity: String });
-  t.same(report.scenarios.map((s: { scenario: string }) => s.scenario), [
-    'baseline (app alone)',
-    'backdoor, no session',
-    'backdoor, idle session',
-    'backdoor, 1+1 flood',
-    'backdoor, heavy flood',
-    'backdoor, 32 sessions 1+1',
-    'backdoor, .profile running',
-    'node repl, 1+1 flood',
-    'node repl, heavy flood',
-    'idle app, 1+1 flood',
-    'idle app, node repl 1+1 flood',
-  ]);
+  t.same(
+    report.scenarios.map((s: { scenario: string }) => s.scenario),
+    [
+      'baseline (app alone)',
+      'backdoor, no session',
+      'backdoor, idle session',
+      'backdoor, 1+1 flood',
+      'backdoor, heavy flood',
+      'backdoor, 32 sessions 1+1',
+      'backdoor, .profile running',
+      'node repl, 1+1 flood',
+      'node repl, heavy flood',
+      'idle app, 1+1 flood',
+      'idle app, node repl 1+1 flood',
+    ],
+  );
   for (const row of report.scenarios) {
     t.equal(row.idle, row.scenario.startsWith('idle app'), row.scenario);
     if (row.idle) {
@@ -60,12 +63,16 @@ t.test('npm run bench -- --smoke --json: the table, the JSON with every field, t
       t.match(row, { elu: Number, eventLoopDelayP99Ms: Number }, row.scenario);
       t.notOk('p99Ratio' in row, row.scenario);
     } else {
-      t.match(row, {
-        http: { p50Ms: Number, p90Ms: Number, p99Ms: Number, p999Ms: Number, achievedRate: Number, lateP50Us: Number, lateP99Us: Number },
-        p99Ratio: Number,
-        elu: Number,
-        eventLoopDelayP99Ms: Number,
-      }, row.scenario);
+      t.match(
+        row,
+        {
+          http: { p50Ms: Number, p90Ms: Number, p99Ms: Number, p999Ms: Number, achievedRate: Number, lateP50Us: Number, lateP99Us: Number },
+          p99Ratio: Number,
+          elu: Number,
+          eventLoopDelayP99Ms: Number,
+        },
+        row.scenario,
+      );
       for (const round of row.rounds) t.match(round.http, { lateP50Us: Number, lateP99Us: Number, lateMaxUs: Number, waitedForConnection: Number }, row.scenario);
     }
     if (/flood/.test(row.scenario)) {
@@ -78,7 +85,11 @@ t.test('npm run bench -- --smoke --json: the table, the JSON with every field, t
     }
   }
   // Where nothing holds the commands back, the clients time their round trips.
-  t.match(report.scenarios.find((row: { scenario: string }) => row.scenario === 'idle app, 1+1 flood'), { rttP50Ms: Number, rttP99Ms: Number }, 'idle app, 1+1 flood');
+  t.match(
+    report.scenarios.find((row: { scenario: string }) => row.scenario === 'idle app, 1+1 flood'),
+    { rttP50Ms: Number, rttP99Ms: Number },
+    'idle app, 1+1 flood',
+  );
   t.match(report.micro, {
     rttGuardOn: { p50Us: Number, p99Us: Number, commands: Number },
     rttGuardOff: { p50Us: Number, p99Us: Number, commands: Number },
@@ -102,16 +113,19 @@ t.test('npm run bench -- --smoke --json: the table, the JSON with every field, t
   }
   // The stall rows: their shape, never their timing.
   t.match(report.stalls, { dist: String, mainThreadBudget: 0.1, evalTimeoutMs: 5000, busyMs: Number, longMs: Number });
-  t.same(report.stalls.rows.map((row: { name: string }) => row.name), [
-    'busy app, baseline',
-    'busy app, .stack flood',
-    'busy app, TAB after arr.',
-    'busy app, TAB after u8.',
-    'busy app, TAB after big.',
-    'idle app, baseline',
-    'idle app, 1.5 s commands back to back',
-    'idle app, 4 sessions of 1.5 s commands, a fifth timing 1+1',
-  ]);
+  t.same(
+    report.stalls.rows.map((row: { name: string }) => row.name),
+    [
+      'busy app, baseline',
+      'busy app, .stack flood',
+      'busy app, TAB after arr.',
+      'busy app, TAB after u8.',
+      'busy app, TAB after big.',
+      'idle app, baseline',
+      'idle app, 1.5 s commands back to back',
+      'idle app, 4 sessions of 1.5 s commands, a fifth timing 1+1',
+    ],
+  );
   for (const row of report.stalls.rows) {
     t.match(row, { app: row.name.startsWith('busy') ? 'busy' : 'idle', windowMs: Number, worstGapMs: Number, runsPerSecond: Number, baselineRunsPerSecond: Number }, row.name);
     if (/TAB/.test(row.name)) t.match(row.completions, { answered: Number, unanswered: Number, slowestMs: Number }, row.name);

@@ -29,7 +29,7 @@ t.test('an occasional op goes at once', async (t) => {
   t.equal(budget.delay('a', 1), 0);
 });
 
-t.test('an op that overdraws makes its session\'s next one wait until the share is paid back', async (t) => {
+t.test("an op that overdraws makes its session's next one wait until the share is paid back", async (t) => {
   const budget = new MainThreadBudget(0.1, 0);
   budget.charge('a', 250, 250); // a 250 ms op (charged 260), against a full 200 ms bucket
   t.equal(Math.round(budget.delay('a', 250)), 600); // 60 ms owed, paid back at 0.1 ms per ms
@@ -51,13 +51,13 @@ t.test('in an idle app too, a long command is followed by a pause in proportion:
   t.ok(busy / now <= 0.11, `the commands held the main thread ${((busy / now) * 100).toFixed(1)}% of the time`);
 });
 
-t.test('sessions share it fairly: one\'s debt holds it alone; together they stay within the share', async (t) => {
+t.test("sessions share it fairly: one's debt holds it alone; together they stay within the share", async (t) => {
   const budget = new MainThreadBudget(0.1, 0);
   budget.charge('other', 0.2, 0); // a 1+1
   budget.charge('long', 1500, 1500);
   t.ok(budget.delay('long', 1500) > 10_000, 'the session that ran a long op waits');
-  t.equal(budget.delay('other', 1500), 0, 'another\'s op goes at once: its last one was short');
-  t.ok(budget.heldByOthers('fresh', 1500), 'a session with no op yet waits for the long one\'s pause: its first could be as long');
+  t.equal(budget.delay('other', 1500), 0, "another's op goes at once: its last one was short");
+  t.ok(budget.heldByOthers('fresh', 1500), "a session with no op yet waits for the long one's pause: its first could be as long");
   t.equal(Math.round(budget.delay('fresh', 1500)), 13_100, '(1510 - 200) ms owed by all, paid back at 0.1 ms per ms');
   budget.charge('other', 1500, 3000); // the short session's op turns out long: now it waits too
   t.ok(budget.delay('other', 3000) > 10_000);
@@ -98,8 +98,8 @@ t.test('a flood of short ops is paced to the share, however short', async (t) =>
   }
 });
 
-t.test('a long op is charged by its length: the longer a stall, the more of the app\'s requests it holds, and the longer', async (t) => {
-  t.equal(stallCharge(0.1), 0.1, 'shorter than a request\'s own jitter: as it is');
+t.test("a long op is charged by its length: the longer a stall, the more of the app's requests it holds, and the longer", async (t) => {
+  t.equal(stallCharge(0.1), 0.1, "shorter than a request's own jitter: as it is");
   t.equal(stallCharge(SHORT_STALL_MS), SHORT_STALL_MS);
   t.equal(stallCharge(0.5), 1, 'twice as long: twice the weight');
   t.equal(stallCharge(1), 4);

@@ -9,20 +9,44 @@ function pair(api: Record<string, (...args: never[]) => unknown> = {}) {
   const { port1, port2 } = new MessageChannel();
   const log: string[] = [];
   const faults: unknown[] = [];
-  const a = new Channel<string, string>(port1, (message) => log.push(`a heard ${message}`), (error) => faults.push(error));
-  const b = new Channel<string, string>(port2, (message) => {
-    if (message === 'throw') throw new Error('handler failed');
-    log.push(`b heard ${message}`);
-  }, (error) => faults.push(error));
+  const a = new Channel<string, string>(
+    port1,
+    (message) => log.push(`a heard ${message}`),
+    (error) => faults.push(error),
+  );
+  const b = new Channel<string, string>(
+    port2,
+    (message) => {
+      if (message === 'throw') throw new Error('handler failed');
+      log.push(`b heard ${message}`);
+    },
+    (error) => faults.push(error),
+  );
   expose(api, a.endpoint);
   const remote = wrap<Record<string, (...args: unknown[]) => Promise<unknown>>>(b.endpoint);
   let toB = 0;
   port2.on('message', () => toB++);
-  return { a, b, remote, log, faults, receivedByB: () => toB, close: () => { port1.close(); port2.close(); } };
+  return {
+    a,
+    b,
+    remote,
+    log,
+    faults,
+    receivedByB: () => toB,
+    close: () => {
+      port1.close();
+      port2.close();
+    },
+  };
 }
 
-t.test('the backdoor\'s messages and comlink\'s share the port, in the order they were sent', async (t) => {
-  const { b, remote, log, close } = pair({ listen: () => { log.push('a answers listen'); return 'listening'; } });
+t.test("the backdoor's messages and comlink's share the port, in the order they were sent", async (t) => {
+  const { b, remote, log, close } = pair({
+    listen: () => {
+      log.push('a answers listen');
+      return 'listening';
+    },
+  });
   t.teardown(close);
   b.send('first');
   const answer = remote.listen().then((value) => log.push(`b got ${String(value)}`));

@@ -8,7 +8,7 @@ import { Option, subnegotiation } from '../common/telnet.ts';
 t.test('splitPrompt: text to print, and the prompt it ends with', async (t) => {
   t.same(splitPrompt('banner\n> '), { text: 'banner\n', prompt: '> ', held: '' });
   t.same(splitPrompt('42\n... '), { text: '42\n', prompt: '... ', held: '' });
-  t.same(splitPrompt('42\n| '), { text: '42\n', prompt: '| ', held: '' }, 'Node 24\'s continuation prompt');
+  t.same(splitPrompt('42\n| '), { text: '42\n', prompt: '| ', held: '' }, "Node 24's continuation prompt");
   t.same(splitPrompt('> '), { text: '', prompt: '> ', held: '' });
   t.same(splitPrompt('partial output'), { text: 'partial output', prompt: undefined, held: '' });
   // A tail that may still become a prompt waits for the next chunk.
@@ -58,7 +58,11 @@ t.test('completion travels in subnegotiations of the backdoor option, apart from
   const withIac = subnegotiation(Option.BACKDOOR_COMPLETION, Buffer.from([1, 255, 2]));
   t.same([...withIac], [255, 250, Option.BACKDOOR_COMPLETION, 1, 255, 255, 2, 255, 240]);
   // An answer keeps as many names as fit.
-  const many = completionAnswer(1, Array.from({ length: 20_000 }, (_, i) => `name${i}`), '');
+  const many = completionAnswer(
+    1,
+    Array.from({ length: 20_000 }, (_, i) => `name${i}`),
+    '',
+  );
   t.ok(many.length <= MAX_COMPLETION_ANSWER + 16, 'bounded');
   t.ok(parseCompletionAnswer(many.subarray(3, -2))!.names.length > 1000);
   t.equal(parseCompletionAnswer(Buffer.from('\x01not json')), undefined);
@@ -70,7 +74,11 @@ t.test('no completions for a reason: the note is told above the line', async (t)
   t.same(answer, { id: 3, names: [], completed: 'arr.', note: 'held by the budget: ...; try again in 8 s' });
   const notices: string[] = [];
   const sent: Buffer[] = [];
-  const requests = new CompletionRequests((request) => sent.push(request), (text) => notices.push(text), 60_000);
+  const requests = new CompletionRequests(
+    (request) => sent.push(request),
+    (text) => notices.push(text),
+    60_000,
+  );
   const done: unknown[] = [];
   requests.ask('arr.', (names, completed) => done.push([names, completed]));
   requests.answered({ ...answer, id: parseCompletionRequest(sent[0].subarray(3, -2))!.id });

@@ -13,7 +13,7 @@ t.test('the promised quota: 16 files and 256 MB per app', async (t) => {
   t.equal(MAX_BYTES, 256 * 1024 * 1024);
 });
 
-t.test('past the quota the oldest of this process\'s files go; another process\'s stay', async (t) => {
+t.test("past the quota the oldest of this process's files go; another process's stay", async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'backdoor-test-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const other = join(dir, `profile-${process.pid + 1}-2026-01-01T00-00-00-000Z-1.cpuprofile`);
@@ -21,7 +21,7 @@ t.test('past the quota the oldest of this process\'s files go; another process\'
   const files = new DiagnosticsFiles(dir, () => t.fail('a named directory is not made'), { files: 4, bytes: 1000 });
   const written: string[] = [];
   for (let i = 0; i < 6; i++) written.push(await files.write('cpuprofile', `{"n":${i}}`));
-  t.same(readdirSync(dir).sort(), [...written.slice(2).map((file) => file.slice(dir.length + 1)), other.slice(dir.length + 1)].sort(), 'the 4 newest, and the other process\'s');
+  t.same(readdirSync(dir).sort(), [...written.slice(2).map((file) => file.slice(dir.length + 1)), other.slice(dir.length + 1)].sort(), "the 4 newest, and the other process's");
   // Bytes too: a file of 600 bytes leaves room for no more than 400 besides.
   const big = await files.write('heapprofile', 'x'.repeat(600));
   const left = readdirSync(dir).filter((name) => name.includes(`-${process.pid}-`));
@@ -37,16 +37,23 @@ t.test('without a named directory: one is made at the first file, private, and r
   const client = await TestClient.connect({ port });
   t.teardown(() => client.destroy());
   await client.ready();
-  const mine = () => readdirSync(tmpdir()).filter((name) => name.startsWith('backdoor-diagnostics-')).filter((name) => {
-    try {
-      return readdirSync(join(tmpdir(), name)).some((file) => file.includes(`-${app.pid}-`));
-    } catch {
-      return false;
-    }
-  });
+  const mine = () =>
+    readdirSync(tmpdir())
+      .filter((name) => name.startsWith('backdoor-diagnostics-'))
+      .filter((name) => {
+        try {
+          return readdirSync(join(tmpdir(), name)).some((file) => file.includes(`-${app.pid}-`));
+        } catch {
+          return false;
+        }
+      });
   const before = new Set(readdirSync(tmpdir()));
   t.equal(await client.eval('1+1'), '2');
-  t.same(readdirSync(tmpdir()).filter((name) => !before.has(name) && name.startsWith('backdoor-diagnostics-')), [], 'nothing made before a diagnosis needs it');
+  t.same(
+    readdirSync(tmpdir()).filter((name) => !before.has(name) && name.startsWith('backdoor-diagnostics-')),
+    [],
+    'nothing made before a diagnosis needs it',
+  );
   const text = await client.eval('.heap sample 0.2', 10_000);
   const file = /: (\S+\.heapprofile)$/.exec(text)![1];
   const dir = dirname(file);

@@ -79,7 +79,10 @@ t.test('.stack names the app function the main thread is stuck in, from its file
   // Meanwhile a command waits, and is told why; .stats answers from the worker.
   const other = await session();
   other.send('state.requests\n');
-  t.match(await other.expect(/\)\n/, 5000), /\(waiting \d+\.\d s: the app's main thread has not answered since it was sent: it is busy \(the app's own work, or a long command\), and \.stack in another session shows where; Ctrl\+C abandons it\)/);
+  t.match(
+    await other.expect(/\)\n/, 5000),
+    /\(waiting \d+\.\d s: the app's main thread has not answered since it was sent: it is busy \(the app's own work, or a long command\), and \.stack in another session shows where; Ctrl\+C abandons it\)/,
+  );
   t.match(await client.eval('.stats', 5000), /^The app's main thread has not answered for \d+\.\d s: it is busy \(the app's own work, or a long command\)\. \.stack shows where\.\nworker: 2 session\(s\)/);
   t.match(await other.expect(/(^|\n)0\n> $/, 10_000), /0\n> $/);
   // Afterwards: the app serves, its timers run, nothing is left paused or enabled.
@@ -185,10 +188,10 @@ t.test('JSON mode: a diagnosis is an op like any other; the client prints --stac
   const stack = JSON.parse(await client.expect('\n', 5000)) as { tag: string; idle: boolean; frames: { functionName: string; location: string }[] };
   t.match(stack, { tag: 'ret', op: 'stack', id: 2, ok: true, idle: false });
   t.match(stack.frames[0], { functionName: 'stuckInHere', location: /stuck-app\.mjs:\d+:\d+$/ });
-  const run = (args: string[]) => new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    execFile(process.execPath, [cli, ...args], { timeout: 20_000 }, (error, stdout, stderr) =>
-      resolve({ code: error ? Number((error as { code?: number }).code) : 0, stdout, stderr }));
-  });
+  const run = (args: string[]) =>
+    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      execFile(process.execPath, [cli, ...args], { timeout: 20_000 }, (error, stdout, stderr) => resolve({ code: error ? Number((error as { code?: number }).code) : 0, stdout, stderr }));
+    });
   const oneShot = await run(['--stack', String(port)]);
   t.equal(oneShot.code, 0);
   t.match(oneShot.stdout, /^The main thread is running JavaScript, here \(top first\):\n {4}at stuckInHere /);

@@ -23,7 +23,9 @@ function fakeMain() {
       }
       return new Promise((resolve) => calls.push({ request, answer: (reply) => resolve({ ...reply, id: request.id }) }));
     },
-    notify: (notice) => { if (notice.type === 'drop-context') dropped.push(notice.context); },
+    notify: (notice) => {
+      if (notice.type === 'drop-context') dropped.push(notice.context);
+    },
   };
   return { main, calls, loads, state, dropped };
 }
@@ -80,7 +82,13 @@ t.test('first come, first served: sessions alternate', async (t) => {
   const order: string[] = [];
   // Each session resubmits when its op is done, as sessions do with queued lines.
   const session = (name: string, left: number) => {
-    const go = () => door.submit(op(name), { done: () => { order.push(name); if (--left > 0) go(); } });
+    const go = () =>
+      door.submit(op(name), {
+        done: () => {
+          order.push(name);
+          if (--left > 0) go();
+        },
+      });
     go();
   };
   session('a', 4);
@@ -127,7 +135,12 @@ t.test('abandoned ops: a queued one never runs, a running one is never heard fro
 });
 
 t.test('a failed request becomes an internal error', async (t) => {
-  const main: MainLink = { request: async () => { throw new Error('port gone'); }, notify() {} };
+  const main: MainLink = {
+    request: async () => {
+      throw new Error('port gone');
+    },
+    notify() {},
+  };
   const log: string[] = [];
   new Door(main, fakeDiagnostics().diagnostics).submit(op('a'), listener(log, 'a'));
   await tick();
@@ -151,7 +164,7 @@ t.test('close abandons everything and sends nothing more', async (t) => {
   t.equal(calls.length, 1);
 });
 
-t.test('an op the budget holds asks for the app\'s load every LOAD_REFRESH_MS, and goes once a fresh one lets it', async (t) => {
+t.test("an op the budget holds asks for the app's load every LOAD_REFRESH_MS, and goes once a fresh one lets it", async (t) => {
   const { main, calls, loads, state } = fakeMain();
   const door = new Door(main, fakeDiagnostics().diagnostics, indebted('a'));
   t.teardown(() => door.close());
@@ -178,7 +191,7 @@ t.test('a held op abandoned (Ctrl-C) stops the load questions', async (t) => {
   t.equal(calls.length, 0, 'and the op never went');
 });
 
-t.test('one session\'s debt holds that session alone; another\'s op goes at once', async (t) => {
+t.test("one session's debt holds that session alone; another's op goes at once", async (t) => {
   const { main, calls } = fakeMain();
   const budget = new MainThreadBudget(0.1, performance.now());
   budget.charge('quick', 0.1, performance.now()); // its last op was short
@@ -198,9 +211,16 @@ t.test('each reply, and each notice, is charged to its session: the cost, and th
   const { main, calls } = fakeMain();
   const charges: unknown[] = [];
   const budget = {
-    delay: () => 0, wants() {}, observe() {}, forget() {},
-    charge: (account: unknown, cost: number, _now: number, scattered = 0, more = false) => { charges.push([account, cost, scattered, more]); },
-    chargeApart: (account: unknown, ms: number) => { charges.push([account, 'apart', ms]); },
+    delay: () => 0,
+    wants() {},
+    observe() {},
+    forget() {},
+    charge: (account: unknown, cost: number, _now: number, scattered = 0, more = false) => {
+      charges.push([account, cost, scattered, more]);
+    },
+    chargeApart: (account: unknown, ms: number) => {
+      charges.push([account, 'apart', ms]);
+    },
   };
   const door = new Door(main, fakeDiagnostics().diagnostics, budget as never);
   door.submit(op('a'), listener([], 'a'));
@@ -209,11 +229,19 @@ t.test('each reply, and each notice, is charged to its session: the cost, and th
   await tick();
   door.notice({ type: 'settle', id: calls[0].request.id, out: '', result: ok('1'), cost: 2 }, undefined);
   door.notice({ type: 'output', context: 3, text: 'x', cost: 1 }, 'b');
-  t.same(charges, [['a', 4, 0.1, false], ['a', 2, 0, true], ['b', 'apart', 1]], 'the settled value ends the op it belongs to');
+  t.same(
+    charges,
+    [
+      ['a', 4, 0.1, false],
+      ['a', 2, 0, true],
+      ['b', 'apart', 1],
+    ],
+    'the settled value ends the op it belongs to',
+  );
   door.close();
 });
 
-t.test('an inspector op waits for its session\'s budget, not for the op in flight, and is charged what it took on the main thread', async (t) => {
+t.test("an inspector op waits for its session's budget, not for the op in flight, and is charged what it took on the main thread", async (t) => {
   const { main, calls } = fakeMain();
   const { diagnostics, runs } = fakeDiagnostics();
   const budget = new MainThreadBudget(0.1, performance.now());

@@ -10,22 +10,27 @@ import { classifyInput } from '../workers/input/input.ts';
 import { startApp } from './fixtures/child.ts';
 import { TestClient, withoutWaitNotices } from './fixtures/client.ts';
 
-const get = (port: number, path = '/') => new Promise<string>((resolve, reject) => {
-  http.get({ host: '127.0.0.1', port, path, agent: false }, (response) => {
-    let body = '';
-    response.on('data', (chunk) => (body += chunk));
-    response.on('end', () => resolve(body));
-  }).on('error', reject);
-});
+const get = (port: number, path = '/') =>
+  new Promise<string>((resolve, reject) => {
+    http
+      .get({ host: '127.0.0.1', port, path, agent: false }, (response) => {
+        let body = '';
+        response.on('data', (chunk) => (body += chunk));
+        response.on('end', () => resolve(body));
+      })
+      .on('error', reject);
+  });
 
 const IAC = 255;
 const chunk = fc.oneof(
   { weight: 4, arbitrary: fc.uint8Array({ minLength: 1, maxLength: 300 }) },
   { weight: 2, arbitrary: fc.string({ maxLength: 120 }).map((s) => Buffer.from(`${s}\n`)) },
-  { weight: 2, arbitrary: fc.constantFrom(
-    [IAC, 244], [IAC, 253, 6], [IAC, 251, 31], [IAC, 250, 31, 0, 80, 0, 24, IAC, 240], [IAC, 250, 24], [IAC, IAC],
-    [IAC, 236], [13, 0], [13, 10], [0], [0xc3], [0xff, 0xfe], [0xed, 0xa0, 0x80], [4, 10],
-  ).map((bytes) => Uint8Array.from(bytes)) },
+  {
+    weight: 2,
+    arbitrary: fc
+      .constantFrom([IAC, 244], [IAC, 253, 6], [IAC, 251, 31], [IAC, 250, 31, 0, 80, 0, 24, IAC, 240], [IAC, 250, 24], [IAC, IAC], [IAC, 236], [13, 0], [13, 10], [0], [0xc3], [0xff, 0xfe], [0xed, 0xa0, 0x80], [4, 10])
+      .map((bytes) => Uint8Array.from(bytes)),
+  },
   { weight: 1, arbitrary: fc.constantFrom('function f() {\n', '`template\n', '.help\n', '.clear\n', '{\n', '1+1\n', 'await 1\n').map((s) => Buffer.from(s)) },
   { weight: 1, arbitrary: fc.integer({ min: 70_000, max: 300_000 }).map((n) => Buffer.alloc(n, 0x61)) }, // past maxInputBytes, no newline
 );
@@ -44,7 +49,10 @@ async function play(port: number, steps: [Uint8Array, number][], abrupt: boolean
   }
   if (abrupt) socket.resetAndDestroy();
   else socket.end();
-  const closed = await new Promise((resolve) => { socket.once('close', () => resolve(true)); setTimeout(() => resolve(false), 2000); });
+  const closed = await new Promise((resolve) => {
+    socket.once('close', () => resolve(true));
+    setTimeout(() => resolve(false), 2000);
+  });
   // A half-closed session runs the rest of its input (as for `printf ... | nc`), at the budget's
   // pace: 48 sessions' contexts and errors (1-3 ms each) make the app's own load read 5-12%
   // (their collection, gc() on /memory), so the commands are paced and most sessions are still
@@ -61,7 +69,10 @@ async function allEnded(port: number): Promise<boolean> {
   while (Date.now() < deadline) {
     const client = await TestClient.connect({ port });
     // (Refused while every place is taken: no prompt, then.)
-    const stats = await client.ready().then(() => client.eval('.stats', 10_000)).catch(() => '');
+    const stats = await client
+      .ready()
+      .then(() => client.eval('.stats', 10_000))
+      .catch(() => '');
     client.send('.exit\n');
     await client.waitClosed().catch(() => {});
     client.destroy();
@@ -86,12 +97,12 @@ t.test('fuzz: random bytes over 3 x 48 connections harm neither the app nor the 
   // accumulates). Not the first against the second: rss still settles in the first waves (CI on
   // Node 24 saw 116, then 153 MB; five waves run alone, 128-136 and 121-136 MB).
   const memory: { rss: number; heapUsed: number }[] = [];
-  for (const seed of (process.env.FUZZ_SEEDS ?? "20261125,4242,7").split(",").map(Number)) {
+  for (const seed of (process.env.FUZZ_SEEDS ?? '20261125,4242,7').split(',').map(Number)) {
     const scripts = fc.sample(script, { numRuns: 48, seed });
     const chunks = scripts.reduce((n, steps) => n + steps.length, 0);
     t.ok(chunks >= 2000, `${chunks} random chunks`);
     await Promise.all(scripts.map((steps, i) => play(port, steps, i % 3 === 0)));
-    t.ok(await allEnded(port), 'the wave\'s sessions have all ended');
+    t.ok(await allEnded(port), "the wave's sessions have all ended");
     memory.push(JSON.parse(await get(app.httpPort, '/memory')));
   }
 
@@ -110,13 +121,18 @@ t.test('fuzz: random bytes over 3 x 48 connections harm neither the app nor the 
   t.ok(after.heapUsed - before.heapUsed < 8 * 2 ** 20, `main heap ${mb(before.heapUsed)} -> ${mb(after.heapUsed)} MB`);
   t.ok(after.rss - before.rss < 96 * 2 ** 20, `rss ${mb(before.rss)} -> ${mb(after.rss)} MB`);
   const settled = Math.max(...memory.slice(0, -1).map((m) => m.rss));
-  t.ok(memory.at(-1)!.rss - settled < 32 * 2 ** 20, `rss after each wave: ${memory.map((m) => mb(m.rss)).join(", ")} MB`);
+  t.ok(memory.at(-1)!.rss - settled < 32 * 2 ** 20, `rss after each wave: ${memory.map((m) => mb(m.rss)).join(', ')} MB`);
   t.equal(app.process.exitCode, null, 'never crashed');
 });
 
 t.test('property: the input parser never throws, whatever it is given', async (t) => {
-  t.doesNotThrow(() => fc.assert(fc.property(fc.string({ maxLength: 200 }), (text) => {
-    const verdict = classifyInput(text);
-    return ['complete', 'incomplete', 'error', 'empty'].includes(verdict.kind);
-  }), { numRuns: 2000 }));
+  t.doesNotThrow(() =>
+    fc.assert(
+      fc.property(fc.string({ maxLength: 200 }), (text) => {
+        const verdict = classifyInput(text);
+        return ['complete', 'incomplete', 'error', 'empty'].includes(verdict.kind);
+      }),
+      { numRuns: 2000 },
+    ),
+  );
 });

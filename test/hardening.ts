@@ -60,7 +60,10 @@ t.test('token: a wrong one is answered after a pause; three wrong ones close the
   const rest = await client.waitClosed(10_000);
   t.equal(rest, '\nWrong token.\nToken: \nWrong token. Too many attempts.\n');
   t.notMatch(client.received, /backdoor: Node|> /, 'never a banner or prompt');
-  t.same(events.filter((e) => e.type === 'auth-failure').map((e) => e.attempt), [1, 2, 3]);
+  t.same(
+    events.filter((e) => e.type === 'auth-failure').map((e) => e.attempt),
+    [1, 2, 3],
+  );
 });
 
 t.test('token: the answer to a wrong one waits longer than an authTimeoutMs of 500 ms, which ends the connection first', async (t) => {
@@ -78,10 +81,11 @@ t.test('token: the answer to a wrong one waits longer than an authTimeoutMs of 5
 t.test('token: the backdoor client sends BACKDOOR_TOKEN', async (t) => {
   const backdoor = await start(t, { token: TOKEN });
   const { port } = backdoor.address() as { port: number };
-  const run = (env: NodeJS.ProcessEnv) => new Promise<{ stdout: string; stderr: string }>((resolve) => {
-    const child = execFile(process.execPath, [cli, String(port)], { env: { ...process.env, ...env }, timeout: 10_000 }, (_error, stdout, stderr) => resolve({ stdout, stderr }));
-    child.stdin!.end('6*7\n');
-  });
+  const run = (env: NodeJS.ProcessEnv) =>
+    new Promise<{ stdout: string; stderr: string }>((resolve) => {
+      const child = execFile(process.execPath, [cli, String(port)], { env: { ...process.env, ...env }, timeout: 10_000 }, (_error, stdout, stderr) => resolve({ stdout, stderr }));
+      child.stdin!.end('6*7\n');
+    });
   const ok = await run({ BACKDOOR_TOKEN: TOKEN });
   t.equal(ok.stdout, '42\n', ok.stderr);
   t.equal((await run({ BACKDOOR_TOKEN: 'not the token' })).stdout, '', 'a wrong token gets nothing');
@@ -109,7 +113,11 @@ t.test('audit: one event per start, connect, command, disconnect and stop, with 
 });
 
 t.test('audit: a throwing audit function harms nothing', async (t) => {
-  const backdoor = await start(t, { audit: () => { throw new Error('audit broke'); } });
+  const backdoor = await start(t, {
+    audit: () => {
+      throw new Error('audit broke');
+    },
+  });
   const client = await connect(t, backdoor);
   t.equal(await client.eval('1+1'), '2');
 });
@@ -124,8 +132,7 @@ t.test('audit: default lines on stderr, every event with "stderr", none with fal
       s.on('close', () => setTimeout(() => b.close(), 100));
       s.write('1+1\\n');
     });`;
-  const stderrOf = (audit: string) => new Promise<string>((resolve) =>
-    execFile(process.execPath, ['-e', script(audit)], { timeout: 15_000 }, (_error, _stdout, stderr) => resolve(stderr)));
+  const stderrOf = (audit: string) => new Promise<string>((resolve) => execFile(process.execPath, ['-e', script(audit)], { timeout: 15_000 }, (_error, _stdout, stderr) => resolve(stderr)));
   const lines = (await stderrOf('undefined')).trim().split('\n');
   t.match(lines, [
     /^backdoor: listening on 127\.0\.0\.1:\d+ \(pid \d+\)$/,
@@ -149,7 +156,10 @@ t.test('maxSessions: the next client is told and closed, the others go on', asyn
   t.equal(await b.eval('2'), '2');
   // (Events for an audit function travel in batches.)
   await until(() => events.some((e) => e.type === 'refused'));
-  t.match(events.filter((e) => e.type === 'refused'), [{ reason: /too many sessions/ }]);
+  t.match(
+    events.filter((e) => e.type === 'refused'),
+    [{ reason: /too many sessions/ }],
+  );
   b.send('.exit\n');
   await b.waitClosed();
   // Its place is free once the server has ended it, which its disconnect event tells.
@@ -179,7 +189,10 @@ t.test('idleTimeoutMs: an idle session is told and closed; a running command is 
   busy.send('await new Promise(r => setTimeout(() => r("done"), 600))\n');
   t.equal(await idle.waitClosed(), '\nNo input for 300 ms (the idleTimeoutMs option): closing this session.\n');
   t.equal((await busy.expect(/\n> $/)).trim(), "'done'\n>");
-  t.match(events.find((e) => e.type === 'disconnect'), { reason: 'idle' });
+  t.match(
+    events.find((e) => e.type === 'disconnect'),
+    { reason: 'idle' },
+  );
 });
 
 t.test('a client that does not read its output is paused, then disconnected; others go on', async (t) => {
@@ -187,10 +200,14 @@ t.test('a client that does not read its output is paused, then disconnected; oth
   const reader = await connect(t, backdoor);
   const stalled = await connect(t, backdoor);
   stalled.socket.pause();
-  // Each command prints ~1 MB (the most one command may print); 40 of them, never read.
-  for (let i = 0; i < 40; i++) stalled.send(`console.log("z".repeat(1_000_000)); ${i}\n`);
+  // Each command prints ~1 MB (the most one command may print); 40 of them, never read. In one
+  // write: lines that arrive after the output has backed up are not read (the client is paused).
+  stalled.send(Array.from({ length: 40 }, (_, i) => `console.log("z".repeat(1_000_000)); ${i}\n`).join(''));
   await until(() => events.some((e) => e.type === 'disconnect'), 20_000);
-  t.match(events.find((e) => e.type === 'disconnect'), { reason: 'client not reading its output' });
+  t.match(
+    events.find((e) => e.type === 'disconnect'),
+    { reason: 'client not reading its output' },
+  );
   t.equal(await reader.eval('1+1'), '2');
 });
 
@@ -198,10 +215,19 @@ t.test('hostile and enormous values: an error or a truncated value, and the app 
   // (No pacing here: the commands that take 250 ms to fail would make the next ones wait.)
   const client = await connect(t, await start(t, { mainThreadBudget: 1, evalTimeoutMs: 10_000 }));
   t.equal(await client.eval('({ get boom() { throw new Error("no") } })'), '{ boom: [Getter] }');
-  t.equal(await client.eval('new Proxy({}, { get() { throw 1 }, ownKeys() { throw 2 }, getPrototypeOf() { throw 3 } })'),
-    'Proxy [\n  {},\n  {\n    get: [Function: get],\n    ownKeys: [Function: ownKeys],\n    getPrototypeOf: [Function: getPrototypeOf]\n  }\n]');
+  t.equal(
+    await client.eval('new Proxy({}, { get() { throw 1 }, ownKeys() { throw 2 }, getPrototypeOf() { throw 3 } })'),
+    'Proxy [\n  {},\n  {\n    get: [Function: get],\n    ownKeys: [Function: ownKeys],\n    getPrototypeOf: [Function: getPrototypeOf]\n  }\n]',
+  );
   // As this version's util.inspect prints such an object (symbol keys print differently on 24).
-  t.equal(await client.eval('({ [Symbol.toPrimitive]() { throw new Error("no") } })'), inspect({ [Symbol.toPrimitive]() { throw new Error('no'); } }));
+  t.equal(
+    await client.eval('({ [Symbol.toPrimitive]() { throw new Error("no") } })'),
+    inspect({
+      [Symbol.toPrimitive]() {
+        throw new Error('no');
+      },
+    }),
+  );
   t.equal(await client.eval('({ [Symbol.for("nodejs.util.inspect.custom")]() { throw new TypeError("custom") } })'), '[value could not be formatted: TypeError: custom]');
   // A custom inspect function that never returns: stopped by the command's own watchdog, with
   // what was left of evalTimeoutMs when printing began (a wait notice may come first).

@@ -30,7 +30,10 @@ t.test('JSON mode: the wait is an event of the input', async (t) => {
   await client.expect(/"tag":"mode"[^\n]*\n/);
   // Busy 1.5 s past the notice's second: the worker may itself be late on a busy machine.
   client.send(`${JSON.stringify({ id: 7, code: busy(2500) })}\n`);
-  const lines = (await client.expect(/"tag":"ret"[^\n]*\n/, 10_000)).trim().split('\n').map((line) => JSON.parse(line));
+  const lines = (await client.expect(/"tag":"ret"[^\n]*\n/, 10_000))
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line));
   const wait = lines.find((line) => line.tag === 'wait');
   t.match(wait, { tag: 'wait', id: 7, ms: Number, reason: /main thread has not answered/ });
   t.match(lines.at(-1), { tag: 'ret', id: 7, ok: true, inspect: "'done'" });
@@ -42,18 +45,31 @@ t.test('after a runaway loop in an idle app, its session waits for the pause it 
   t.match(await looping.eval('while (true) {}', 10_000), /Script execution timed out after 600ms/);
   // 600 ms at 10% of the main thread: the session owes about 4 s, the app keeps its pace.
   looping.send('2*21\n');
-  t.match(await looping.expect(/42\n> $/, 15_000), /\(waiting \d+\.\d s: held by the budget: the app's own load is \d+%, so the backdoor may use 10% of its main thread now \(mainThreadBudget 0\.1\), shared by the sessions that use it; Ctrl\+C abandons it\)\n42/);
+  t.match(
+    await looping.expect(/42\n> $/, 15_000),
+    /\(waiting \d+\.\d s: held by the budget: the app's own load is \d+%, so the backdoor may use 10% of its main thread now \(mainThreadBudget 0\.1\), shared by the sessions that use it; Ctrl\+C abandons it\)\n42/,
+  );
   const mark = other.received.length;
   t.equal(await other.eval('"meanwhile"', 3000), "'meanwhile'");
   t.notMatch(other.received.slice(mark), /waiting/, 'the other session was not held');
 });
 
-t.test('an op held by the budget says so, with the app\'s load and the share allowed', async (t) => {
+t.test("an op held by the budget says so, with the app's load and the share allowed", async (t) => {
   const budget = new MainThreadBudget(0.1, performance.now());
   budget.observe(0.25, performance.now());
   budget.charge('s', 200, performance.now()); // deep in debt: the next waits ~40 s
   const calls: number[] = [];
-  const door = new Door({ request: async (request) => { if (request.op !== 'load') calls.push(1); return { id: request.id, status: 'done', value: { text: '1' }, out: '', cost: 0 }; }, notify() {} }, {} as never, budget);
+  const door = new Door(
+    {
+      request: async (request) => {
+        if (request.op !== 'load') calls.push(1);
+        return { id: request.id, status: 'done', value: { text: '1' }, out: '', cost: 0 };
+      },
+      notify() {},
+    },
+    {} as never,
+    budget,
+  );
   t.teardown(() => door.close());
   const told = await new Promise<{ ms: number; code: string; reason: string }>((resolve) => {
     door.submit({ account: 's', op: 'locals', args: {} }, { done() {}, waiting: (ms, code, reason) => resolve({ ms, code, reason }) });

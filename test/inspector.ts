@@ -7,7 +7,7 @@ import { connect, start } from './fixtures/backdoor.ts';
 
 const cli = new URL('../dist/client/cli.js', import.meta.url).pathname;
 
-t.test('.stats against a running app: its health and the backdoor\'s cost', async (t) => {
+t.test(".stats against a running app: its health and the backdoor's cost", async (t) => {
   // With the default budget, which .stats names (the fixture starts apps unpaced otherwise).
   const app = await startApp(t, 'http-app.mjs', ['--import', 'backdoor/register'], { BACKDOOR_PORT: '0', BACKDOOR_START: '1', BACKDOOR_MAIN_THREAD_BUDGET: '0.1' });
   const port = Number((await app.waitForStderr(/listening on 127\.0\.0\.1:\d+/)).split(':').at(-1));
@@ -51,8 +51,21 @@ t.test('.inspect: a shallow listing with handles to go deeper, getters and proxi
   const state = {
     users: new Map([['ann', { id: 1, roles: ['admin'] }]]),
     tags: new Set(['a']),
-    get secret() { getterRan = true; return 1; },
-    trap: new Proxy({}, { ownKeys() { throw new Error('trap ran'); }, get() { throw new Error('trap ran'); } }),
+    get secret() {
+      getterRan = true;
+      return 1;
+    },
+    trap: new Proxy(
+      {},
+      {
+        ownKeys() {
+          throw new Error('trap ran');
+        },
+        get() {
+          throw new Error('trap ran');
+        },
+      },
+    ),
     list: Array.from({ length: 250 }, (_, i) => i),
   };
   const client = await connect(t, await start(t, { locals: { state } }));
@@ -80,7 +93,7 @@ t.test('pending promises give the prompt back, and report when they settle', asy
   const later = () => new Promise((resolve, reject) => settlers.push({ resolve, reject }));
   const client = await connect(t, await start(t, { locals: { later } }));
   client.send('await later()\n');
-  t.equal((await client.expect(/> $/, 5000)), 'Promise #1 pending\n> ');
+  t.equal(await client.expect(/> $/, 5000), 'Promise #1 pending\n> ');
   t.equal(await client.eval('1+1'), '2', 'the session goes on');
   settlers[0].resolve(42);
   t.equal(await client.expect('Promise #1 fulfilled: 42\n> ', 5000), 'Promise #1 fulfilled: 42\n> ');
@@ -118,8 +131,14 @@ t.test('JSON mode: inputs and outputs are JSON lines; values keep their types th
   t.same(value.nested, { ok: true });
 
   const printed = await ask(2, 'console.log("hi"); shared.n + 1');
-  t.same(printed.map((line) => line.tag), ['out', 'ret']);
-  t.match(printed, [{ tag: 'out', id: 2, text: 'hi\n' }, { tag: 'ret', id: 2, ok: true, inspect: '2', val: { json: 2 } }]);
+  t.same(
+    printed.map((line) => line.tag),
+    ['out', 'ret'],
+  );
+  t.match(printed, [
+    { tag: 'out', id: 2, text: 'hi\n' },
+    { tag: 'ret', id: 2, ok: true, inspect: '2', val: { json: 2 } },
+  ]);
   t.match(await ask(3, 'null.x'), [{ tag: 'ret', id: 3, status: 'error', code: 'thrown', ok: false, inspect: /^Uncaught TypeError: Cannot read properties of null/ }]);
   t.match(await ask(4, 'let let'), [{ tag: 'ret', id: 4, status: 'error', code: 'syntax', ok: false, inspect: 'Uncaught SyntaxError: let is disallowed as a lexically bound name' }]);
   t.match(await ask(5, 'function f() {'), [{ tag: 'ret', id: 5, status: 'error', code: 'incomplete', ok: false }]);
@@ -135,25 +154,37 @@ t.test('JSON mode: inputs and outputs are JSON lines; values keep their types th
   client.send(`${JSON.stringify({ id: 8, code: 'tap({ tapped: new Date(0) }); setTimeout(() => console.log("later"), 10); 0' })}\n`);
   const events: Record<string, unknown>[] = [];
   while (events.length < 3) events.push(JSON.parse(await client.expect('\n')));
-  t.match(events.find((e) => e.tag === 'tap'), { inspect: '{ tapped: 1970-01-01T00:00:00.000Z }' });
+  t.match(
+    events.find((e) => e.tag === 'tap'),
+    { inspect: '{ tapped: 1970-01-01T00:00:00.000Z }' },
+  );
   t.same(superjson.deserialize((events.find((e) => e.tag === 'tap') as { val: never }).val), { tapped: new Date(0) });
-  t.match(events.find((e) => e.tag === 'ret'), { id: 8, inspect: '0' });
-  t.match(events.find((e) => e.tag === 'out'), { id: null, text: 'later\n' });
+  t.match(
+    events.find((e) => e.tag === 'ret'),
+    { id: 8, inspect: '0' },
+  );
+  t.match(
+    events.find((e) => e.tag === 'out'),
+    { id: null, text: 'later\n' },
+  );
 });
 
 t.test('the client: --eval prints the value and exits 0, or the error and 1; --json pipes JSON lines', async (t) => {
   const backdoor = await start(t, { locals: { stats: { requests: 7 } } });
   const { port } = backdoor.address() as { port: number };
-  const run = (args: string[], input = '') => new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    const child = execFile(process.execPath, [cli, ...args], { timeout: 10_000 }, (error, stdout, stderr) =>
-      resolve({ code: error ? Number((error as { code?: number }).code) : 0, stdout, stderr }));
-    child.stdin!.end(input);
-  });
+  const run = (args: string[], input = '') =>
+    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      const child = execFile(process.execPath, [cli, ...args], { timeout: 10_000 }, (error, stdout, stderr) => resolve({ code: error ? Number((error as { code?: number }).code) : 0, stdout, stderr }));
+      child.stdin!.end(input);
+    });
   t.same(await run(['--eval', 'console.log("side"); stats.requests * 6', String(port)]), { code: 0, stdout: 'side\n42\n', stderr: '' });
   t.match(await run(['--eval', 'null.x', String(port)]), { code: 1, stdout: '', stderr: /^Uncaught TypeError/ });
   const json = await run(['--json', String(port)], `${JSON.stringify({ id: 'a', code: 'new Set([1])' })}\n`);
   t.equal(json.code, 0);
-  const lines = json.stdout.trim().split('\n').map((line) => JSON.parse(line));
+  const lines = json.stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line));
   t.match(lines, [{ tag: 'mode' }, { tag: 'ret', id: 'a', ok: true }]);
   t.same(superjson.deserialize(lines[1].val), new Set([1]));
 });
@@ -161,11 +192,11 @@ t.test('the client: --eval prints the value and exits 0, or the error and 1; --j
 t.test('the client: in a pipe and with --eval, what it waits for is told on stderr; stdout has the values alone', async (t) => {
   const backdoor = await start(t, { evalTimeoutMs: 10_000 });
   const { port } = backdoor.address() as { port: number };
-  const run = (args: string[], input = '') => new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    const child = execFile(process.execPath, [cli, ...args], { timeout: 20_000 }, (error, stdout, stderr) =>
-      resolve({ code: error ? Number((error as { code?: number }).code) : 0, stdout, stderr }));
-    child.stdin!.end(input);
-  });
+  const run = (args: string[], input = '') =>
+    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      const child = execFile(process.execPath, [cli, ...args], { timeout: 20_000 }, (error, stdout, stderr) => resolve({ code: error ? Number((error as { code?: number }).code) : 0, stdout, stderr }));
+      child.stdin!.end(input);
+    });
   // Holds this process's main thread (the app's) for 1.5 s: the wait notice comes at 1 s.
   const slow = 'const t0 = Date.now(); while (Date.now() - t0 < 1500); 6 * 7';
   const piped = await run([String(port)], `${slow}\n1 + 1\n`);

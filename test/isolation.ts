@@ -10,7 +10,9 @@ const app = (name: string) => new URL(`./fixtures/apps/${name}`, import.meta.url
 /** The demo-like child app with its backdoor started by the preload on a loopback port. */
 async function appWithBackdoor(t: Test): Promise<{ app: ChildApp; port: number }> {
   const child = await startApp(t, 'http-app.mjs', ['--import', 'backdoor/register'], {
-    BACKDOOR_START: '1', BACKDOOR_HOST: '127.0.0.1', BACKDOOR_PORT: '0',
+    BACKDOOR_START: '1',
+    BACKDOOR_HOST: '127.0.0.1',
+    BACKDOOR_PORT: '0',
   });
   const port = Number(/listening on 127\.0\.0\.1:(\d+)/.exec(await child.waitForStderr(/listening on 127\.0\.0\.1:\d+/))![1]);
   return { app: child, port };
@@ -83,7 +85,7 @@ t.test('no input takes the app down or deafens the backdoor', async (t) => {
   t.match(await app.get(), /^ok/, 'the app still serves');
 });
 
-t.test('Node\'s own clearImmediate({}) (not the session\'s) breaks the app\'s immediates on 20/22, not the backdoor', async (t) => {
+t.test("Node's own clearImmediate({}) (not the session's) breaks the app's immediates on 20/22, not the backdoor", async (t) => {
   const { app, port } = await appWithBackdoor(t);
   const client = await session(t, port);
   t.equal(await client.eval('require("timers").clearImmediate({}); 1'), '1');
@@ -120,7 +122,7 @@ t.test('.clear starts a new context; what the old one left running still reports
   t.equal(await client.eval('1+1'), '2');
 });
 
-t.test('the app\'s own uncaught exceptions behave as without the backdoor', async (t) => {
+t.test("the app's own uncaught exceptions behave as without the backdoor", async (t) => {
   const crashed = await run(process.execPath, [app('late-errors.mjs'), 'exception', 'app-default'], { timeout: 10_000 }).catch((e: { code: number; stdout: string; stderr: string }) => e);
   t.match(crashed, { code: 1, stdout: /session saw: true/, stderr: /throw new Error\('app-made'\)[^]*Error: app-made[^]*Node\.js v/ });
   t.notMatch((crashed as { stderr: string }).stderr, /session-made/);

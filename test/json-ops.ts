@@ -56,7 +56,11 @@ t.test('every op describe lists runs in the JSON mode, with its arguments, and a
     client.send(`${JSON.stringify({ id: op.name, op: op.name, ...(args && { args }) })}\n`);
     const lines = [await next(client)];
     while (lines.at(-1)!.tag !== 'ret') lines.push(await next(client));
-    t.same(lines.slice(0, -1).map((line) => line.tag), before, `${op.name}: what comes before its answer`);
+    t.same(
+      lines.slice(0, -1).map((line) => line.tag),
+      before,
+      `${op.name}: what comes before its answer`,
+    );
     t.match(lines.at(-1), { tag: 'ret', id: op.name, op: op.name, ms: Number, ...ret }, op.name);
   }
   // An unknown op and bad arguments are answered with their codes, and the mode goes on.

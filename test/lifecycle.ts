@@ -14,7 +14,7 @@ import { until } from './fixtures/until.ts';
 const run = promisify(execFile);
 const app = (name: string) => new URL(`./fixtures/apps/${name}`, import.meta.url).pathname;
 
-t.test('invalid options reject with the option\'s name', async (t) => {
+t.test("invalid options reject with the option's name", async (t) => {
   await t.rejects(startBackdoor({ port: 99999 }), { name: 'RangeError', message: /"port"/ });
   await t.rejects(startBackdoor({ evalTimeout: 5 } as never), { name: 'TypeError', message: 'Unknown option "evalTimeout"' });
 });
@@ -110,17 +110,24 @@ t.test('close() while one command awaits and another runs on the main thread', a
   const locals: Record<string, unknown> = {};
   let awaiting = false;
   const backdoor = await startBackdoor({ port: 0, locals });
-  locals.closeNow = () => { void backdoor.close(); };
-  locals.awaiting = () => { awaiting = true; };
+  locals.closeNow = () => {
+    void backdoor.close();
+  };
+  locals.awaiting = () => {
+    awaiting = true;
+  };
   const target = backdoor.address() as { port: number };
   const a = await TestClient.connect(target);
   const b = await TestClient.connect(target);
-  t.teardown(() => { a.destroy(); b.destroy(); });
+  t.teardown(() => {
+    a.destroy();
+    b.destroy();
+  });
   await a.ready();
   await b.ready();
   // (A promise that never settles: a's command is still awaiting whenever close() comes.)
   a.send('awaiting(); await new Promise(() => {})\n');
-  t.ok(await until(() => awaiting), 'a\'s command runs');
+  t.ok(await until(() => awaiting), "a's command runs");
   // b's command calls close() while it runs: it finishes, but its result is dropped.
   b.send('closeNow(); "finished"\n');
   t.equal(await a.waitClosed(), '\nbackdoor closed\n');
@@ -143,7 +150,7 @@ t.test('the app is never kept alive by the backdoor, and close() leaves no handl
   }
 });
 
-t.test('unhandled rejections: a session\'s are reported to it; the app\'s keep Node\'s behaviour', async (t) => {
+t.test("unhandled rejections: a session's are reported to it; the app's keep Node's behaviour", async (t) => {
   const crashed = await run(process.execPath, [app('late-errors.mjs'), 'rejection', 'app-default'], { timeout: 10_000 }).catch((e: { code: number; stdout: string; stderr: string }) => e);
   t.match(crashed, { code: 1, stdout: /session saw: true/, stderr: /Error: app-made/ });
   const handled = await run(process.execPath, [app('late-errors.mjs'), 'rejection', 'app-handler'], { timeout: 10_000 });

@@ -67,10 +67,9 @@ t.test('connections that never give the token: a deadline, a pool of their own, 
 /** How many events the audit rate limit can have let through since `since`, at most: the burst, and its refills since. */
 const allowedSince = (since: number) => AUDIT_BURST + Math.floor(((performance.now() - since) / 1000) * AUDIT_PER_SECOND);
 
-const droppedCount = (events: AuditEvent[]) =>
-  events.filter((event) => event.type === 'dropped').reduce((sum, event) => sum + (event as { count: number }).count, 0);
+const droppedCount = (events: AuditEvent[]) => events.filter((event) => event.type === 'dropped').reduce((sum, event) => sum + (event as { count: number }).count, 0);
 
-t.test('audit events of unauthenticated connections are rate limited, with a count of what was dropped; the operator\'s session is never dropped', async (t) => {
+t.test("audit events of unauthenticated connections are rate limited, with a count of what was dropped; the operator's session is never dropped", async (t) => {
   const events: AuditEvent[] = [];
   const backdoor = await start(t, { token: 'a-long-secret', audit: (event) => events.push(event) });
   const began = performance.now();
@@ -87,7 +86,7 @@ t.test('audit events of unauthenticated connections are rate limited, with a cou
   t.ok(disconnects() >= AUDIT_BURST, `disconnects recorded: ${disconnects()}, the burst of ${AUDIT_BURST} at least`);
   t.ok(disconnects() <= allowed, `disconnects recorded: ${disconnects()} (the limit lets ${allowed} through in this time)`);
   t.ok(droppedCount(events) >= 60 - allowed, 'and the rest were dropped');
-  t.equal(events.filter((event) => event.type === 'connect').length, 1, 'the operator\'s session is recorded');
+  t.equal(events.filter((event) => event.type === 'connect').length, 1, "the operator's session is recorded");
 });
 
 t.test('connects and disconnects of a backdoor without a token are rate limited too, and what was dropped is told without waiting for another event', async (t) => {
@@ -118,7 +117,11 @@ t.test('before the token, a line is at most 1 KB: a longer one is a wrong token,
 t.test('.inspect and tap() are bounded by 250 ms of their own, also with evalTimeoutMs 0', async (t) => {
   const many: Record<string, number> = {};
   for (let i = 0; i < 1_000_000; i++) many[`k${i}`] = i;
-  const looping = { [Symbol.for('nodejs.util.inspect.custom')]: () => { for (;;); } };
+  const looping = {
+    [Symbol.for('nodejs.util.inspect.custom')]: () => {
+      for (;;);
+    },
+  };
   const backdoor = await start(t, { evalTimeoutMs: 0, locals: { many, looping, holder: { many } } });
   const client = await connect(t, backdoor);
   t.match(await client.eval('.inspect looping', 10_000), /could not be made within 250 ms|too large to print within 250 ms/);
@@ -133,7 +136,11 @@ t.test('long pastes into one input and long queues are not quadratic: they are a
   const backdoor = await start(t);
   const client = await connect(t, backdoor);
   // A pretty-printed JSON array of 20,000 lines, line by line; a template of 20,000 lines.
-  const json = JSON.stringify(Array.from({ length: 10_000 }, (_, i) => i), null, 1).split('\n');
+  const json = JSON.stringify(
+    Array.from({ length: 10_000 }, (_, i) => i),
+    null,
+    1,
+  ).split('\n');
   client.send(`${json.join('\n')}.length\n`);
   await client.expect(/ 10000\n> $/, 60_000);
   client.send(`\`${Array.from({ length: 20_000 }, () => 'line').join('\n')}\`.length\n`);
@@ -218,7 +225,14 @@ t.test('pathological lines: answered or refused in the session; the worker and e
 
 t.test('JSON mode: ids are small and flat; an interrupt abandons a waiting input; idleness applies to it', async (t) => {
   let awaiting = false;
-  const backdoor = await start(t, { idleTimeoutMs: 1500, locals: { awaiting: () => { awaiting = true; } } });
+  const backdoor = await start(t, {
+    idleTimeoutMs: 1500,
+    locals: {
+      awaiting: () => {
+        awaiting = true;
+      },
+    },
+  });
   const client = await connect(t, backdoor);
   client.send('.mode json\n');
   await client.expect('{"tag":"mode","mode":"json","version":2}\n');
@@ -234,7 +248,10 @@ t.test('JSON mode: ids are small and flat; an interrupt abandons a waiting input
   // An interrupt in the same write as its input, and one for an input still queued behind it.
   client.send(`${JSON.stringify({ id: 'a', code: 'await new Promise(() => {})' })}\n${JSON.stringify({ id: 'b', code: '1' })}\n${JSON.stringify({ interrupt: 'b' })}\n${JSON.stringify({ interrupt: 'a' })}\n`);
   const answers = [JSON.parse(await client.expect('\n')), JSON.parse(await client.expect('\n'))];
-  t.match(answers, [{ tag: 'ret', id: 'b', ok: false, inspect: /^Interrupted/ }, { tag: 'ret', id: 'a', ok: false, inspect: /^Interrupted/ }]);
+  t.match(answers, [
+    { tag: 'ret', id: 'b', ok: false, inspect: /^Interrupted/ },
+    { tag: 'ret', id: 'a', ok: false, inspect: /^Interrupted/ },
+  ]);
   client.send(`${JSON.stringify({ interrupt: 'nothing' })}\n`);
   t.match(JSON.parse(await client.expect('\n')), { tag: 'err', id: 'nothing', message: 'nothing is running with that id' });
   // An input that waits for ever does not keep the session from its idle timeout.
@@ -271,7 +288,7 @@ t.test('what is remembered of past inputs is bounded in bytes, and forgotten wit
   t.ok(side.code.cachedSourceBytes < 100, `after the session ended: ${side.code.cachedSourceBytes}`);
 });
 
-t.test('what a session typed leaves the app\'s heap when it ends, also V8\'s compilation cache', async (t) => {
+t.test("what a session typed leaves the app's heap when it ends, also V8's compilation cache", async (t) => {
   // A child app with gc() exposed: a full collection of its own does not empty V8's
   // compilation cache, which keeps the source of every compiled script. Bare: tap's coverage
   // (V8's precise coverage) would keep every script alive.
@@ -294,7 +311,7 @@ t.test('what a session typed leaves the app\'s heap when it ends, also V8\'s com
   await app.waitForStderr(/disconnected after 40 command\(s\)/);
   // Its end asks for a collection, an op of its own: measured until it has run (bounded).
   let after = await heapMb();
-  for (const deadline = Date.now() + 10_000; after - before >= 3 && Date.now() < deadline;) after = await heapMb();
+  for (const deadline = Date.now() + 10_000; after - before >= 3 && Date.now() < deadline; ) after = await heapMb();
   t.ok(after - before < 3, `the main thread's heap: ${before} MB before, ${after} MB after the session ended`);
   t.match(await app.get(), /^ok/);
 });

@@ -32,12 +32,17 @@ t.test('clear() drops a half-received line', async (t) => {
 });
 
 t.test('property: every newline ends one line, and no line is longer than the limit', async (t) => {
-  t.doesNotThrow(() => fc.assert(fc.property(fc.array(fc.string({ maxLength: 40 }), { maxLength: 10 }), fc.integer({ min: 1, max: 12 }), (chunks, max) => {
-    const splitter = new LineSplitter(max);
-    const lines = chunks.flatMap((chunk) => splitter.push(Buffer.from(chunk)));
-    const newlines = chunks.join('').split('\n').length - 1;
-    return lines.length === newlines && lines.every((l) => Buffer.byteLength(l.text) <= max + 3);
-  }), { numRuns: 500 }));
+  t.doesNotThrow(() =>
+    fc.assert(
+      fc.property(fc.array(fc.string({ maxLength: 40 }), { maxLength: 10 }), fc.integer({ min: 1, max: 12 }), (chunks, max) => {
+        const splitter = new LineSplitter(max);
+        const lines = chunks.flatMap((chunk) => splitter.push(Buffer.from(chunk)));
+        const newlines = chunks.join('').split('\n').length - 1;
+        return lines.length === newlines && lines.every((l) => Buffer.byteLength(l.text) <= max + 3);
+      }),
+      { numRuns: 500 },
+    ),
+  );
 });
 
 t.test('tokenMatches', async (t) => {

@@ -5,7 +5,7 @@ import { mainHarness } from './fixtures/main-side.ts';
 
 const setup = mainHarness;
 
-t.test('locals are the app\'s objects: changes are shared both ways', async (t) => {
+t.test("locals are the app's objects: changes are shared both ways", async (t) => {
   const stats = { requests: 1 };
   const { text } = setup(t, { stats });
   t.equal(await text('stats.requests'), '1');
@@ -48,11 +48,14 @@ t.test('errors are results with a code, formatted like the REPL', async (t) => {
   t.match(await run('let 1x'), { status: 'error', code: 'syntax' });
 });
 
-t.test('console output goes to the session, before the result, never to the app\'s stdout', async (t) => {
+t.test("console output goes to the session, before the result, never to the app's stdout", async (t) => {
   const { run } = setup(t);
   const write = process.stdout.write;
   let leaked = '';
-  process.stdout.write = ((chunk: string) => { leaked += chunk; return true; }) as typeof write;
+  process.stdout.write = ((chunk: string) => {
+    leaked += chunk;
+    return true;
+  }) as typeof write;
   let reply: Awaited<ReturnType<typeof run>>;
   try {
     reply = await run('console.log("hi", { a: 1 }); console.error("err"); console.table([{ a: 1 }]); 5');
@@ -107,14 +110,16 @@ t.test('evalTimeoutMs stops a runaway loop; the context goes on', async (t) => {
   t.equal(await text('1 + 1'), '2');
 });
 
-t.test('Node\'s globals are there, and the app\'s global object', async (t) => {
+t.test("Node's globals are there, and the app's global object", async (t) => {
   const { text, run, notices, next } = setup(t);
   t.equal(await text('process === global.process'), 'true');
   t.equal(await text('process.pid'), String(process.pid));
   t.equal(await text('Buffer.from("hi").toString("hex")'), "'6869'");
   t.equal(await text('typeof setTimeout + typeof setImmediate + typeof structuredClone + typeof fetch'), "'functionfunctionfunctionfunction'");
   (globalThis as Record<string, unknown>).appMarker = 'app';
-  t.teardown(() => { delete (globalThis as Record<string, unknown>).appMarker; });
+  t.teardown(() => {
+    delete (globalThis as Record<string, unknown>).appMarker;
+  });
   t.equal(await text('global.appMarker'), "'app'");
   t.equal(await text('require("node:path").sep'), "'/'");
   t.equal(await text('require("./package.json").name'), "'backdoor'"); // from the app's working directory

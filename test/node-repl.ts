@@ -27,7 +27,7 @@ const cases: { name: string; lines: string[]; until?: RegExp; frames?: 'drop' | 
   // Node's REPL prints the frames of its own machinery (node:repl, node:domain, readline) in
   // these: compared without them ('session'), and without the top-level frame, which Node
   // drops from most stacks but not from these.
-  { name: 'session code that calls vm itself keeps its frames and vm\'s', lines: ['function k() { return require("vm").runInNewContext("throw new Error(\'v\')") }', 'k()'], frames: 'session' },
+  { name: "session code that calls vm itself keeps its frames and vm's", lines: ['function k() { return require("vm").runInNewContext("throw new Error(\'v\')") }', 'k()'], frames: 'session' },
   { name: 'an error inside an object keeps the comma after its stack', lines: ['({ a: new Error("x"), b: 1 })', '[new Error("y"), 2]'], frames: 'session' },
   { name: 'an error with a cause', lines: ['new Error("a", { cause: new Error("b") })'], frames: 'session' },
   { name: 'uncaughtException listeners are refused', lines: ['process.on("uncaughtException", () => {})', 'process.listenerCount("uncaughtException")'], frames: 'drop' },
@@ -36,10 +36,14 @@ const cases: { name: string; lines: string[]; until?: RegExp; frames?: 'drop' | 
 /** A transcript without REPL-internal frames, top-level frames, and what counts them. */
 function sessionFrames(text: string): string {
   const internal = /^\s+(at (REPLn:\d+:\d+|ContextifyScript\.runInContext .*|.*\((node:(repl|domain|events|readline|net|stream)|node:internal\/)[^)]*\))|\.\.\. \d+ lines? matching cause stack trace \.\.\.)$/;
-  return text.split('\n').map((line) => line.replace(/^(\s+(at |\.\.\. ).*?)( \{|,)$/, '$1')).filter((line) => !internal.test(line)).join('\n');
+  return text
+    .split('\n')
+    .map((line) => line.replace(/^(\s+(at |\.\.\. ).*?)( \{|,)$/, '$1'))
+    .filter((line) => !internal.test(line))
+    .join('\n');
 }
 
-t.test('the backdoor prints what Node\'s REPL prints', async (t) => {
+t.test("the backdoor prints what Node's REPL prints", async (t) => {
   const node = await startNodeRepl(t);
   const backdoor = await start(t);
   const ours = backdoor.address() as { port: number; host: string };
@@ -58,7 +62,7 @@ t.test('an error inside a value keeps what util.inspect puts after its last fram
   t.match(await transcript(t, ours, ['new Error("a", { cause: new Error("b") })']), /^ {4}at REPLn:1:1 \{\n {2}\[cause\]: Error: b\n {6}at REPLn:1:25\n\}/m, 'the brace, and no count of dropped frames');
 });
 
-t.test('what session code makes carries nothing of the backdoor\'s that it could print', async (t) => {
+t.test("what session code makes carries nothing of the backdoor's that it could print", async (t) => {
   const backdoor = await start(t);
   const ours = backdoor.address() as { port: number; host: string };
   // (Node's own REPL prints async ids on promises, because its domain turns on async hooks.)

@@ -73,7 +73,7 @@ t.test('listeners that would change how the app ends or takes signals are refuse
     ["process.on('unhandledRejection', () => {})", 'unhandledRejection'],
     ["process.on('uncaughtExceptionMonitor', (e) => e.massage.trim())", 'uncaughtExceptionMonitor'],
     ["require('events').prototype.on.call(process, 'SIGHUP', () => {})", 'SIGHUP'],
-    ["vm.runInThisContext(\"process.on('SIGUSR2', () => {})\")", 'SIGUSR2'],
+    ['vm.runInThisContext("process.on(\'SIGUSR2\', () => {})")', 'SIGUSR2'],
     ["process.on('SIGWINCH', console.log)", 'SIGWINCH'],
   ]) {
     t.match(await client.eval(input), new RegExp(`^Uncaught:?\\n?TypeError \\[ERR_INVALID_REPL_INPUT\\]: Listeners for \`${event}\` cannot be used in the REPL: [^\\n]+$`), `${event}: one line`);
@@ -125,10 +125,20 @@ t.test('a session cannot end the app by accident', async (t) => {
   t.teardown(() => sleeper.kill('SIGKILL'));
   const refused = /^Uncaught:\nTypeError \[ERR_INVALID_REPL_INPUT\]: process\.\w+\(\) cannot be used in the REPL: [^\n]+; \.exit-app \[code\] ends it on purpose$/;
   for (const input of [
-    'process.exit()', 'process.exit(0)', 'process.reallyExit(0)', 'process.abort()', 'process.kill(process.pid)', "process.kill(process.pid, 'SIGKILL')",
-    'Reflect.apply(process.exit, process, [1])', '[2].forEach(process.exit)', "eval('process.exit(3)')", "new Function('process.exit(3)')()",
+    'process.exit()',
+    'process.exit(0)',
+    'process.reallyExit(0)',
+    'process.abort()',
+    'process.kill(process.pid)',
+    "process.kill(process.pid, 'SIGKILL')",
+    'Reflect.apply(process.exit, process, [1])',
+    '[2].forEach(process.exit)',
+    "eval('process.exit(3)')",
+    "new Function('process.exit(3)')()",
     // Code that vm runs for typed code is typed code too.
-    "vm.runInThisContext('process.exit(3)')", "vm.runInNewContext('p.exit(3)', { p: process })", "vm.runInThisContext(\"process.kill(process.pid, 'SIGKILL')\")",
+    "vm.runInThisContext('process.exit(3)')",
+    "vm.runInNewContext('p.exit(3)', { p: process })",
+    'vm.runInThisContext("process.kill(process.pid, \'SIGKILL\')")',
   ]) {
     t.match(await client.eval(input), refused, input);
   }
@@ -141,7 +151,10 @@ t.test('a session cannot end the app by accident', async (t) => {
   t.equal(await client.eval('setTimeout(() => process.exit(2), 0); 1'), '1');
   await client.expect(/Uncaught:\nTypeError \[ERR_INVALID_REPL_INPUT\]: process\.exit\(\) [^\n]*\n> /);
   // What a command undoes of the guards is put back when it returns, and said.
-  t.match(await client.eval('process.exit = () => {}; process.reallyExit = () => {}; process.removeAllListeners("newListener"); 1'), /\(process\.exit was replaced: the backdoor's guard is put back[^]*\(process\.reallyExit was replaced[^]*\(a listener the backdoor needs for 'newListener' was removed: it is put back\)\n1$/);
+  t.match(
+    await client.eval('process.exit = () => {}; process.reallyExit = () => {}; process.removeAllListeners("newListener"); 1'),
+    /\(process\.exit was replaced: the backdoor's guard is put back[^]*\(process\.reallyExit was replaced[^]*\(a listener the backdoor needs for 'newListener' was removed: it is put back\)\n1$/,
+  );
   t.match(await client.eval("process.on('SIGTERM', () => {})"), /Listeners for `SIGTERM` cannot be used/, 'the guard is back');
   await stillServing(t, app, 'after every refusal');
   t.equal(await (await session(t, port)).eval('1+1'), '2', 'a new session answers');
@@ -161,8 +174,11 @@ t.test('what a session made cannot crash the app after the session ended', async
   const { app, port } = await guardedApp(t);
   for (const [input, told] of [
     ["require('net').connect(1).on('connect', () => {}); 1", /session \d+ has ended; its code threw later \(the app was not told\): Uncaught[^]*ECONNREFUSED/],
-    ["global.setTimeout(() => setTimeout(() => { throw 17 }, 100), 300); 1", /session \d+ has ended; its code threw later \(the app was not told\): Uncaught 17/],
-    ["const srv = net.createServer((s) => global.setTimeout(() => s.resetAndDestroy(), 200)).listen(0, () => http.get({ port: srv.address().port })); srv.unref(); 1", /session \d+ has ended; its code threw later \(the app was not told\): Uncaught[^]*ECONNRESET/],
+    ['global.setTimeout(() => setTimeout(() => { throw 17 }, 100), 300); 1', /session \d+ has ended; its code threw later \(the app was not told\): Uncaught 17/],
+    [
+      'const srv = net.createServer((s) => global.setTimeout(() => s.resetAndDestroy(), 200)).listen(0, () => http.get({ port: srv.address().port })); srv.unref(); 1',
+      /session \d+ has ended; its code threw later \(the app was not told\): Uncaught[^]*ECONNRESET/,
+    ],
   ] as const) {
     const client = await session(t, port);
     t.equal(await client.eval(input), '1');
@@ -211,7 +227,10 @@ t.test("a command that removes the backdoor's signal listeners gets them back: S
   process.kill(app.pid, 'SIGUSR1');
   const port = Number(/listening on 127\.0\.0\.1:(\d+)/.exec(await app.waitForStderr(/listening on 127\.0\.0\.1:\d+/))![1]);
   const client = await session(t, port);
-  t.match(await client.eval("process.removeAllListeners('SIGUSR1'); process.removeAllListeners('SIGUSR2'); 1"), /\(a listener the backdoor needs for 'SIGUSR1' was removed: it is put back\)\n\(a listener the backdoor needs for 'SIGUSR2' was removed: it is put back\)\n1$/);
+  t.match(
+    await client.eval("process.removeAllListeners('SIGUSR1'); process.removeAllListeners('SIGUSR2'); 1"),
+    /\(a listener the backdoor needs for 'SIGUSR1' was removed: it is put back\)\n\(a listener the backdoor needs for 'SIGUSR2' was removed: it is put back\)\n1$/,
+  );
   process.kill(app.pid, 'SIGUSR2');
   await app.waitForStderr(/closed 127\.0\.0\.1/);
   t.match(await app.get(), /^ok/, 'SIGUSR2 closed the backdoor, and the app goes on');

@@ -43,26 +43,40 @@ t.test('a CPU profile: idle and GC apart, functions by self time, hottest paths 
   t.match(text, /\nFunctions by self time:\n 30\.0% +300\.0 ms {2}hot {2}\/app\/hot\.js:1:1\n 10\.0% +100\.0 ms {2}handler {2}\/app\/server\.js:10:3\n 10\.0% +100\.0 ms {2}\(anonymous\) {2}\/app\/anon\.js:5:5\n/);
   t.match(text, /\nHottest call paths \(caller > callee\):\n 30\.0% +300\.0 ms {2}processTimers > handler > hot\n/);
   t.equal(cpuProfileText({ startTime: 0, endTime: 2e6, nodes: [{ id: 1, callFrame: frame('(root)', '') }], samples: [] }), 'No samples in 2.0 s.');
-  const idleOnly = cpuProfileText({ startTime: 0, endTime: 1e6, nodes: [{ id: 1, callFrame: frame('(root)', ''), children: [2] }, { id: 2, callFrame: frame('(idle)', '') }], samples: [2, 2] });
+  const idleOnly = cpuProfileText({
+    startTime: 0,
+    endTime: 1e6,
+    nodes: [
+      { id: 1, callFrame: frame('(root)', ''), children: [2] },
+      { id: 2, callFrame: frame('(idle)', '') },
+    ],
+    samples: [2, 2],
+  });
   t.match(idleOnly, /Idle \(waiting in the event loop\) 100\.0%[^]*\nNo JavaScript ran while it was sampled\.$/);
   // Without `samples` (an old profile), hit counts tell the same.
   const nodeFirst = cpuProfileText({ ...profile, samples: [4, 4, 6] });
-  t.match(nodeFirst, /\n 66\.7% +\d+\.\d ms {2}processTimers {2}node:internal\/timers:512:21\n 33\.3%[^\n]*\n {2}\(the time of Node's own function at the top can be that of an app function V8 had inlined into it before the profile began\)\n/);
+  t.match(
+    nodeFirst,
+    /\n 66\.7% +\d+\.\d ms {2}processTimers {2}node:internal\/timers:512:21\n 33\.3%[^\n]*\n {2}\(the time of Node's own function at the top can be that of an app function V8 had inlined into it before the profile began\)\n/,
+  );
   t.notMatch(text, /inlined/);
   t.match(cpuProfileText({ ...profile, samples: undefined, nodes: profile.nodes.map((node) => ({ ...node, hitCount: node.id === 6 ? 3 : node.id === 2 ? 1 : 0 })) }), /\n 75\.0% +750\.0 ms {2}hot /);
 });
 
 t.test('a sampling heap profile: live bytes by allocating function', async (t) => {
-  const text = heapProfileText({
-    head: {
-      callFrame: frame('(root)', ''),
-      selfSize: 0,
-      children: [
-        { callFrame: frame('allocate'), selfSize: 3 * 1024 * 1024, children: [{ callFrame: frame('allocate'), selfSize: 1024 * 1024, children: [] }] },
-        { callFrame: frame('small', 'file:///app/s.js', 0, 0), selfSize: 2048, children: [] },
-      ],
+  const text = heapProfileText(
+    {
+      head: {
+        callFrame: frame('(root)', ''),
+        selfSize: 0,
+        children: [
+          { callFrame: frame('allocate'), selfSize: 3 * 1024 * 1024, children: [{ callFrame: frame('allocate'), selfSize: 1024 * 1024, children: [] }] },
+          { callFrame: frame('small', 'file:///app/s.js', 0, 0), selfSize: 2048, children: [] },
+        ],
+      },
     },
-  }, 2);
+    2,
+  );
   t.match(text, /^4\.0 MB sampled in allocations made over 2 s and still alive, by allocating function:\n100\.0% +4\.0 MB {2}allocate {2}\/app\/server\.js:10:3\n {2}0\.0% +2\.0 kB {2}small {2}\/app\/s\.js:1:1$/);
   t.equal(heapProfileText({ head: { callFrame: frame('(root)', ''), selfSize: 0, children: [] } }, 1), 'No sampled allocation still alive after 1 s.');
   t.equal(formatBytes(12), '12 B');

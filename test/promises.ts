@@ -26,14 +26,14 @@ function tempDir(t: Test, mode = 0o700): string {
 function node(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = execFile(process.execPath, args, { timeout: 20_000, env: { ...process.env, NODE_OPTIONS: '', XDG_RUNTIME_DIR: '', ...env } }, (error, stdout, stderr) =>
-      resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, stdout, stderr }));
+      resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, stdout, stderr }),
+    );
     child.stdin!.end();
   });
 }
 
 /** Runs an ES module `code` in a process of its own, with `lib` the library's URL. */
-const script = (code: string, env: NodeJS.ProcessEnv = {}, flags: string[] = []) =>
-  node([...flags, '--input-type=module', '-e', `const lib = ${JSON.stringify(lib)};\n${code}`], env);
+const script = (code: string, env: NodeJS.ProcessEnv = {}, flags: string[] = []) => node([...flags, '--input-type=module', '-e', `const lib = ${JSON.stringify(lib)};\n${code}`], env);
 
 t.test('evalTimeoutMs: 0 turns the guard off: a loop longer than the default 2000 ms runs to its end', async (t) => {
   const client = await connect(t, await start(t, { evalTimeoutMs: 0 }));
@@ -74,14 +74,17 @@ t.test('listening: true once startBackdoor resolves, false from close() on', asy
 });
 
 t.test('ERR_BACKDOOR_SIGNALS_INSTALLED: a second installSignalHandlers; after uninstall, a new one is fine', async (t) => {
-  const { stdout, stderr, code } = await script(`
+  const { stdout, stderr, code } = await script(
+    `
     const { installSignalHandlers } = await import(lib);
     const options = { port: 0, startSignal: 'SIGUSR2', stopSignal: 'SIGHUP' };
     const uninstall = installSignalHandlers(options);
     try { installSignalHandlers(options); console.log('installed twice'); } catch (e) { console.log(e.name, e.code); }
     await uninstall();
     await installSignalHandlers(options)();
-    console.log('installed again');`, { BACKDOOR_DIR: tempDir(t) });
+    console.log('installed again');`,
+    { BACKDOOR_DIR: tempDir(t) },
+  );
   t.same({ code, stdout }, { code: 0, stdout: 'BackdoorError ERR_BACKDOOR_SIGNALS_INSTALLED\ninstalled again\n' }, stderr);
 });
 
@@ -94,24 +97,35 @@ t.test('ERR_BACKDOOR_SIGNALS_NOT_INSTALLED: starting as the start signal would, 
   t.equal(stdout, 'BackdoorError ERR_BACKDOOR_SIGNALS_NOT_INSTALLED\n', stderr);
 });
 
-t.test('ERR_BACKDOOR_SIGNAL_BLOCKED: SIGUSR1 under --disable-sigusr1; other signals work', { skip: major < 22 ? `--disable-sigusr1 is not an option of Node ${process.version}, and Node clears a blocked signal it inherits` : false }, async (t) => {
-  const { stdout, stderr } = await script(`
+t.test(
+  'ERR_BACKDOOR_SIGNAL_BLOCKED: SIGUSR1 under --disable-sigusr1; other signals work',
+  { skip: major < 22 ? `--disable-sigusr1 is not an option of Node ${process.version}, and Node clears a blocked signal it inherits` : false },
+  async (t) => {
+    const { stdout, stderr } = await script(
+      `
     const { installSignalHandlers } = await import(lib);
     try { installSignalHandlers({ port: 0 }); console.log('installed'); } catch (e) { console.log(e.name, e.code, e.message); }
     await installSignalHandlers({ port: 0, startSignal: 'SIGUSR2', stopSignal: 'SIGHUP' })();
-    console.log('other signals: installed');`, { BACKDOOR_DIR: tempDir(t) }, ['--disable-sigusr1']);
-  t.match(stdout, /^BackdoorError ERR_BACKDOOR_SIGNAL_BLOCKED The "startSignal" SIGUSR1 is blocked in this process by --disable-sigusr1[^\n]*\nother signals: installed\n$/, stderr);
-});
+    console.log('other signals: installed');`,
+      { BACKDOOR_DIR: tempDir(t) },
+      ['--disable-sigusr1'],
+    );
+    t.match(stdout, /^BackdoorError ERR_BACKDOOR_SIGNAL_BLOCKED The "startSignal" SIGUSR1 is blocked in this process by --disable-sigusr1[^\n]*\nother signals: installed\n$/, stderr);
+  },
+);
 
 t.test('an unsafe rendezvous directory (ERR_BACKDOOR_UNSAFE_DIR): from code, the discovery files are skipped with a line on stderr, never the backdoor', async (t) => {
   const dir = tempDir(t, 0o755);
-  const { stdout, stderr } = await script(`
+  const { stdout, stderr } = await script(
+    `
     const { installSignalHandlers, startBackdoor } = await import(lib);
     const uninstall = installSignalHandlers({ port: 0, startSignal: 'SIGUSR2', stopSignal: 'SIGHUP' });
     const backdoor = await startBackdoor({ port: 0, audit: false });
     console.log('listening', backdoor.listening);
     await backdoor.close();
-    await uninstall();`, { BACKDOOR_DIR: dir });
+    await uninstall();`,
+    { BACKDOOR_DIR: dir },
+  );
   t.equal(stdout, 'listening true\n');
   // Told once, for the ready file and the discovery file alike.
   t.equal(stderr, `backdoor: could not write its discovery file: ${dir} is open to other users (mode 755): make it private (chmod 700 ${dir}), or set BACKDOOR_DIR to a directory of your own\n`);
@@ -168,8 +182,7 @@ function hasTmux(t: Test): boolean {
 /** Runs the client at a terminal (a tmux pane) with `env`: each step's keys, then what the screen shows; then Ctrl-D. */
 async function atTerminal(t: Test, port: number, env: string, steps: [string[], RegExp][]): Promise<void> {
   const socket = `backdoor-test-${process.pid}-${Math.random().toString(36).slice(2)}`;
-  const tmux = (...args: string[]) => new Promise<string>((resolve, reject) =>
-    execFile('tmux', ['-L', socket, ...args], { timeout: 5000 }, (error, stdout) => (error ? reject(error) : resolve(stdout))));
+  const tmux = (...args: string[]) => new Promise<string>((resolve, reject) => execFile('tmux', ['-L', socket, ...args], { timeout: 5000 }, (error, stdout) => (error ? reject(error) : resolve(stdout))));
   t.teardown(() => tmux('kill-server').catch(() => {}));
   await tmux('new-session', '-d', '-x', '100', '-y', '30', `env -u BACKDOOR_HISTORY ${env} ${process.execPath} ${cli} ${port}; echo CLIENT-ENDED $?; sleep 30`);
   const screen = async (pattern: RegExp) => {
@@ -188,7 +201,7 @@ async function atTerminal(t: Test, port: number, env: string, steps: [string[], 
   }
 }
 
-t.test('the client\'s history: ~/.backdoor_history by default, made 0600 whatever it was; BACKDOOR_HISTORY empty keeps none', async (t) => {
+t.test("the client's history: ~/.backdoor_history by default, made 0600 whatever it was; BACKDOOR_HISTORY empty keeps none", async (t) => {
   if (!hasTmux(t)) return;
   const { port } = (await start(t)).address() as { port: number };
   const home = tempDir(t);

@@ -108,11 +108,7 @@ t.test('the backdoor client at a terminal: editing, history (0600), Ctrl-C, asyn
   await tmux('send-keys', 'C-d');
   await screen(/CLIENT-ENDED 0/);
   t.equal(statSync(history).mode & 0o777, 0o600);
-  t.same(readFileSync(history, 'utf8').split('\n').filter(Boolean), [
-    'stats.requests + 1',
-    'setTimeout(() => console.log("later"), 300); 0',
-    'stats.requests',
-  ]);
+  t.same(readFileSync(history, 'utf8').split('\n').filter(Boolean), ['stats.requests + 1', 'setTimeout(() => console.log("later"), 300); 0', 'stats.requests']);
 });
 
 for (const over of ['tcp', 'a unix socket, with a token'] as const) {

@@ -39,7 +39,10 @@ async function startBySignal(app: ChildApp): Promise<string> {
 
 /** A server of the other user's on 127.0.0.1:`port` that asks for a token and records what it gets. */
 async function tokenTrap(other: OtherUser, port: number): Promise<{ up: boolean; got: () => string }> {
-  const child = other.spawn(['-e', `require('net').createServer((s) => { s.on('data', (d) => process.stdout.write('GOT ' + d)); s.write('Token: ') }).on('error', (e) => console.log('cannot ' + e.code)).listen(${port}, '127.0.0.1', () => console.log('up'))`]);
+  const child = other.spawn([
+    '-e',
+    `require('net').createServer((s) => { s.on('data', (d) => process.stdout.write('GOT ' + d)); s.write('Token: ') }).on('error', (e) => console.log('cannot ' + e.code)).listen(${port}, '127.0.0.1', () => console.log('up'))`,
+  ]);
   let got = '';
   child.stdout!.on('data', (chunk) => (got += chunk));
   await until(() => /up|cannot/.test(got), 10_000);
@@ -105,7 +108,11 @@ t.test('a link planted at the rendezvous directory is not followed', async (t) =
   if (!other) return;
   const tmp = sharedTmp(t);
   const target = join(tmp, 'attacker-owned');
-  t.equal(other.node(`const fs = require('fs'); fs.mkdirSync(${JSON.stringify(target)}, { mode: 0o777 }); fs.chmodSync(${JSON.stringify(target)}, 0o777); fs.symlinkSync(${JSON.stringify(target)}, ${JSON.stringify(join(tmp, `backdoor-${uid}`))})`).status, 0);
+  t.equal(
+    other.node(`const fs = require('fs'); fs.mkdirSync(${JSON.stringify(target)}, { mode: 0o777 }); fs.chmodSync(${JSON.stringify(target)}, 0o777); fs.symlinkSync(${JSON.stringify(target)}, ${JSON.stringify(join(tmp, `backdoor-${uid}`))})`)
+      .status,
+    0,
+  );
   const app = await victimApp(t, tmp, { BACKDOOR_START: '1' });
   await app.waitForStderr(/ is a symbolic link: set BACKDOOR_DIR[^\n]*The signals are installed all the same/);
   await app.waitForStderr(/listening on /);
@@ -243,7 +250,10 @@ t.test('the unix socket goes on every exit the app runs code on, and ls removes 
   ] as const) {
     const app = await victimApp(t, tmp, { BACKDOOR_START: '1' }, 'exit-paths.mjs');
     await app.waitForStderr(/listening on/);
-    const files = () => readdirSync(dir).filter((name) => name.startsWith(`${app.pid}.`)).sort();
+    const files = () =>
+      readdirSync(dir)
+        .filter((name) => name.startsWith(`${app.pid}.`))
+        .sort();
     t.same(files(), [`${app.pid}.json`, `${app.pid}.ready`, `${app.pid}.sock`], `${how}: its files while it runs`);
     act(app);
     await app.exited;
@@ -264,11 +274,11 @@ t.test('the unix socket goes on every exit the app runs code on, and ls removes 
   utimesSync(old, hourAgo, hourAgo);
   const ls = await client(['ls'], { TMPDIR: tmp });
   t.equal(ls.code, 0);
-  t.notOk(existsSync(join(dir, `${killed.pid}.sock`)), 'the dead process\'s socket is removed');
+  t.notOk(existsSync(join(dir, `${killed.pid}.sock`)), "the dead process's socket is removed");
   if (processIdentity(process.pid) !== undefined) t.notOk(existsSync(old), 'so is one made before its process started');
 });
 
-t.test('a preload that cannot install still holds its signals: never Node\'s inspector, never a kill', async (t) => {
+t.test("a preload that cannot install still holds its signals: never Node's inspector, never a kill", async (t) => {
   const tmp = sharedTmp(t);
   // A setting the preload cannot take (as a full disk or any other failure would make it fail).
   const app = await victimApp(t, tmp, { BACKDOOR_PORT: 'not-a-port' });

@@ -49,7 +49,7 @@ t.test('a runaway loop is stopped, told as Node tells it, and the session, the a
   t.equal(await client.eval('"still here"'), "'still here'");
 });
 
-t.test('a command that starts late, behind the app\'s own work, is given its whole time', async (t) => {
+t.test("a command that starts late, behind the app's own work, is given its whole time", async (t) => {
   const backdoor = await start(t, { evalTimeoutMs: 1000 });
   const client = await connect(t, backdoor);
   // The app holds the main thread 800 ms just as the command is sent; the command then runs
@@ -62,7 +62,7 @@ t.test('a command that starts late, behind the app\'s own work, is given its who
   t.match(text, /'ran its course'$/);
 });
 
-t.test('a stopped command in one session does not touch another session\'s', async (t) => {
+t.test("a stopped command in one session does not touch another session's", async (t) => {
   const backdoor = await start(t, { evalTimeoutMs: 400 });
   const [a, b] = [await connect(t, backdoor), await connect(t, backdoor)];
   a.send('while (true) {}\n');
@@ -81,16 +81,18 @@ t.test('a session cannot keep its runaway from being stopped by replacing what t
   await client.ready();
   t.match(await client.eval('delete global.__backdoorStopRunaway'), /^false$|TypeError/);
   t.match(await client.eval('Object.defineProperty(global, "__backdoorStopRunaway", { value: () => -1 })'), /^Uncaught TypeError: Cannot redefine property: __backdoorStopRunaway/);
-  await client.eval([
-    'global.Math.ceil = () => 1e9',
-    'global.performance.now = () => 0',
-    'global.Reflect.apply = () => 0',
-    'global.Map.prototype.get = function () { return undefined }',
-    'global.Symbol.for = () => Symbol()',
-    'global.globalThis = {}',
-    'require("node:inspector").Session.prototype.post = function () {}',
-    '0',
-  ].join('; '));
+  await client.eval(
+    [
+      'global.Math.ceil = () => 1e9',
+      'global.performance.now = () => 0',
+      'global.Reflect.apply = () => 0',
+      'global.Map.prototype.get = function () { return undefined }',
+      'global.Symbol.for = () => Symbol()',
+      'global.globalThis = {}',
+      'require("node:inspector").Session.prototype.post = function () {}',
+      '0',
+    ].join('; '),
+  );
   // (told that it waits after a second, as a 2 s command is)
   t.match(await client.eval('while (true) {}', 15_000), /(^|\n)Uncaught Error: Script execution timed out after 2000ms \(the evalTimeoutMs option\)$/);
   t.equal(await client.eval('6*7'), '42');

@@ -42,7 +42,7 @@ t.test('our rendezvous directory: 0700, and another user can neither plant files
   t.match(dial.stdout, /EACCES/);
 });
 
-t.test('another user\'s opted-in process is not listed, not signalled, not connected to', async (t) => {
+t.test("another user's opted-in process is not listed, not signalled, not connected to", async (t) => {
   const other = otherUser(t);
   if (!other) return;
   const tmp = sharedTmp(t);
@@ -50,14 +50,20 @@ t.test('another user\'s opted-in process is not listed, not signalled, not conne
   // preload writes it), in the same shared temporary directory. (Plain code: this repository
   // may be where the other user cannot read it.)
   // It tells each signal it handles, in order, on stdout.
-  const theirs = other.spawn(['-e', `
+  const theirs = other.spawn(
+    [
+      '-e',
+      `
     const fs = require('fs'), path = require('path');
     const dir = path.join(process.env.TMPDIR, 'backdoor-' + process.getuid());
     fs.mkdirSync(dir, { mode: 0o700 });
     fs.writeFileSync(path.join(dir, process.pid + '.ready'), JSON.stringify({ pid: process.pid, startSignal: 'SIGUSR1', stopSignal: 'SIGUSR2' }));
     for (const signal of ['SIGUSR1', 'SIGHUP']) process.on(signal, () => console.log(signal));
     setInterval(() => {}, 1000);
-    console.log('up');`], { TMPDIR: tmp });
+    console.log('up');`,
+    ],
+    { TMPDIR: tmp },
+  );
   let said = '';
   theirs.stdout!.on('data', (chunk) => (said += chunk));
   t.ok(await until(() => said.includes('up')), 'it runs');
@@ -127,7 +133,10 @@ t.test('a number that is both a process of ours and a listening port asks; a reg
  * and printing what it gets: `port` once it listens, undefined when the port is taken.
  */
 async function theirListener(t: Test, other: OtherUser, port: number | 'pid'): Promise<{ port?: number; got: () => string }> {
-  const listener = other.spawn(['-e', `const s = require('net').createServer((c) => { c.on('data', (d) => process.stdout.write('GOT ' + d)); c.write('Token: ') }); s.on('error', (e) => console.log('cannot ' + e.code)); s.listen(${port === 'pid' ? 'process.pid' : port}, '127.0.0.1', () => console.log('up ' + s.address().port))`]);
+  const listener = other.spawn([
+    '-e',
+    `const s = require('net').createServer((c) => { c.on('data', (d) => process.stdout.write('GOT ' + d)); c.write('Token: ') }); s.on('error', (e) => console.log('cannot ' + e.code)); s.listen(${port === 'pid' ? 'process.pid' : port}, '127.0.0.1', () => console.log('up ' + s.address().port))`,
+  ]);
   let got = '';
   listener.stdout!.on('data', (chunk) => (got += chunk));
   t.ok(await until(() => /up|cannot/.test(got), 10_000), `the other user's listener answered: ${got.trim()}`);
@@ -143,7 +152,9 @@ async function gotBefore(port: number, got: () => string): Promise<string> {
   socket.end('ours\n');
   await until(() => got().includes('GOT ours\n'));
   socket.destroy();
-  return got().replace(/^up \d+\n/, '').replace(/GOT ours\n$/, '');
+  return got()
+    .replace(/^up \d+\n/, '')
+    .replace(/GOT ours\n$/, '');
 }
 
 t.test('a number that names a process of ours without a backdoor is not taken for a port someone listens on', async (t) => {
@@ -168,7 +179,7 @@ t.test('a number that names a process of ours without a backdoor is not taken fo
   t.equal(await gotBefore(theirs.port, theirs.got), '', 'nothing was sent to the port');
 });
 
-t.test('a number that is another user\'s process and a port they listen on gets no token', async (t) => {
+t.test("a number that is another user's process and a port they listen on gets no token", async (t) => {
   const other = otherUser(t);
   if (!other) return;
   // Another user's process listens on its own pid as a port, asking for a token (another
@@ -224,15 +235,22 @@ t.test('a connection pushed out while giving the token is made again', async (t)
   t.match(result, { code: 0, stdout: /^42$/m });
 });
 
-t.test('the preload\'s settings (the token too) do not reach the app\'s child processes', async (t) => {
+t.test("the preload's settings (the token too) do not reach the app's child processes", async (t) => {
   const tmp = sharedTmp(t);
   const app = await victimApp(t, tmp, {
-    BACKDOOR_TOKEN: 'inherited-secret', BACKDOOR_START: '1', BACKDOOR_HOST: '127.0.0.1', BACKDOOR_PORT: '0',
+    BACKDOOR_TOKEN: 'inherited-secret',
+    BACKDOOR_START: '1',
+    BACKDOOR_HOST: '127.0.0.1',
+    BACKDOOR_PORT: '0',
     NODE_OPTIONS: '--max-old-space-size=512 --import backdoor/register',
   });
   await app.waitForStderr(/listening on/);
   const port = Number(/listening on 127\.0\.0\.1:(\d+)/.exec(app.stderr())![1]);
-  const env = await client(['--port', String(port)], { BACKDOOR_TOKEN: 'inherited-secret' }, `require("child_process").spawnSync(process.execPath, ["-p", "JSON.stringify(Object.entries(process.env).filter(([k]) => k.startsWith('BACKDOOR_') || k === 'NODE_OPTIONS'))"], { encoding: "utf8" }).stdout\n`);
+  const env = await client(
+    ['--port', String(port)],
+    { BACKDOOR_TOKEN: 'inherited-secret' },
+    `require("child_process").spawnSync(process.execPath, ["-p", "JSON.stringify(Object.entries(process.env).filter(([k]) => k.startsWith('BACKDOOR_') || k === 'NODE_OPTIONS'))"], { encoding: "utf8" }).stdout\n`,
+  );
   t.match(env.stdout, /NODE_OPTIONS.*--max-old-space-size=512/);
   t.notMatch(env.stdout, /backdoor\/register|BACKDOOR_|inherited-secret/);
   t.equal(inheritance.withoutPreload('--import backdoor/register'), '');
@@ -245,7 +263,11 @@ t.test('the preload\'s settings (the token too) do not reach the app\'s child pr
 t.test('nor does a child the app starts in its first line, with either preload', async (t) => {
   const tmp = sharedTmp(t);
   const register = new URL('../dist/lib/register.cjs', import.meta.url).pathname;
-  for (const [flags, nodeOptions] of [[['--require', 'backdoor/register'], ''], [['--import', 'backdoor/register'], ''], [[], `--max-old-space-size=512 --require ${register}`]] as const) {
+  for (const [flags, nodeOptions] of [
+    [['--require', 'backdoor/register'], ''],
+    [['--import', 'backdoor/register'], ''],
+    [[], `--max-old-space-size=512 --require ${register}`],
+  ] as const) {
     const app = await victimApp(t, tmp, { BACKDOOR_TOKEN: 'first-line-secret', BACKDOOR_START: '1', NODE_OPTIONS: nodeOptions }, 'spawn-first.cjs', [...flags]);
     const saw = /child saw (.*)\n/.exec(app.stdout())![1];
     t.notMatch(saw, /BACKDOOR_|register|first-line-secret/, `${flags.join(' ') || nodeOptions}: ${saw}`);
@@ -253,7 +275,7 @@ t.test('nor does a child the app starts in its first line, with either preload',
   }
 });
 
-t.test('a token typed at the client\'s prompt is not echoed nor kept in history', async (t) => {
+t.test("a token typed at the client's prompt is not echoed nor kept in history", async (t) => {
   try {
     execFileSync('sh', ['-c', 'command -v tmux'], { stdio: 'ignore' });
   } catch {
@@ -294,4 +316,3 @@ t.test('a token typed at the client\'s prompt is not echoed nor kept in history'
   t.notMatch(readFileSync(history, 'utf8'), /typed-secret|wrong-secret/, 'not in history');
   t.match(readFileSync(history, 'utf8'), /1\+1/);
 });
-

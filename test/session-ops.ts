@@ -10,7 +10,16 @@ function setup(t: Test) {
   const notified: WorkerNotice[] = [];
   const sent: OpRequest[] = [];
   const audits: unknown[] = [];
-  const door = new Door({ request: (request) => { sent.push(request); return new Promise<OpReply>(() => {}); }, notify: (notice) => notified.push(notice) }, {} as Diagnostics);
+  const door = new Door(
+    {
+      request: (request) => {
+        sent.push(request);
+        return new Promise<OpReply>(() => {});
+      },
+      notify: (notice) => notified.push(notice),
+    },
+    {} as Diagnostics,
+  );
   t.teardown(() => door.close());
   const owner: SessionOwner = {
     id: 1,
@@ -27,12 +36,13 @@ function setup(t: Test) {
 }
 
 /** The next result pushed to `results`. */
-const ended = (results: OpResult[]) => new Promise<OpResult>((resolve) => {
-  results.push = (result: OpResult) => {
-    resolve(result);
-    return 0;
-  };
-});
+const ended = (results: OpResult[]) =>
+  new Promise<OpResult>((resolve) => {
+    results.push = (result: OpResult) => {
+      resolve(result);
+      return 0;
+    };
+  });
 
 t.test('an op is checked against the table before anything is sent', async (t) => {
   const { session, sent } = setup(t);
@@ -69,7 +79,7 @@ t.test('a session that ends while its tab completion waits: the completion is an
   t.same(notified, [{ type: 'drop-context', context: 7 }]);
 });
 
-t.test('every op that costs the main thread is audited as the session\'s command, once', async (t) => {
+t.test("every op that costs the main thread is audited as the session's command, once", async (t) => {
   const { session, audits } = setup(t);
   const running = session.run('eval', { code: '1' }, { typed: '1', input: { code: '1', awaited: false, declared: [], line: 1 } }, { done() {} });
   session.abandon(running);

@@ -16,7 +16,7 @@ t.test('banner: Node version, platform, pid, the hint, extra text, then "> " wit
   t.match(banner, /\nType "\.help" for more information\.\nWelcome to the demo\.\n> $/);
 });
 
-t.test('results print like Node\'s REPL; input is not echoed', async (t) => {
+t.test("results print like Node's REPL; input is not echoed", async (t) => {
   const client = await connect(t, await start(t));
   t.equal(await client.eval('1+1'), '2');
   t.equal(await client.eval('undefined'), 'undefined');
@@ -25,7 +25,7 @@ t.test('results print like Node\'s REPL; input is not echoed', async (t) => {
   t.match(await client.eval('Array.from({ length: 5000 }, (_, i) => i)'), /\.\.\. 4900 more items\n\]$/);
 });
 
-t.test('errors print like Node\'s REPL and the session goes on', async (t) => {
+t.test("errors print like Node's REPL and the session goes on", async (t) => {
   const client = await connect(t, await start(t));
   t.equal(await client.eval('null.x'), "Uncaught TypeError: Cannot read properties of null (reading 'x')");
   t.equal(await client.eval('throw "text"'), "Uncaught 'text'");
@@ -47,7 +47,7 @@ t.test('declarations, _ and _error persist between lines', async (t) => {
   t.equal(await client.eval('_error.name'), "'ReferenceError'");
 });
 
-t.test('locals are the app\'s live objects', async (t) => {
+t.test("locals are the app's live objects", async (t) => {
   const stats = { requests: 0 };
   const client = await connect(t, await start(t, { locals: { stats } }));
   t.equal(await client.eval('stats.requests'), '0');
@@ -57,7 +57,7 @@ t.test('locals are the app\'s live objects', async (t) => {
   t.equal(stats.requests, 42);
 });
 
-t.test('the usual Node globals, require from the app\'s directory, import()', async (t) => {
+t.test("the usual Node globals, require from the app's directory, import()", async (t) => {
   const client = await connect(t, await start(t));
   t.equal(await client.eval('process.pid'), String(process.pid));
   t.equal(await client.eval('Buffer.from("ab").length'), '2');
@@ -67,7 +67,7 @@ t.test('the usual Node globals, require from the app\'s directory, import()', as
   t.equal(await client.eval('typeof global.setTimeout'), "'function'");
 });
 
-t.test('incomplete input continues with Node\'s continuation prompt until it is complete', async (t) => {
+t.test("incomplete input continues with Node's continuation prompt until it is complete", async (t) => {
   const client = await connect(t, await start(t));
   client.send('function f() {\n');
   await client.expect(new RegExp(`^${escapeRegExp(CONTINUATION_PROMPT)}$`));
@@ -93,11 +93,11 @@ t.test('top-level await, and other sessions are served while a command awaits', 
   t.equal((await client.expect(/\n> $/)).trim(), "'slow'\n>");
 });
 
-t.test('console output prints in the session before the result; sessions never see each other\'s', async (t) => {
+t.test("console output prints in the session before the result; sessions never see each other's", async (t) => {
   const backdoor = await start(t);
   const a = await connect(t, backdoor);
   const b = await connect(t, backdoor);
-  t.equal(await a.eval('console.log("hi", { a: 1 }); console.error("oops"); 5'), "hi { a: 1 }\noops\n5");
+  t.equal(await a.eval('console.log("hi", { a: 1 }); console.error("oops"); 5'), 'hi { a: 1 }\noops\n5');
   t.equal(await b.eval('2'), '2');
   t.equal(await a.eval('setTimeout(() => console.log("later"), 10); 1'), '1');
   await a.expect('later\n');
@@ -128,7 +128,7 @@ t.test('telnet line ends (CR LF, CR NUL) work, and telnet commands never reach t
   await client.expect(/\n> $/);
   t.match(client.received, /> \xff\xfb\x01\xff\xfb\x03\xff\xfd\x1f\xff\xfd\x182\n> $/);
   client.send(Buffer.concat([Buffer.from('2+'), Buffer.from([IAC, 241]), Buffer.from('2\r\0')]));
-  t.equal((await client.expect(/\n> $/)), '4\n> ');
+  t.equal(await client.expect(/\n> $/), '4\n> ');
   client.send(Buffer.from([IAC, 253, 0])); // DO BINARY: not offered, refused
   await client.expect('\xff\xfc\x00');
 });
@@ -247,7 +247,10 @@ t.test('many sessions: each its own declarations and _, all sharing the locals',
   const clients = await Promise.all(Array.from({ length: 8 }, () => connect(t, backdoor)));
   await Promise.all(clients.map((c, i) => c.eval(`let mine = ${i}; shared.hits++`)));
   const mine = await Promise.all(clients.map((c) => c.eval('mine')));
-  t.same(mine, clients.map((_, i) => String(i)));
+  t.same(
+    mine,
+    clients.map((_, i) => String(i)),
+  );
   t.equal(shared.hits, 8);
   t.equal(await clients[0].eval('shared.hits'), '8');
 });

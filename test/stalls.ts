@@ -32,7 +32,12 @@ async function heartbeatApp(t: Test, options: Record<string, unknown>) {
     app.process.stdin!.write('read\n');
     reads++;
     await app.waitForStdout(new RegExp(`(^\\{[^\\n]*\\n[^]*){${reads}}`, 'm'), 30_000);
-    return JSON.parse(app.stdout().match(/^\{[^\n]*$/gm)!.at(-1)!) as Heartbeat;
+    return JSON.parse(
+      app
+        .stdout()
+        .match(/^\{[^\n]*$/gm)!
+        .at(-1)!,
+    ) as Heartbeat;
   };
   const session = async () => {
     const client = await TestClient.connect({ port, host: '127.0.0.1' });
@@ -64,7 +69,11 @@ t.test('TAB on a 3e6-element Array, a 3e6 Uint8Array, an object of 3e5 keys: the
   client.send(Buffer.from([IAC, WILL, Option.BACKDOOR_COMPLETION]));
   await client.expect(`\xff\xfd${String.fromCharCode(Option.BACKDOOR_COMPLETION)}`);
   let id = 0;
-  for (const [line, expected] of [['arr.', 'arr.length'], ['u8.', 'u8.byteLength'], ['big.', 'big.k0']] as const) {
+  for (const [line, expected] of [
+    ['arr.', 'arr.length'],
+    ['u8.', 'u8.byteLength'],
+    ['big.', 'big.k0'],
+  ] as const) {
     await reset();
     client.send(completionRequest(++id, line));
     await until(() => answers(client).length === id, `the answer to TAB after ${line}`);
@@ -74,7 +83,10 @@ t.test('TAB on a 3e6-element Array, a 3e6 Uint8Array, an object of 3e5 keys: the
     const { names } = answers(client).at(-1)!;
     t.ok(names.includes(expected), `${line} completes to ${expected}, among ${names.length}`);
     t.ok(names.length <= 1000, 'at most 1000 names');
-    t.notOk(names.some((name) => /^\w+\.\d/.test(name)), 'no index keys');
+    t.notOk(
+      names.some((name) => /^\w+\.\d/.test(name)),
+      'no index keys',
+    );
   }
   t.match(await app.get(), /^ok/);
 });
@@ -115,7 +127,7 @@ t.test('a .stack flood against a busy app is paced by the budget, told, and coun
   t.equal(stats.commands, answered + 20, 'with the commands');
 });
 
-t.test('back-to-back 1.5 s commands in an idle app: a pause follows, told; the app keeps its pace; a fifth session\'s 1+1 is not held', async (t) => {
+t.test("back-to-back 1.5 s commands in an idle app: a pause follows, told; the app keeps its pace; a fifth session's 1+1 is not held", async (t) => {
   const { app, reset, read, session } = await heartbeatApp(t, { mainThreadBudget: 0.1, evalTimeoutMs: 5000 });
   const long = 'const end = Date.now() + 1500; while (Date.now() < end); "done"';
   const fifth = await session();

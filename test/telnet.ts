@@ -3,8 +3,7 @@ import t from 'tap';
 import { isDeepStrictEqual } from 'node:util';
 import { DO, DONT, IAC, IP, Option, refuseNegotiation, SB, SE, TelnetParser, WILL, WONT, XEOF, type TelnetPart } from '../common/telnet.ts';
 
-const bytes = (...values: (number | string)[]) =>
-  Buffer.concat(values.map((v) => (typeof v === 'string' ? Buffer.from(v, 'latin1') : Buffer.from([v]))));
+const bytes = (...values: (number | string)[]) => Buffer.concat(values.map((v) => (typeof v === 'string' ? Buffer.from(v, 'latin1') : Buffer.from([v]))));
 
 /** Parses chunks and merges adjacent data parts, so that results compare whatever the split. */
 function parse(...chunks: Buffer[]): TelnetPart[] {
@@ -54,10 +53,7 @@ t.test('negotiation is parsed, even split byte by byte', async (t) => {
 });
 
 t.test('subnegotiation carries its data, IAC IAC inside it is a 255 byte', async (t) => {
-  t.same(parse(bytes(IAC, SB, Option.NAWS, 0, 100, 0, IAC, IAC, IAC, SE, 'x')), [
-    { type: 'subnegotiation', option: Option.NAWS, data: Buffer.from([0, 100, 0, 255]) },
-    data('x'),
-  ]);
+  t.same(parse(bytes(IAC, SB, Option.NAWS, 0, 100, 0, IAC, IAC, IAC, SE, 'x')), [{ type: 'subnegotiation', option: Option.NAWS, data: Buffer.from([0, 100, 0, 255]) }, data('x')]);
 });
 
 t.test('an endless subnegotiation is bounded and the stream recovers at SE', async (t) => {
@@ -76,31 +72,35 @@ t.test('refusing negotiation: WONT to DO, DONT to WILL, silence to refusals, TIM
 });
 
 t.test('property: any bytes, split anywhere, parse as they do in one piece', async (t) => {
-  t.doesNotThrow(() => fc.assert(
-    fc.property(fc.uint8Array({ maxLength: 300 }), fc.array(fc.nat(300), { maxLength: 8 }), (input, cuts) => {
-      const buffer = Buffer.from(input);
-      const points = [...new Set(cuts.map((c) => c % (buffer.length + 1)))].sort((a, b) => a - b);
-      const chunks: Buffer[] = [];
-      let from = 0;
-      for (const point of points) {
-        chunks.push(buffer.subarray(from, point));
-        from = point;
-      }
-      chunks.push(buffer.subarray(from));
-      return isDeepStrictEqual(parse(...chunks), parse(buffer));
-    }),
-    { numRuns: 500 },
-  ));
+  t.doesNotThrow(() =>
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), fc.array(fc.nat(300), { maxLength: 8 }), (input, cuts) => {
+        const buffer = Buffer.from(input);
+        const points = [...new Set(cuts.map((c) => c % (buffer.length + 1)))].sort((a, b) => a - b);
+        const chunks: Buffer[] = [];
+        let from = 0;
+        for (const point of points) {
+          chunks.push(buffer.subarray(from, point));
+          from = point;
+        }
+        chunks.push(buffer.subarray(from));
+        return isDeepStrictEqual(parse(...chunks), parse(buffer));
+      }),
+      { numRuns: 500 },
+    ),
+  );
 });
 
 t.test('property: data never holds a CR, and 255 only where the client doubled it', async (t) => {
-  t.doesNotThrow(() => fc.assert(
-    fc.property(fc.uint8Array({ maxLength: 300 }), (input) => {
-      const out = parse(Buffer.from(input)).flatMap((part) => (part.type === 'data' ? [...part.data] : []));
-      if (out.includes(13)) return false;
-      const doubled = Buffer.from(input).toString('latin1').split('\xff\xff').length - 1;
-      return out.filter((b) => b === 255).length <= doubled;
-    }),
-    { numRuns: 1000 },
-  ));
+  t.doesNotThrow(() =>
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), (input) => {
+        const out = parse(Buffer.from(input)).flatMap((part) => (part.type === 'data' ? [...part.data] : []));
+        if (out.includes(13)) return false;
+        const doubled = Buffer.from(input).toString('latin1').split('\xff\xff').length - 1;
+        return out.filter((b) => b === 255).length <= doubled;
+      }),
+      { numRuns: 1000 },
+    ),
+  );
 });

@@ -7,13 +7,17 @@ function terminal(maxInputBytes = 1024 * 1024) {
   const lines: string[] = [];
   const overflows: number[] = [];
   const socket = { destroyed: false, write: () => true } as unknown as Socket;
-  const editor = new Terminal(socket, {
-    line: (text) => lines.push(text),
-    interrupt: () => {},
-    end: () => {},
-    complete: async (line) => [[], line],
-    overflow: (limit) => overflows.push(limit),
-  }, { maxInputBytes });
+  const editor = new Terminal(
+    socket,
+    {
+      line: (text) => lines.push(text),
+      interrupt: () => {},
+      end: () => {},
+      complete: async (line) => [[], line],
+      overflow: (limit) => overflows.push(limit),
+    },
+    { maxInputBytes },
+  );
   t.teardown(() => editor.close());
   const history = () => (editor as unknown as { history?: string[] }).history;
   return { editor, lines, overflows, history };

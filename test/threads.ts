@@ -11,7 +11,9 @@ function countEvaluations(t: Test) {
     seen.push(args[0].input.code);
     return original.apply(this, args);
   };
-  t.teardown(() => { CodeRunner.prototype.run = original; });
+  t.teardown(() => {
+    CodeRunner.prototype.run = original;
+  });
   return seen;
 }
 
@@ -38,7 +40,10 @@ t.test('each command runs in its own turn of the event loop: the app runs betwee
   client.send('record()\n'.repeat(50));
   await client.expect(/(> 50\n> )$/);
   t.equal(seen.length, 50);
-  t.ok(seen.every((turn, i) => i === 0 || turn > seen[i - 1]), `turns seen: ${seen.join(',')}`);
+  t.ok(
+    seen.every((turn, i) => i === 0 || turn > seen[i - 1]),
+    `turns seen: ${seen.join(',')}`,
+  );
 });
 
 t.test('sessions are served round robin, whatever one of them queues', async (t) => {

@@ -23,5 +23,9 @@ t.test("a started backdoor that nobody uses collects its worker's heap once, at 
   t.ok(atStart.length > 0, "the worker's heap was collected at its start");
   const worker = atStart[0]?.isolate;
   const later = collections.filter((c) => c.isolate === worker && c.ms > 2_000);
-  t.same(later.map((c) => `${c.ms} ms: ${c.what.slice(0, 80)}`), [], 'and not again while nothing happened');
+  t.same(
+    later.map((c) => `${c.ms} ms: ${c.what.slice(0, 80)}`),
+    [],
+    'and not again while nothing happened',
+  );
 });

@@ -16,8 +16,7 @@ const { config, port, tally } = workerData as WorkerData;
 // The last line of defence: every session's handling is guarded (an error there ends that
 // session), so anything that gets here is a fault of the worker's own; it is reported and the
 // worker, with the other sessions, goes on rather than dying with all of them.
-const fault = (error: unknown) =>
-  server.audit({ type: 'fault', time: new Date().toISOString(), message: `the worker caught an error of its own and goes on: ${describeFault(error)}` });
+const fault = (error: unknown) => server.audit({ type: 'fault', time: new Date().toISOString(), message: `the worker caught an error of its own and goes on: ${describeFault(error)}` });
 
 const main = new WorkerEnd(port, (notice) => server.notified(notice), fault);
 const server = new BackdoorServer(config, main, new InspectorTally(tally));

@@ -26,7 +26,16 @@ export type AppRequest =
   | { cmd: 'await-cost'; awaits: number }
   | { cmd: 'exit' };
 
-export type AppReply = AppReady | { cmd: 'measure-started' } | Measured | RealmRuns | { cmd: 'realm-serving'; port: number } | (Omit<RealmRuns, 'cmd'> & { cmd: 'realm-timed'; sessionMs: number[]; keptRunAndPrintMs: number[] }) | { cmd: 'loaded-modules'; count: number; ms: number } | BusyGaps | AwaitCost;
+export type AppReply =
+  | AppReady
+  | { cmd: 'measure-started' }
+  | Measured
+  | RealmRuns
+  | { cmd: 'realm-serving'; port: number }
+  | (Omit<RealmRuns, 'cmd'> & { cmd: 'realm-timed'; sessionMs: number[]; keptRunAndPrintMs: number[] })
+  | { cmd: 'loaded-modules'; count: number; ms: number }
+  | BusyGaps
+  | AwaitCost;
 
 /** The median over 5 runs of `awaits` sequential `await null` in the app's own code, in ns per await. */
 export interface AwaitCost {

@@ -20,9 +20,7 @@ export interface Machine {
  * `command` back to back, or stay idle when it is null, beside the HTTP load; an `idle` app has
  * no HTTP load, the clients have it to themselves.
  */
-export type Scenario =
-  | { name: string; app: AppMode; sessions?: undefined; command?: undefined; idle?: undefined }
-  | { name: string; app: AppMode; sessions: number; command: string | null; idle?: boolean };
+export type Scenario = { name: string; app: AppMode; sessions?: undefined; command?: undefined; idle?: undefined } | { name: string; app: AppMode; sessions: number; command: string | null; idle?: boolean };
 
 /** A profile (--quick, --smoke or the full run), as the report shows it. */
 export interface Profile {

@@ -19,13 +19,7 @@ export type SessionsRequest =
   /** Close the sessions kept by `count`. */
   | { cmd: 'drop-kept' };
 
-export type SessionsReply =
-  | { cmd: 'started'; at: number }
-  | { cmd: 'reset-done' }
-  | { cmd: 'dropped-kept' }
-  | { cmd: 'stopped'; result: FloodResult }
-  | { cmd: 'counted'; result: CountResult }
-  | { cmd: 'alternated'; commands: number };
+export type SessionsReply = { cmd: 'started'; at: number } | { cmd: 'reset-done' } | { cmd: 'dropped-kept' } | { cmd: 'stopped'; result: FloodResult } | { cmd: 'counted'; result: CountResult } | { cmd: 'alternated'; commands: number };
 
 /** Commands completed since start or reset, and their round trips in us (none without commands). */
 export interface FloodResult {

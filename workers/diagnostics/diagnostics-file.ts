@@ -57,15 +57,17 @@ export class DiagnosticsFiles {
   async #makeRoom(dir: string, bytes: number): Promise<void> {
     const ours = new RegExp(`^(profile|heap)-${process.pid}-.*\\.(cpuprofile|heapprofile)$`);
     const names = (await readdir(dir)).filter((name) => ours.test(name));
-    const files = await Promise.all(names.map(async (name) => {
-      const path = join(dir, name);
-      try {
-        const stats = await stat(path);
-        return { path, size: stats.size, at: stats.mtimeMs };
-      } catch {
-        return undefined; // gone meanwhile
-      }
-    }));
+    const files = await Promise.all(
+      names.map(async (name) => {
+        const path = join(dir, name);
+        try {
+          const stats = await stat(path);
+          return { path, size: stats.size, at: stats.mtimeMs };
+        } catch {
+          return undefined; // gone meanwhile
+        }
+      }),
+    );
     const kept = files.filter((file) => file !== undefined).sort((a, b) => a.at - b.at);
     let total = kept.reduce((sum, file) => sum + file.size, 0) + bytes;
     while (kept.length > 0 && (kept.length >= this.#quota.files || total > this.#quota.bytes)) {

@@ -112,7 +112,9 @@ export function cpuProfileText(profile: CpuProfile, top = 10, paths = 5): string
   const ms = (count: number) => `${(count * msPerSample).toFixed(1)} ms`.padStart(10);
   const lines = [`${total} samples over ${(durationMs / 1000).toFixed(1)} s (${(msPerSample * 1000).toFixed(0)} us apart).`];
   const idle = meta.get('(idle)') ?? 0;
-  lines.push(`Idle (waiting in the event loop) ${percent(idle, total).trim()}, garbage collection ${percent(meta.get('(garbage collector)') ?? 0, total).trim()}, V8 and Node outside JavaScript ${percent(meta.get('(program)') ?? 0, total).trim()}.`);
+  lines.push(
+    `Idle (waiting in the event loop) ${percent(idle, total).trim()}, garbage collection ${percent(meta.get('(garbage collector)') ?? 0, total).trim()}, V8 and Node outside JavaScript ${percent(meta.get('(program)') ?? 0, total).trim()}.`,
+  );
   const ranked = [...functions.values()].sort((a, b) => b.count - a.count).slice(0, top);
   if (ranked.length === 0) {
     lines.push('No JavaScript ran while it was sampled.');

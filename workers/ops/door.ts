@@ -66,7 +66,10 @@ export class Door {
     this.#diagnostics = diagnostics;
     this.#budget = budget;
     this.#runaways = runaways;
-    this.#notices = new HeldNotices(() => this.#waitingTickets(), (ticket, now) => this.#reason(ticket, now));
+    this.#notices = new HeldNotices(
+      () => this.#waitingTickets(),
+      (ticket, now) => this.#reason(ticket, now),
+    );
   }
 
   /** Queue an op; its listener hears from it unless it is abandoned first. */
@@ -196,7 +199,11 @@ export class Door {
 
   /** Whether `account` still has an op queued (its part of the share). */
   #wants(account: unknown): void {
-    this.#budget?.wants(account, this.#queue.some((ticket) => ticket.op.account === account), performance.now());
+    this.#budget?.wants(
+      account,
+      this.#queue.some((ticket) => ticket.op.account === account),
+      performance.now(),
+    );
   }
 
   #unpace(): void {
@@ -208,11 +215,17 @@ export class Door {
   #refreshLoad(): void {
     if (this.#queue.length === 0) return this.#unpace(); // the held ops were abandoned
     const account = this.#queue[0].op.account;
-    this.#main.request({ id: ++this.#lastId, op: 'load', args: {} }).then((reply) => {
-      if (this.#closed) return;
-      if (reply.measured !== undefined) this.#budget?.observe(reply.measured, performance.now());
-      this.#budget?.chargeApart(account, MESSAGING_COST_MS, performance.now());
-    }, () => {}).finally(() => this.#unpace());
+    this.#main
+      .request({ id: ++this.#lastId, op: 'load', args: {} })
+      .then(
+        (reply) => {
+          if (this.#closed) return;
+          if (reply.measured !== undefined) this.#budget?.observe(reply.measured, performance.now());
+          this.#budget?.chargeApart(account, MESSAGING_COST_MS, performance.now());
+        },
+        () => {},
+      )
+      .finally(() => this.#unpace());
   }
 
   #answered(ticket: Ticket, reply: Omit<OpReply, 'id'>): void {

@@ -20,12 +20,16 @@ export class WorkerEnd implements MainLink {
   #closed = false;
 
   constructor(port: MessagePort, onNotice: (notice: MainNotice) => void, onFault: (error: unknown) => void) {
-    this.#channel = new Channel<ToMain, ToWorker>(port, (message) => {
-      if ('type' in message) return onNotice(message);
-      const waiting = this.#pending.get(message.id);
-      this.#pending.delete(message.id);
-      waiting?.resolve(message);
-    }, onFault);
+    this.#channel = new Channel<ToMain, ToWorker>(
+      port,
+      (message) => {
+        if ('type' in message) return onNotice(message);
+        const waiting = this.#pending.get(message.id);
+        this.#pending.delete(message.id);
+        waiting?.resolve(message);
+      },
+      onFault,
+    );
   }
 
   /** For comlink: the main thread's control calls share the port. */

@@ -138,25 +138,29 @@ export class Session {
     }
     if (name === 'eval' && typeof checked.code === 'string') this.#typedBytes += Buffer.byteLength(checked.code);
     const guard = (step: () => void) => this.#owner.guard(step);
-    const ticket = this.#owner.door.submit({
-      account: this,
-      op: spec.name as never,
-      args: checked,
-      session: spec.name === 'eval' || spec.name === 'inspect' || spec.name === 'complete' ? this.#ref() : spec.name === 'exit-app' ? this.#who() : undefined,
-      input: how.input,
-      view: how.view,
-      target: how.target,
-      note: how.note,
-    }, {
-      output: (text) => guard(() => events.output?.(text)),
-      pending: () => guard(() => {
-        running.pending = true;
-        events.pending?.();
-      }),
-      waiting: (ms, code, reason) => guard(() => events.waiting?.(ms, code, reason)),
-      started: () => guard(() => events.started?.()),
-      done: (result) => guard(() => finish(result)),
-    });
+    const ticket = this.#owner.door.submit(
+      {
+        account: this,
+        op: spec.name as never,
+        args: checked,
+        session: spec.name === 'eval' || spec.name === 'inspect' || spec.name === 'complete' ? this.#ref() : spec.name === 'exit-app' ? this.#who() : undefined,
+        input: how.input,
+        view: how.view,
+        target: how.target,
+        note: how.note,
+      },
+      {
+        output: (text) => guard(() => events.output?.(text)),
+        pending: () =>
+          guard(() => {
+            running.pending = true;
+            events.pending?.();
+          }),
+        waiting: (ms, code, reason) => guard(() => events.waiting?.(ms, code, reason)),
+        started: () => guard(() => events.started?.()),
+        done: (result) => guard(() => finish(result)),
+      },
+    );
     this.#tickets.set(running, ticket);
     if (name === 'complete') this.#completions.set(running, events);
     return running;

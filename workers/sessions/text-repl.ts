@@ -93,8 +93,7 @@ export class TextRepl implements Mode {
       this.#prompt();
       return true;
     }
-    // A command typed in the middle of an input leaves it as it is, as in Node's REPL (`.break`
-    // and `.clear` drop it when they are done).
+    // Typed inside an unfinished input, a command leaves it as it is, as in Node's REPL.
     if ('usage' in parsed) {
       this.#session.write(`Usage: ${parsed.usage}\n`);
       this.#prompt();
@@ -134,12 +133,13 @@ export class TextRepl implements Mode {
       output: (text) => session.write(text),
       started: () => session.write(startedText(op, args)),
       waiting: (ms, _code, reason) => session.write(`(waiting ${(ms / 1000).toFixed(1)} s: ${reason}; Ctrl+C abandons it)\n`),
-      pending: () => session.after(PENDING_NOTICE_MS, () => {
-        if (this.#running !== running || running.over) return;
-        this.#running = undefined;
-        session.write(`Promise #${session.background(running)} pending\n`);
-        this.#prompt();
-      }),
+      pending: () =>
+        session.after(PENDING_NOTICE_MS, () => {
+          if (this.#running !== running || running.over) return;
+          this.#running = undefined;
+          session.write(`Promise #${session.background(running)} pending\n`);
+          this.#prompt();
+        }),
       done: (result) => this.#done(running, op, result),
     });
     if (!running.over) this.#running = running;
@@ -173,10 +173,7 @@ export class TextRepl implements Mode {
       if (silent === undefined) return;
       session.abandon(running);
       this.#running = undefined;
-      session.write(
-        `The app's main thread has not answered for ${(silent / 1000).toFixed(1)} s: it is busy (the app's own work, or a long command). .stack shows where.\n` +
-          `${session.facts.workerReport()}\n`,
-      );
+      session.write(`The app's main thread has not answered for ${(silent / 1000).toFixed(1)} s: it is busy (the app's own work, or a long command). .stack shows where.\n${session.facts.workerReport()}\n`);
       this.#prompt();
     });
   }
@@ -277,12 +274,17 @@ export class TextRepl implements Mode {
     const target = completionTarget(line);
     if (!target) return Promise.resolve([[], line]);
     return new Promise((resolve) => {
-      this.#session.run('complete', { line: line.slice(-1024) }, { typed: line, target: { path: target.path, prefix: target.prefix } }, {
-        done: (result) => {
-          const names = (result.value.names ?? []).map((name) => target.chain + name);
-          resolve(result.code === 'budget-held' ? [names, target.chain + target.prefix, result.value.text] : [names, target.chain + target.prefix]);
+      this.#session.run(
+        'complete',
+        { line: line.slice(-1024) },
+        { typed: line, target: { path: target.path, prefix: target.prefix } },
+        {
+          done: (result) => {
+            const names = (result.value.names ?? []).map((name) => target.chain + name);
+            resolve(result.code === 'budget-held' ? [names, target.chain + target.prefix, result.value.text] : [names, target.chain + target.prefix]);
+          },
         },
-      });
+      );
     });
   }
 

@@ -48,10 +48,14 @@ export class TokenGate implements Mode {
     options.offer();
     host.write('Token: ');
     const { authTimeoutMs } = options;
-    this.#deadline = setTimeout(() => host.guard(() => {
-      host.write(`\nNo token within ${formatDuration(authTimeoutMs)} (the authTimeoutMs option).\n`);
-      host.end('no token in time');
-    }), authTimeoutMs);
+    this.#deadline = setTimeout(
+      () =>
+        host.guard(() => {
+          host.write(`\nNo token within ${formatDuration(authTimeoutMs)} (the authTimeoutMs option).\n`);
+          host.end('no token in time');
+        }),
+      authTimeoutMs,
+    );
   }
 
   /** While a wrong token's pause lasts, the next try is not read. */
@@ -69,15 +73,19 @@ export class TokenGate implements Mode {
     host.audit({ type: 'auth-failure', time: new Date().toISOString(), session: host.id, peer: host.peer, attempt: this.#failures });
     // Wrong: wait before saying so (and before reading the next try), three strikes and out.
     this.#checking = true;
-    setTimeout(() => host.guard(() => {
-      this.#checking = false;
-      if (this.#failures >= MAX_TOKEN_ATTEMPTS) {
-        host.write('\nWrong token. Too many attempts.\n');
-        return host.end('wrong token');
-      }
-      host.write('\nWrong token.\nToken: ');
-      host.drain();
-    }), WRONG_TOKEN_DELAY_MS);
+    setTimeout(
+      () =>
+        host.guard(() => {
+          this.#checking = false;
+          if (this.#failures >= MAX_TOKEN_ATTEMPTS) {
+            host.write('\nWrong token. Too many attempts.\n');
+            return host.end('wrong token');
+          }
+          host.write('\nWrong token.\nToken: ');
+          host.drain();
+        }),
+      WRONG_TOKEN_DELAY_MS,
+    );
   }
 
   close(): void {

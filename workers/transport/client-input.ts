@@ -108,13 +108,17 @@ export class ClientInput {
   startCharacterMode(socket: Socket): boolean {
     if (this.#terminal || !this.negotiation.characterMode) return false;
     const events = this.#events;
-    this.#terminal = new Terminal(socket, {
-      line: (text) => events.guard(() => events.line({ text, overflowed: false })),
-      interrupt: (hadText) => events.guard(() => events.interrupt(hadText)),
-      end: () => events.guard(() => events.end()),
-      complete: (line) => events.complete(line),
-      overflow: (limit) => events.write(`Input discarded: ${limit < this.#maxInputBytes ? `longer than ${limit} bytes, the most the line editor takes (paste larger inputs in line mode)` : inputTooLong(limit)}\n`),
-    }, { columns: this.negotiation.columns, maxInputBytes: this.#maxInputBytes });
+    this.#terminal = new Terminal(
+      socket,
+      {
+        line: (text) => events.guard(() => events.line({ text, overflowed: false })),
+        interrupt: (hadText) => events.guard(() => events.interrupt(hadText)),
+        end: () => events.guard(() => events.end()),
+        complete: (line) => events.complete(line),
+        overflow: (limit) => events.write(`Input discarded: ${limit < this.#maxInputBytes ? `longer than ${limit} bytes, the most the line editor takes (paste larger inputs in line mode)` : inputTooLong(limit)}\n`),
+      },
+      { columns: this.negotiation.columns, maxInputBytes: this.#maxInputBytes },
+    );
     // Whatever was typed in line mode is kept; the prompt is redrawn by the editor.
     events.send('\r\x1b[K');
     return true;

@@ -28,8 +28,10 @@ export class CompletionDesk {
     const answer = ([names, completed, note]: Completions) => this.#send(completionAnswer(request.id, names, completed, note));
     if (this.#busy || !complete) return answer([[], request.line]);
     this.#busy = true;
-    complete(request.line).then(answer, () => answer([[], request.line])).finally(() => {
-      this.#busy = false;
-    });
+    complete(request.line)
+      .then(answer, () => answer([[], request.line]))
+      .finally(() => {
+        this.#busy = false;
+      });
   }
 }

@@ -72,20 +72,21 @@ export class Connection implements Wire {
       guard: (step) => this.guard(step),
     });
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.guard(() => {
-      this.#input.push(chunk, this.#offersTerminal());
-      this.maybeCharacterMode();
-      this.drain();
-    }));
+    socket.on('data', (chunk: Buffer) =>
+      this.guard(() => {
+        this.#input.push(chunk, this.#offersTerminal());
+        this.maybeCharacterMode();
+        this.drain();
+      }),
+    );
     socket.on('end', () => this.guard(() => this.#endOfInput()));
     socket.on('drain', () => this.guard(() => this.#flowControl()));
     socket.on('error', () => {}); // a reset client is handled by 'close'
     socket.on('close', () => this.#destroy());
     const idleMs = config.idleTimeoutMs;
-    this.#idle = new IdleTimer(idleMs, (now) => this.#session?.session.working(now) ?? false, () => this.guard(() => {
-      this.write(`\nNo input for ${formatDuration(idleMs)} (the idleTimeoutMs option): closing this session.\n`);
-      this.end('idle');
-    }));
+    const working = (now: number) => this.#session?.session.working(now) ?? false;
+    const told = `No input for ${formatDuration(idleMs)} (the idleTimeoutMs option): closing this session.\n`;
+    this.#idle = new IdleTimer(idleMs, working, () => this.guard(() => this.close(told, 'idle')));
     if (config.token === undefined) {
       const repl = this.#startSession().start();
       this.#mode = repl;

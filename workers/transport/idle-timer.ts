@@ -32,11 +32,14 @@ export class IdleTimer {
 
   #arm(): void {
     const left = this.#idleMs - (performance.now() - this.#last);
-    this.#timer = setTimeout(() => {
-      if (this.#timer === undefined) return;
-      const now = performance.now();
-      if (this.#working(now) || now - this.#last < this.#idleMs) return this.#arm();
-      this.#idle();
-    }, Math.max(0, left));
+    this.#timer = setTimeout(
+      () => {
+        if (this.#timer === undefined) return;
+        const now = performance.now();
+        if (this.#working(now) || now - this.#last < this.#idleMs) return this.#arm();
+        this.#idle();
+      },
+      Math.max(0, left),
+    );
   }
 }

@@ -29,10 +29,7 @@ export class Negotiation {
   /** The offer: WILL ECHO, WILL SUPPRESS-GO-AHEAD, DO NAWS, DO TERMINAL-TYPE. */
   offer(): Buffer {
     this.#offered = true;
-    return Buffer.from([
-      IAC, WILL, Option.ECHO, IAC, WILL, Option.SUPPRESS_GO_AHEAD,
-      IAC, DO, Option.NAWS, IAC, DO, Option.TERMINAL_TYPE,
-    ]);
+    return Buffer.from([IAC, WILL, Option.ECHO, IAC, WILL, Option.SUPPRESS_GO_AHEAD, IAC, DO, Option.NAWS, IAC, DO, Option.TERMINAL_TYPE]);
   }
 
   get offered(): boolean {
@@ -98,7 +95,12 @@ export class Negotiation {
       this.columns = data.readUInt16BE(0) || undefined;
       this.rows = data.readUInt16BE(2) || undefined;
     } else if (option === Option.TERMINAL_TYPE && data[0] === TTYPE_IS) {
-      this.terminalType = data.subarray(1).toString('latin1').replace(/[^\x20-\x7e]/g, '').slice(0, 40).toLowerCase();
+      this.terminalType = data
+        .subarray(1)
+        .toString('latin1')
+        .replace(/[^\x20-\x7e]/g, '')
+        .slice(0, 40)
+        .toLowerCase();
     }
   }
 

@@ -53,9 +53,13 @@ export class BackdoorServer implements Server {
     let lastRecover = 0;
     const runaways = runawayHook
       ? new RunawayWatch(evalTimeoutMs, {
-        probe: inspectorProbe(runawayHook),
-        recover: (id) => main.request({ id: -(++lastRecover), op: 'recover', args: { id } }).then((reply) => reply.recovered, () => undefined),
-      })
+          probe: inspectorProbe(runawayHook),
+          recover: (id) =>
+            main.request({ id: -++lastRecover, op: 'recover', args: { id } }).then(
+              (reply) => reply.recovered,
+              () => undefined,
+            ),
+        })
       : undefined;
     const diagnostics = new Diagnostics(new DiagnosticsFiles(config.diagnosticsDir, (path) => main.notify({ type: 'diagnostics-dir', path })));
     this.door = new Door(main, diagnostics, new MainThreadBudget(config.mainThreadBudget, performance.now()), runaways, tally);
@@ -88,9 +92,7 @@ export class BackdoorServer implements Server {
     const address = this.#server.address();
     return {
       ok: true,
-      address: path !== undefined || typeof address === 'string' || address === null
-        ? { path: path ?? String(address) }
-        : { host: address.address, port: address.port },
+      address: path !== undefined || typeof address === 'string' || address === null ? { path: path ?? String(address) } : { host: address.address, port: address.port },
     };
   }
 

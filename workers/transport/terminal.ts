@@ -59,7 +59,10 @@ export class Terminal {
       removeHistoryDuplicates: true,
       prompt: '',
       completer: (line: string, callback: (error: Error | null, result: [string[], string]) => void) => {
-        events.complete(line).then((result) => callback(null, result), () => callback(null, [[], line]));
+        events.complete(line).then(
+          (result) => callback(null, result),
+          () => callback(null, [[], line]),
+        );
       },
     });
     this.#editor.on('line', (line) => {
