@@ -148,6 +148,8 @@ export interface OpValue {
   file?: string;
   /** describe. */
   ops?: unknown[];
+  /** versions: process.versions. */
+  versions?: Record<string, string | undefined>;
 }
 
 /** How an op ended. */

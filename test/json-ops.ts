@@ -25,6 +25,7 @@ const cases: Record<string, { args?: Record<string, unknown>; ret: Record<string
   'exit-app': { args: { code: 3 }, ret: { status: 'error', code: 'refused', ok: false, text: /needs confirm: true/ } },
   describe: { ret: { status: 'done', ops: Array } },
   help: { ret: { status: 'done', text: /^\.break/ } },
+  versions: { ret: { status: 'done', text: new RegExp(`^node ${process.versions.node}\n[^]*\nv8 ${process.versions.v8}\n`), versions: { node: process.versions.node, v8: process.versions.v8 } } },
   break: { ret: { status: 'done' } },
   clear: { ret: { status: 'done', text: 'Clearing context...' } },
   // (mode and exit end the JSON mode: run last, below.)

@@ -171,6 +171,16 @@ export class ReplSession implements ModeSession, SessionOwner {
     switch (op) {
       case 'help':
         return text(helpText(this.facts.locals));
+      case 'versions': // the worker's process.versions are the app's: nothing for the main thread to do
+        return {
+          status: 'done',
+          value: {
+            text: Object.entries(process.versions)
+              .map(([name, version]) => `${name} ${version}`)
+              .join('\n'),
+            versions: { ...process.versions },
+          },
+        };
       case 'describe': {
         const described = describeOps();
         return { status: 'done', value: { text: described.ops.map((each) => `${each.name}${each.args.length ? ` (${each.args.map((arg) => arg.name).join(', ')})` : ''}: ${each.doc}`).join('\n'), ops: described.ops } };
