@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import inheritance from '../dist/common/inheritance.cjs';
 import { startApp, type ChildApp } from './fixtures/child.ts';
-import { otherUser, sharedTmp, type OtherUser } from './fixtures/other-user.ts';
+import { otherUser, pidsPastPrivilegedPorts, sharedTmp, type OtherUser } from './fixtures/other-user.ts';
 import { until } from './fixtures/until.ts';
 
 const cli = new URL('../dist/client/cli.js', import.meta.url).pathname;
@@ -161,6 +161,7 @@ t.test('a number that names a process of ours without a backdoor is not taken fo
   const other = otherUser(t);
   if (!other) return;
   const tmp = sharedTmp(t);
+  pidsPastPrivilegedPorts();
   // An app of ours, not opted in, whose pid another user listens on as a port (a fresh app, and
   // pid, when something else has that port).
   let app: ChildApp | undefined;
@@ -184,6 +185,7 @@ t.test("a number that is another user's process and a port they listen on gets n
   if (!other) return;
   // Another user's process listens on its own pid as a port, asking for a token (another
   // process, and pid, when something else has that port).
+  pidsPastPrivilegedPorts();
   let theirs: { port?: number; got: () => string } = { got: () => '' };
   for (let tries = 0; tries < 5 && !theirs.port; tries++) theirs = await theirListener(t, other, 'pid');
   const pid = theirs.port;

@@ -203,11 +203,12 @@ t.test('a line starting with a dot inside an unfinished input is JavaScript, not
     t.equal(await transcript(t, ours, lines), expected, lines.join(' '));
   }
   // A known command in the middle of an input runs, and the input goes on (.break drops it).
-  const helped = /^\.\.\. [^]*\nPress Ctrl\+C[^\n]*\n\.\.\. 3\n> $/;
+  const cont = CONTINUATION_PROMPT.replace(/[.|]/g, '\\$&');
+  const helped = new RegExp(`^${cont}[^]*\\nPress Ctrl\\+C[^\\n]*\\n${cont}3\\n> $`);
   t.match(await transcript(t, node, ['(1 +', '.help', '2)']), helped, "Node's REPL: .help inside an input");
   t.match(await transcript(t, ours, ['(1 +', '.help', '2)']), helped, '.help inside an input');
-  t.equal(await transcript(t, node, ['(4 +', '.break', '5']), '... > 5\n> ', "Node's REPL: .break inside an input");
-  t.equal(await transcript(t, ours, ['(4 +', '.break', '5']), '... > 5\n> ', '.break inside an input');
+  t.equal(await transcript(t, node, ['(4 +', '.break', '5']), `${CONTINUATION_PROMPT}> 5\n> `, "Node's REPL: .break inside an input");
+  t.equal(await transcript(t, ours, ['(4 +', '.break', '5']), `${CONTINUATION_PROMPT}> 5\n> `, '.break inside an input');
   // After a complete input, the same line is an unknown command.
   t.equal(await transcript(t, ours, ['[3, 1, 2]', '  .map((v) => v * 2)']), '[ 3, 1, 2 ]\n> Invalid REPL keyword\n> ');
 });
