@@ -147,7 +147,7 @@ t.test('long pastes into one input and long queues are not quadratic: they are a
   await client.expect(/ 99999\n> $/, 60_000);
   t.equal(await client.eval('1+1'), '2');
   // TAB's view of a 60 KB line is its end.
-  const { completionTarget } = await import('../dist/workers/completion.js');
+  const { completionTarget } = await import('../dist/workers/sessions/completion.js');
   t.same(completionTarget(`${'a+'.repeat(30_000)}stats.req`), { chain: 'stats.', path: ['stats'], prefix: 'req' });
   // JSON mode: 255 interrupts of 20 KB queued behind a running input, each answered.
   client.send('.mode json\n');
