@@ -59,6 +59,8 @@ export interface WorkerConfig {
   runawayHook: { name: string; stop: number } | undefined;
   /** Where `.profile` and `.heap sample` write their files: the app's directory, or undefined for one made when needed. */
   diagnosticsDir: string | undefined;
+  /** The directory of our own an earlier backdoor of this process made for them, if any. */
+  diagnosticsDirMade: string | undefined;
 }
 
 /** What the worker is started with. */

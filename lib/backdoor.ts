@@ -4,7 +4,7 @@ import type { BackdoorAddress } from '../common/address.ts';
 import type { WorkerApi, WorkerConfig, WorkerData } from '../common/protocol.ts';
 import { Auditor } from './audit.ts';
 import { announce, withdraw } from './announce.ts';
-import { removeAtExit } from './diagnostics-dir.ts';
+import { lastMade, removeAtExit } from './diagnostics-dir.ts';
 import { PromiseCtor, PromiseRace } from '../common/primordials.ts';
 import { InspectorTally } from '../common/inspector-tally.ts';
 import { BackdoorError, listenErrorCode } from '../common/errors.ts';
@@ -79,6 +79,7 @@ export class Backdoor {
       evalTimeoutMs: options.evalTimeoutMs,
       runawayHook: this.#runawayStop ? { name: HOOK, stop: this.#runawayStop.number } : undefined,
       diagnosticsDir: options.diagnosticsDir,
+      diagnosticsDirMade: lastMade(),
     };
     const tally = new InspectorTally();
     const workerData: WorkerData = { config, port: port2, tally: tally.buffer };

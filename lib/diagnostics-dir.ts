@@ -8,12 +8,19 @@ import { tmpdir } from 'node:os';
 
 const made = new Set<string>();
 let hooked = false;
+let last: string | undefined;
+
+/** The directory the last backdoor of this process made, for the next one to write into. */
+export function lastMade(): string | undefined {
+  return last;
+}
 
 /** `dir`, which the worker made under the temporary directory, goes when the app exits. */
 export function removeAtExit(dir: string): void {
   // Only a directory of ours: the path comes over the channel, and is removed recursively.
   if (!dir.startsWith(`${tmpdir()}/backdoor-diagnostics-`) || dir.includes('/../')) return;
   made.add(dir);
+  last = dir;
   if (hooked) return;
   hooked = true;
   process.once('exit', () => {

@@ -40,9 +40,12 @@ export function toJsonValue(value: unknown): { json: unknown; meta?: unknown } |
       return remember(input, new RegExp(source, flags));
     }
     if (types.isNativeError(input)) {
-      const name = dataProperty(input, 'name') ?? 'Error';
-      const error = new Error(String(dataProperty(input, 'message') ?? ''));
-      error.name = String(name);
+      // Only string name and message, counted as every string is: converting another value
+      // would run its code, and a 50 MB message must not make a 50 MB line.
+      const name = dataProperty(input, 'name');
+      const message = dataProperty(input, 'message');
+      const error = new Error(typeof message === 'string' ? (copy(message, depth + 1) as string) : '');
+      error.name = typeof name === 'string' ? (copy(name, depth + 1) as string) : 'Error';
       return remember(input, error);
     }
     if (types.isMap(input)) {
@@ -77,7 +80,13 @@ export function toJsonValue(value: unknown): { json: unknown; meta?: unknown } |
   }
 }
 
+/** A data property of the value or its prototype; never a getter run or a proxy's trap. */
 function dataProperty(target: object, key: string): unknown {
-  const descriptor = Reflect.getOwnPropertyDescriptor(target, key) ?? Reflect.getOwnPropertyDescriptor(Object.getPrototypeOf(target) ?? {}, key);
+  let descriptor = Reflect.getOwnPropertyDescriptor(target, key);
+  if (!descriptor) {
+    const prototype = Reflect.getPrototypeOf(target);
+    if (prototype === null || types.isProxy(prototype)) return undefined;
+    descriptor = Reflect.getOwnPropertyDescriptor(prototype, key);
+  }
   return descriptor && 'value' in descriptor ? descriptor.value : undefined;
 }

@@ -62,6 +62,9 @@ t.test("sessions share it fairly: one's debt holds it alone; together they stay 
   budget.charge('other', 1500, 3000); // the short session's op turns out long: now it waits too
   t.ok(budget.delay('other', 3000) > 10_000);
   t.notOk(budget.heldByOthers('other', 3000), 'for its own debt');
+  // A third session of short ops is held too: the pass the second one took turned out long.
+  budget.charge('third', 0.2, 0);
+  t.ok(budget.delay('third', 3000) > 10_000, "after one short-op session's long op, no other gets a pass");
   // Four sessions flooding short ops: each gets a quarter, all together the share.
   const flood = new MainThreadBudget(0.1, 0);
   const sessions = ['a', 'b', 'c', 'd'];
@@ -79,6 +82,38 @@ t.test("sessions share it fairly: one's debt holds it alone; together they stay 
   const total = [...used.values()].reduce((sum, each) => sum + each, 0);
   t.ok(total / now <= 0.1 + (4 * 0.1 * WINDOW_MS) / now + 0.005, `all together ${((total / now) * 100).toFixed(2)}%`);
   for (const [name, each] of used) t.ok(Math.abs(each / total - 0.25) < 0.05, `${name}: ${((each / total) * 100).toFixed(1)}% of what was used`);
+});
+
+t.test('however many sessions take a short op first, at most one long op follows a long one', async (t) => {
+  for (const count of [2, 4, 16]) {
+    const budget = new MainThreadBudget(0.1, 0);
+    budget.observe(0, 0);
+    const sessions = Array.from({ length: count }, (_, i) => `s${i}`);
+    let now = 0;
+    for (const name of sessions) {
+      now += budget.delay(name, now) + 0.2;
+      budget.charge(name, 0.2, now); // 1+1 in each
+    }
+    const start = now;
+    let busy = 0;
+    const starts: number[] = [];
+    // Then each, as soon as it may, a 1.8 s loop.
+    for (let round = 0; round < 4 * count; round++) {
+      const name = sessions[round % count];
+      const wait = budget.delay(name, now);
+      if (wait > 0) {
+        now += Math.min(...sessions.map((other) => budget.delay(other, now)));
+        continue;
+      }
+      starts.push(now - start);
+      now += 1800;
+      busy += 1800;
+      budget.charge(name, 1800, now);
+      budget.observe(0, now);
+    }
+    t.ok(starts[2] >= 3600 + 10_000, `${count} sessions: the third long op starts ${Math.round(starts[2])} ms in, after the app had 10 s of its own`);
+    t.ok(busy / (now - start) <= 0.1 + 3600 / (now - start) + 0.01, `${count} sessions: ${((busy / (now - start)) * 100).toFixed(1)}% of ${Math.round(now - start)} ms`);
+  }
 });
 
 t.test('a flood of short ops is paced to the share, however short', async (t) => {

@@ -1,6 +1,6 @@
 // Where `.profile` and `.heap sample` leave their files: a quota per app, oldest first; a
 // directory of the backdoor's own made only when needed, private, and gone when the app exits.
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import t from 'tap';
@@ -29,6 +29,24 @@ t.test("past the quota the oldest of this process's files go; another process's 
   t.ok(left.length <= 4);
   const bytes = left.reduce((sum, name) => sum + statSync(join(dir, name)).size, 0);
   t.ok(bytes <= 1000, `${bytes} bytes of ours`);
+});
+
+t.test("a backdoor started again in the process writes into the last one's directory, if it is still private", async (t) => {
+  const earlier = mkdtempSync(join(tmpdir(), 'backdoor-diagnostics-'));
+  t.teardown(() => rmSync(earlier, { recursive: true, force: true }));
+  for (let i = 0; i < 4; i++) writeFileSync(join(earlier, `heap-${process.pid}-2026-01-01T00-00-00-000Z-${i}.heapprofile`), '{}');
+  const again = new DiagnosticsFiles(undefined, () => t.fail('no new directory'), { files: 4, bytes: 1000 }, earlier);
+  const file = await again.write('cpuprofile', '{}');
+  t.equal(dirname(file), earlier);
+  t.equal(readdirSync(earlier).length, 4, "the quota counts the earlier backdoor's files");
+  // Opened to others meanwhile (or another user's by now): not used, a fresh one is made.
+  chmodSync(earlier, 0o755);
+  const made: string[] = [];
+  const fresh = new DiagnosticsFiles(undefined, (dir) => made.push(dir), undefined, earlier);
+  const elsewhere = await fresh.write('cpuprofile', '{}');
+  t.teardown(() => rmSync(dirname(elsewhere), { recursive: true, force: true }));
+  t.not(dirname(elsewhere), earlier);
+  t.same(made, [dirname(elsewhere)]);
 });
 
 t.test('without a named directory: one is made at the first file, private, and removed when the app exits', async (t) => {

@@ -80,3 +80,45 @@ t.test('every op describe lists runs in the JSON mode, with its arguments, and a
   client.send(`${JSON.stringify({ id: 'e', op: 'exit' })}\n`);
   await client.waitClosed();
 });
+
+t.test('an error with a huge message, or one made to run code when read, is answered in bounds', async (t) => {
+  const client = await connect(t, await start(t));
+  client.send('.mode json\n');
+  await next(client);
+  client.send(`${JSON.stringify({ id: 'big', code: "throw new Error('x'.repeat(5e6))" })}\n`);
+  const line = await client.expect('\n', 30_000);
+  t.ok(line.length < 2.5 * 1024 * 1024, `one line of ${line.length} characters`);
+  const big = JSON.parse(line) as Line;
+  t.match(big, { id: 'big', status: 'error', ok: false });
+  t.notOk('val' in big && JSON.stringify(big.val).length > 1024 * 1024, 'no value past 1 MB of strings');
+  // Text of such an error: util.inspect reads the prototype chain for the constructor's name,
+  // where a proxy's trap can run (bounded by evalTimeoutMs); the JSON value never runs one.
+  const odd = "const e = new Error('m'); e.name = { toString() { globalThis.ran = true; return 'N' } }; Object.setPrototypeOf(e, new Proxy(Error.prototype, { getOwnPropertyDescriptor() { globalThis.ran = true } })); throw e";
+  client.send(`${JSON.stringify({ id: 'odd', code: odd })}\n`);
+  t.match(JSON.parse(await client.expect('\n', 30_000)), { id: 'odd', status: 'error', val: { json: { name: 'Error', message: 'm' } } });
+  client.send(`${JSON.stringify({ id: 'after', code: '6*7' })}\n`);
+  t.match(JSON.parse(await client.expect('\n', 30_000)), { id: 'after', status: 'done', text: '42' });
+  const { toJsonValue } = await import('../dist/lib/json-value.js');
+  let ran = false;
+  const hostile = new Error('m');
+  const mark = () => {
+    ran = true;
+  };
+  (hostile as { name: unknown }).name = {
+    toString: () => {
+      mark();
+      return 'N';
+    },
+  };
+  Object.setPrototypeOf(
+    hostile,
+    new Proxy(Error.prototype, {
+      getOwnPropertyDescriptor: () => {
+        mark();
+        return undefined;
+      },
+    }),
+  );
+  t.match(toJsonValue(hostile), { json: { name: 'Error', message: 'm' } });
+  t.notOk(ran, 'no code of the value ran');
+});

@@ -104,3 +104,16 @@ t.test('property: data never holds a CR, and 255 only where the client doubled i
     ),
   );
 });
+
+t.test('a repeated WILL TERMINAL-TYPE is answered once, before the offer or after it: a flood is not answered in kind', async (t) => {
+  const { Negotiation } = await import('../dist/workers/transport/negotiation.js');
+  const early = new Negotiation();
+  t.same(early.negotiate(WILL, Option.TERMINAL_TYPE), Buffer.from([IAC, DO, Option.TERMINAL_TYPE, IAC, SB, Option.TERMINAL_TYPE, 1, IAC, SE]));
+  early.offer();
+  const answers = Array.from({ length: 1000 }, () => early.negotiate(WILL, Option.TERMINAL_TYPE));
+  t.same(answers.filter(Boolean), [], 'a thousand more, none answered');
+  const late = new Negotiation();
+  late.offer();
+  t.same(late.negotiate(WILL, Option.TERMINAL_TYPE), Buffer.from([IAC, SB, Option.TERMINAL_TYPE, 1, IAC, SE]));
+  t.equal(late.negotiate(WILL, Option.TERMINAL_TYPE), undefined);
+});

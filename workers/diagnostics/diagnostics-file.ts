@@ -5,9 +5,11 @@
  * what is written there; the main thread removes it when the app exits: lib/diagnostics-dir.ts).
  * Files are created new (`wx`) with mode 0600: a profile names the app's files and functions.
  * Bounded per app: at most MAX_FILES files and MAX_BYTES bytes of this process's, the oldest
- * removed first, so that a loop of `.profile 0.01` cannot fill the disk.
+ * removed first, so that a loop of `.profile 0.01` cannot fill the disk; a backdoor started
+ * again in the same process writes into the directory the last one made (if it is still ours),
+ * so that closing and starting it again does not make room for more.
  */
-import { mkdtemp, readdir, stat, unlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdtemp, readdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -29,19 +31,38 @@ export class DiagnosticsFiles {
   /**
    * @param named the app's directory (`diagnosticsDir`), or undefined for one of our own
    * @param made the directory of our own has been made (to be removed when the app exits)
+   * @param earlier the directory of our own an earlier backdoor of this process made, if any
    */
-  constructor(named: string | undefined, made: (dir: string) => void, quota: Quota = { files: MAX_FILES, bytes: MAX_BYTES }) {
+  constructor(named: string | undefined, made: (dir: string) => void, quota: Quota = { files: MAX_FILES, bytes: MAX_BYTES }, earlier?: string) {
     this.#dir = named === undefined ? undefined : Promise.resolve(named);
     this.#made = made;
     this.#quota = quota;
+    this.#earlier = earlier;
+  }
+
+  readonly #earlier: string | undefined;
+
+  /** The earlier directory, if it is still a directory of this user's that only it can enter. */
+  async #reusable(): Promise<string | undefined> {
+    if (this.#earlier === undefined) return undefined;
+    try {
+      const stats = await lstat(this.#earlier);
+      return stats.isDirectory() && stats.uid === process.getuid?.() && (stats.mode & 0o077) === 0 ? this.#earlier : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   /** Writes `data` to a new owner-only file named for `kind` (its extension), and returns its path. */
   async write(kind: 'cpuprofile' | 'heapprofile', data: string): Promise<string> {
-    this.#dir ??= mkdtemp(join(tmpdir(), 'backdoor-diagnostics-')).then((dir) => {
-      this.#made(dir);
-      return dir;
-    });
+    this.#dir ??= this.#reusable().then(
+      async (earlier) =>
+        earlier ??
+        mkdtemp(join(tmpdir(), 'backdoor-diagnostics-')).then((dir) => {
+          this.#made(dir);
+          return dir;
+        }),
+    );
     const dir = await this.#dir.catch((error: unknown) => {
       this.#dir = undefined; // tried again next time
       throw error;

@@ -21,10 +21,13 @@
  *
  * All sessions together also spend from one bucket of the same size, so that several sessions
  * cannot each spend their own at once: while it is below zero (a long op has just run), only
- * ops of sessions whose last op was short (SHORT_OP_MS) go; a session with no op yet, or whose
- * last op was long, waits for it. Together, in any window of T ms, sessions use at most share x
- * T plus WINDOW_MS x share (10% of T, and 0.2 s, at the ceiling), but for the one op of a
- * session with short ones that turns out long. One op cannot be split: one longer than that is
+ * ops of sessions whose last op was short (SHORT_OP_MS) go, and only while a third bucket of
+ * the same size, which every op run that way spends from, is not below zero; a session with no
+ * op yet, or whose last op was long, waits for the shared one. So one op of a session with
+ * short ones that turns out long stops the others' short-op passes too: however many sessions
+ * there are, at most one such op follows a long one. Together, in any window of T ms, sessions
+ * use at most share x T plus WINDOW_MS x share (10% of T, and 0.2 s, at the ceiling), but for
+ * that one op. One op cannot be split: one longer than that is
  * followed by a pause of its cost over the share (x 9 at 10%) for the others with long or no ops
  * and longer for its own session, so that the app's timers and I/O catch up.
  *
@@ -88,6 +91,8 @@ export class MainThreadBudget {
   readonly #accounts = new Map<unknown, Account>();
   /** The bucket all sessions spend from together. */
   #shared: number;
+  /** The bucket that ops run while the shared one is in debt spend from (see above). */
+  #passes: number;
 
   /**
    * @param ceiling the most of the main thread the ops may use, in (0, 1]; 1 means no pacing
@@ -98,6 +103,7 @@ export class MainThreadBudget {
     this.#share = ceiling; // until the main thread has told the app's load
     this.#at = now;
     this.#shared = this.burstMs;
+    this.#passes = this.burstMs;
   }
 
   /** The share allowed now, for all sessions together. */
@@ -134,7 +140,11 @@ export class MainThreadBudget {
     this.#accrue(now);
     const { balance, last } = this.#account(account);
     if (balance < 0) return -balance / (this.#share / this.#active());
-    return this.#shared >= 0 || (last !== undefined && last <= SHORT_OP_MS) ? 0 : -this.#shared / this.#share;
+    if (this.#shared >= 0) return 0;
+    const short = last !== undefined && last <= SHORT_OP_MS;
+    if (short && this.#passes >= 0) return 0;
+    // Until the shared bucket is out of debt, or for a session of short ops its passes, if sooner.
+    return -(short ? Math.max(this.#shared, this.#passes) : this.#shared) / this.#share;
   }
 
   /** Whether `account` waits for the shared bucket (another session's long op), not for its own. */
@@ -155,6 +165,8 @@ export class MainThreadBudget {
     const charged = stallCharge(costMs) + scatteredMs;
     const entry = this.#account(account);
     entry.balance -= charged;
+    // An op that went while the shared bucket was in debt went on a pass.
+    if (this.#shared < 0) this.#passes -= charged;
     this.#shared -= charged;
     entry.last = more ? (entry.last ?? 0) + costMs : costMs;
   }
@@ -199,11 +211,13 @@ export class MainThreadBudget {
       // Unpaced, nothing is owed.
       for (const account of this.#accounts.values()) account.balance = this.burstMs;
       this.#shared = this.burstMs;
+      this.#passes = this.burstMs;
       return;
     }
     const each = (elapsed * this.#share) / this.#active();
     const burst = this.burstMs;
     for (const account of this.#accounts.values()) account.balance = Math.min(burst, account.balance + each);
     this.#shared = Math.min(burst, this.#shared + elapsed * this.#share);
+    this.#passes = Math.min(burst, this.#passes + elapsed * this.#share);
   }
 }

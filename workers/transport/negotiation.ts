@@ -25,6 +25,7 @@ export class Negotiation {
   #offered = false;
   /** Options already refused, by the side they concern: a request repeated is not answered again (RFC 1143). */
   readonly #refused = new Set<number>();
+  #terminalTypeAsked = false;
 
   /** The offer: WILL ECHO, WILL SUPPRESS-GO-AHEAD, DO NAWS, DO TERMINAL-TYPE. */
   offer(): Buffer {
@@ -56,9 +57,13 @@ export class Negotiation {
       this.completion = agreed;
       return agreed ? Buffer.from([IAC, DO, option]) : undefined;
     }
-    // A client may offer its terminal type first (the backdoor client does): always welcome.
-    if (!this.#offered && option === Option.TERMINAL_TYPE && verb === WILL) {
-      return Buffer.from([IAC, DO, option, IAC, SB, option, TTYPE_SEND, IAC, SE]);
+    // The terminal type is asked for once (RFC 1143: a repeated WILL is not answered again),
+    // so that a flood of offers is not a flood of questions.
+    if (option === Option.TERMINAL_TYPE && verb === WILL) {
+      if (this.#terminalTypeAsked) return undefined;
+      this.#terminalTypeAsked = true;
+      // A client may offer it first (the backdoor client does): welcome.
+      if (!this.#offered) return Buffer.from([IAC, DO, option, IAC, SB, option, TTYPE_SEND, IAC, SE]);
     }
     if (this.#offered) {
       // Answers to our offer are agreements or refusals, never to be answered again.

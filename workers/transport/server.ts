@@ -61,7 +61,7 @@ export class BackdoorServer implements Server {
             ),
         })
       : undefined;
-    const diagnostics = new Diagnostics(new DiagnosticsFiles(config.diagnosticsDir, (path) => main.notify({ type: 'diagnostics-dir', path })));
+    const diagnostics = new Diagnostics(new DiagnosticsFiles(config.diagnosticsDir, (path) => main.notify({ type: 'diagnostics-dir', path }), undefined, config.diagnosticsDirMade));
     this.door = new Door(main, diagnostics, new MainThreadBudget(config.mainThreadBudget, performance.now()), runaways, tally);
     this.#audit = new AuditSink(config.audit, (events) => main.notify({ type: 'audit', events }), new RateLimit(UNAUTHENTICATED_BURST, UNAUTHENTICATED_PER_SECOND, performance.now()));
     this.banner = banner(config.banner);
