@@ -111,7 +111,7 @@ t.test('a .stack flood against a busy app is paced by the budget, told, and coun
   app.process.stdin!.write('busy\n'); // 30% of its main thread
   const client = await session();
   // Its load reaches the worker with each reply.
-  for (let i = 0; i < 20; i++) await client.eval(`await new Promise((r) => setTimeout(r, 20)); ${i}`);
+  for (let i = 0; i < 20; i++) await client.eval(`await new Promise((r) => setTimeout(r, 20)); ${i}`, 60_000);
   let answered = 0;
   let told = '';
   // Flood until the session is told it waits for the budget (bounded: 300 diagnoses; unpaced,
