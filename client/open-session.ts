@@ -1,7 +1,8 @@
 /** Connecting to a backdoor and giving it the token if it asks: for every client mode. */
 import net from 'node:net';
 import { formatAddress, type BackdoorAddress } from '../common/address.ts';
-import { serverAdmits, serverAsksToken } from './token.ts';
+import { sanitize } from '../common/discovery.ts';
+import { GREETING_MS, serverAdmits, serverGreets } from './token.ts';
 
 /** Connections made, at most, when the server pushes one out before it has given the token. */
 const MAX_ATTEMPTS = 5;
@@ -37,7 +38,13 @@ export async function openSession(address: BackdoorAddress, options: OpenOptions
       return { ok: false, reason: `cannot connect to ${formatAddress(address)}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, connectError: true };
     }
     socket.on('error', () => {}); // a reset is seen as the close that follows
-    if (!(await serverAsksToken(socket, options.timeoutMs))) return { ok: true, socket, tokenSent: false };
+    const greetingMs = Math.min(options.timeoutMs ?? GREETING_MS, GREETING_MS);
+    const greeting = await serverGreets(socket, greetingMs);
+    if (greeting.kind === 'other') {
+      socket.destroy();
+      return { ok: false, reason: `${formatAddress(address)} is not a backdoor (${describeGreeting(greeting.said, greeting.closed, greetingMs)})` };
+    }
+    if (greeting.kind === 'ours') return { ok: true, socket, tokenSent: false };
     try {
       token ??= await options.token();
     } catch (error) {
@@ -74,6 +81,14 @@ export async function openSession(address: BackdoorAddress, options: OpenOptions
     socket.destroy();
     await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
   }
+}
+
+/** What a server that is not ours said first, on one line, shortened and made safe to print. */
+function describeGreeting(said: string, closed: boolean, waitedMs: number): string {
+  const first = said.trim().split(/\r?\n/)[0] ?? '';
+  if (first === '') return closed ? 'it closed the connection without a word' : `it said nothing in ${waitedMs / 1000} s`;
+  const shown = first.length > 60 ? `${first.slice(0, 60)}...` : first;
+  return `it answered "${sanitize(shown)}"`;
 }
 
 function connect(address: BackdoorAddress): Promise<net.Socket> {

@@ -6,15 +6,37 @@ import type { Socket } from 'node:net';
 
 const QUESTION = 'Token: ';
 
+/** What a server said first: the token question, our banner (or a refusal of ours), or anything else. */
+export type Greeting = { kind: 'token' } | { kind: 'ours' } | { kind: 'other'; said: string; closed: boolean };
+
+/** How long a server may take to say its first words: a backdoor's worker says them on accepting. */
+export const GREETING_MS = 3000;
+
 /**
- * Reads the server's first words and tells whether they are the token question. Telnet
- * negotiation around them is skipped; everything read is given back to the socket, for the
- * session to read as it would have. False when the server says anything else first, or nothing
- * within `timeoutMs`.
+ * Reads the server's first words: the token question, or our banner (`backdoor: `); anything
+ * else (an HTTP server answers nothing until asked, an SSH server says its version) is not a
+ * backdoor, and the client says so rather than print it. Telnet negotiation around them is
+ * skipped; everything read is given back to the socket, for the session to read as it would have.
  */
-export function serverAsksToken(socket: Socket, timeoutMs = 5000): Promise<boolean> {
-  return readUntil(socket, (text) => (text === QUESTION ? true : text !== '' && !QUESTION.startsWith(text) ? false : undefined), false, timeoutMs);
+export function serverGreets(socket: Socket, timeoutMs = GREETING_MS): Promise<Greeting> {
+  let heard = '';
+  return readUntil<Greeting | 'closed' | 'silent'>(
+    socket,
+    (text) => {
+      heard = text;
+      if (text === QUESTION) return { kind: 'token' };
+      if (text.startsWith(OURS)) return { kind: 'ours' };
+      if (QUESTION.startsWith(text) || OURS.startsWith(text)) return undefined;
+      return { kind: 'other', said: text, closed: false };
+    },
+    'closed',
+    timeoutMs,
+    'silent',
+  ).then((greeting) => (typeof greeting === 'object' ? greeting : { kind: 'other', said: heard, closed: greeting === 'closed' }));
 }
+
+/** How the banner, and the server's refusals before it, begin. */
+const OURS = 'backdoor: ';
 
 /**
  * After the token was sent: whether the server let the connection in (its banner or a prompt

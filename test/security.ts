@@ -116,7 +116,7 @@ t.test('a number that is both a process of ours and a listening port asks; a reg
       const ambiguous = await client([String(app.pid)], { TMPDIR: tmp });
       t.match(ambiguous, { code: 1, stderr: new RegExp(`${app.pid} is both a process of yours with a backdoor and a port that something listens on: say \`backdoor --pid ${app.pid}\` or \`backdoor --port ${app.pid}\``) });
       const asPort = await client(['--port', String(app.pid)], { TMPDIR: tmp }, '1\n');
-      t.match(asPort.stdout, /seen/);
+      t.match(asPort, { code: 1, stderr: `backdoor: 127.0.0.1:${app.pid} is not a backdoor (it answered "decoy")\n` }, '--port went to the port');
     }
   }
   const guessed = await client(['--pid', String(app.pid)], { TMPDIR: tmp });
