@@ -43,10 +43,30 @@ t.test('token: nothing of the REPL before it; echo off while typed; then the ban
   t.equal(client.received, `${OFFER}Token: `);
   client.send(Buffer.from([IAC, 253, 1])); // the telnet client agrees to ECHO (not answered)
   client.send(`${TOKEN}\r\n1+1\r\n`); // typed ahead: runs once authenticated
-  await client.expect(/Type "\.help" for more information\.\n> 2\n> $/);
-  t.match(client.received, new RegExp(`^${OFFER}Token: \xff\xfc\x01\nbackdoor: Node\\.js`), 'echo back on (IAC WONT ECHO), then the banner');
+  // A telnet client's line end is CR LF.
+  await client.expect(/Type "\.help" for more information\.\r\n> 2\r\n> $/);
+  t.match(client.received, new RegExp(`^${OFFER}Token: \xff\xfc\x01\r\nbackdoor: Node\\.js`), 'echo back on (IAC WONT ECHO), then the banner');
   t.notMatch(client.received, TOKEN);
   t.notOk(events.some((e) => e.type === 'auth-failure'));
+});
+
+t.test("token: a telnet client's lines end in CR LF, so that its prompt does not drift right; nc's in LF", async (t) => {
+  const { target } = await audited(t, { token: TOKEN });
+  const telnet = await TestClient.connect(target);
+  t.teardown(() => telnet.destroy());
+  await telnet.expect('Token: ');
+  // As telnet answers the offer: character mode (DO ECHO, DO SUPPRESS-GO-AHEAD).
+  telnet.send(Buffer.from([IAC, 253, 1, IAC, 253, 3]));
+  telnet.send('guess\r\n');
+  await telnet.expect('Token: ');
+  t.notMatch(telnet.received, 'guess', 'the token is not echoed');
+  t.match(telnet.received, /Token: \r\nWrong token\.\r\nToken: $/);
+  const nc = await TestClient.connect(target);
+  t.teardown(() => nc.destroy());
+  await nc.expect('Token: ');
+  nc.send('guess\n');
+  await nc.expect('Token: ');
+  t.match(nc.received, /Token: \nWrong token\.\nToken: $/);
 });
 
 t.test('token: a wrong one is answered after a pause; three wrong ones close the connection', async (t) => {

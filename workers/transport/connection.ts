@@ -261,7 +261,7 @@ export class Connection implements Wire {
       terminal.write(text);
       this.#output.check();
     } else {
-      this.#output.send(text);
+      this.#output.send(this.#input.negotiation.telnet ? text.replace(/(?<!\r)\n/g, '\r\n') : text);
     }
   }
 

@@ -42,8 +42,15 @@ export class Negotiation {
     return this.echo && this.suppressGoAhead;
   }
 
+  /**
+   * The client has negotiated: it speaks telnet, whose line end is CR LF (RFC 854); a telnet
+   * client in character mode would otherwise print each line further right.
+   */
+  telnet = false;
+
   /** A negotiation from the client: what to answer (if anything). */
   negotiate(verb: NegotiationVerb, option: number): Buffer | undefined {
+    this.telnet = true;
     // The backdoor client's completion: agreed once, never answered again (no loops). Before
     // the token nothing is agreed (nor answered: the client offers it as it connects): asked
     // for then, it is agreed to once the token is given (grantCompletion).
@@ -96,6 +103,7 @@ export class Negotiation {
 
   /** A subnegotiation from the client: the window size, or the terminal type. */
   subnegotiate(option: number, data: Buffer): void {
+    this.telnet = true;
     if (option === Option.NAWS && data.length >= 4) {
       this.columns = data.readUInt16BE(0) || undefined;
       this.rows = data.readUInt16BE(2) || undefined;
