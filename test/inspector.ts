@@ -19,7 +19,7 @@ t.test(".stats against a running app: its health and the backdoor's cost", async
   // (An app just started is busy loading, by its own load: the budget may hold a command a
   // while, and then says so first.)
   const first = withoutWaitNotices(await client.eval('.stats', 10_000));
-  t.match(first, /^event loop delay \(last 0 s\): p50 [\d.-]+ ms, p99 [\d.-]+ ms, max [\d.-]+ ms \(measuring from now: ask again\)\n/);
+  t.match(first, /^event loop delay \(how late a 10 ms timer fires, last 0 s\): p50 [\d.-]+ ms, p99 [\d.-]+ ms, max [\d.-]+ ms \(measuring from now: ask again\)\n/);
   t.match(first, /\nevent loop utilisation: [\d.]+% over the last \d+ s, [\d.]+% since the backdoor started\n/);
   t.match(first, /\nmemory: heap [\d.]+ MB used of [\d.]+ MB, rss [\d.]+ MB, external [\d.]+ MB\n/);
   t.match(first, /\nactive resources: [^\n]*TCPServerWrap \d/);
@@ -34,7 +34,11 @@ t.test(".stats against a running app: its health and the backdoor's cost", async
     if (i > 0) await new Promise((resolve) => setTimeout(resolve, 100));
     second = withoutWaitNotices(await client.eval('.stats', 10_000));
   }
-  t.match(second, /^event loop delay \(last \d+ s\): p50 [\d.]+ ms, p99 [\d.]+ ms, max [\d.]+ ms\n/, 'measured since the first .stats');
+  t.match(second, /^event loop delay \(how late a 10 ms timer fires, last \d+ s\): p50 [\d.]+ ms, p99 [\d.]+ ms, max [\d.]+ ms\n/, 'measured since the first .stats');
+  // The app is idle: its timers fire about on time. The 10 ms the histogram's timer waits by
+  // design is not delay (it was shown as p50 10.16 ms).
+  const p50 = Number(/p50 ([\d.]+) ms/.exec(second)?.[1]);
+  t.ok(p50 < 5, `an idle app's p50 event-loop delay is ${p50} ms, not the 10 ms sampling interval`);
   t.match(second, /backdoor: \d+ op\(s\) \(1 diagnoses\)/);
 });
 
