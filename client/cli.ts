@@ -22,6 +22,7 @@ import { attach } from './attach.ts';
 import { runInteractive } from './interactive.ts';
 import { runDiagnosis, runEval, runJson } from './json.ts';
 import { runPiped } from './pipe.ts';
+import { commandLine } from './process-info.ts';
 import { describeProcess, resolveTarget } from './target.ts';
 import { openSession } from './open-session.ts';
 import { readTokenHidden } from './token.ts';
@@ -199,18 +200,24 @@ function runMode(socket: net.Socket, values: { eval?: string; json?: boolean; st
 }
 
 function list(): number {
-  const { listening: found, problems } = readRendezvous();
+  const { listening: found, optedIn, problems } = readRendezvous();
   // Never a silent empty list: a directory another user made first is named, with the fix.
   for (const problem of problems) fail(problem);
-  if (found.length === 0) {
-    process.stdout.write('no backdoors are listening on this machine\n');
+  if (found.length === 0 && optedIn.length === 0) {
+    process.stdout.write('no backdoors are listening on this machine, and no process has opted in\n');
     return problems.length > 0 ? 1 : 0;
   }
   // What the files say is shown, never obeyed: no escape sequence of theirs reaches the terminal.
-  const rows = found.map((entry) => [String(entry.pid), sanitize(formatAddress(entry.address)), age(String(entry.startedAt)), sanitize(entry.title)]);
+  // The title is the command line, as --all shows it (the file's is the title when it was written).
+  const title = (pid: number, written = '') => sanitize(commandLine(pid) ?? written);
+  const rows = [
+    ...found.map((entry) => [String(entry.pid), sanitize(formatAddress(entry.address)), age(String(entry.startedAt)), title(entry.pid, entry.title)]),
+    ...optedIn.map((ready) => [String(ready.pid), `not started (${sanitize(ready.startSignal)} starts it)`, '-', title(ready.pid)]),
+  ].sort((a, b) => Number(a[0]) - Number(b[0]));
   const widths = [3, 7, 3].map((min, column) => Math.max(min, ...rows.map((row) => row[column].length)));
   const line = (cells: string[]) => cells.map((cell, i) => (i < widths.length ? cell.padEnd(widths[i]) : cell)).join('  ');
   process.stdout.write(`${[line(['PID', 'ADDRESS', 'AGE', 'TITLE']), ...rows.map(line)].join('\n')}\n`);
+  if (optedIn.length > 0) process.stdout.write('(`backdoor <pid>` starts one that has not started, and connects to it)\n');
   return 0;
 }
 

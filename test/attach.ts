@@ -265,14 +265,20 @@ t.test('backdoor <pid>: attaches to a process that opted in, by signal, and says
 t.test('backdoor ls: lists the backdoors on this machine, cleans up after dead processes', async (t) => {
   const a = await startApp(t, 'http-app.mjs', ['--import', 'backdoor/register'], { BACKDOOR_START: '1' });
   const b = await startApp(t, 'http-app.mjs', ['--import', 'backdoor/register'], { BACKDOOR_START: '1' });
+  // Opted in, not started (a cluster's workers, say): listed too, never silently left out.
+  const c = await startApp(t, 'http-app.mjs', ['--import', 'backdoor/register'], {});
   await a.waitForStderr(/listening on/);
   await b.waitForStderr(/listening on/);
+  await until(() => existsSync(join(rendezvous, `${c.pid}.ready`)));
   // A file left by a process killed without cleaning up.
   const deadPid = 4194303;
   writeFileSync(discovery(deadPid), JSON.stringify({ pid: deadPid, address: { path: '/nope' }, startedAt: new Date().toISOString(), title: 'x', node: 'v0' }));
   const { stdout } = await exec(process.execPath, [cli, 'ls']); // rejects unless it exits 0
   t.match(stdout, /^PID +ADDRESS +AGE +TITLE\n/);
-  for (const app of [a, b]) t.match(stdout, new RegExp(`^${app.pid} +${join(rendezvous, `${app.pid}.sock`)} +\\d+s +`, 'm'), 'each process its own socket');
+  // The title is the command line, as --all shows it.
+  for (const app of [a, b]) t.match(stdout, new RegExp(`^${app.pid} +${join(rendezvous, `${app.pid}.sock`)} +\\d+s +\\S*node\\S* --import backdoor/register \\S*http-app\\.mjs$`, 'm'), 'each process its own socket');
+  t.match(stdout, new RegExp(`^${c.pid} +not started \\(SIGUSR1 starts it\\) +- +\\S*node\\S* --import backdoor/register \\S*http-app\\.mjs$`, 'm'));
+  t.match(stdout, /\n\(`backdoor <pid>` starts one that has not started, and connects to it\)\n$/);
   t.notMatch(stdout, String(deadPid));
   t.notOk(existsSync(discovery(deadPid)), "the dead process's file is removed");
 });
