@@ -43,7 +43,7 @@ options:
   --stack           print the main thread's JavaScript stack now (also while it is busy)
   --profile <s>     profile the main thread's CPU for s seconds (at most 60), print the
                     top functions and the file that holds the whole profile
-  --json            the JSON-lines protocol on stdin and stdout (see the README)
+  --json            the JSON-lines protocol on stdin and stdout (docs/json-protocol.md)
   --signal <name>   the start signal to send to a pid (default SIGUSR1)
   --timeout <ms>    how long to wait for a signalled process, or with --all for each
                     process's answer (default 5000)

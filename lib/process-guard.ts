@@ -1,7 +1,7 @@
 /**
  * What typed code may do to the process it runs in. A session is inside the app, so it can do
  * anything on purpose; these guards are for the accidents that take a production app down or
- * keep it from ending (what is not covered: README, "Isolation"):
+ * keep it from ending (what is not covered: docs/security.md, "Isolation"):
  *
  * - Ending the app: `process.exit()`, `process.reallyExit()`, `process.abort()`, and
  *   `process.kill()` of the app's own process (or its group) are refused when typed code calls

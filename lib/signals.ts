@@ -19,7 +19,7 @@ export interface SignalOptions extends BackdoorOptions {
 
 /** What the listeners currently do: nothing, until an installation is active. */
 let active: Installation | undefined;
-/** Signals that have our listener. It stays for the life of the process (see README). */
+/** Signals that have our listener. It stays for the life of the process (see docs/attach.md, "SIGUSR1 and the inspector"). */
 const listened = new Set<string>();
 
 class Installation {

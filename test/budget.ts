@@ -1,7 +1,7 @@
 import t from 'tap';
 import { allowedShare, IDLE_LOAD, MainThreadBudget, MAX_EXTRA_MS, MAX_WEIGHT, MIN_SHARE, SHORT_STALL_MS, stallCharge, WINDOW_MS } from '../workers/ops/budget.ts';
 
-// What the README promises, asserted as numbers rather than taken from the code's constants.
+// What docs/internals.md ("The budget") promises, asserted as numbers rather than taken from the code's constants.
 t.test('the promised figures: 10% at most at any load, a twentieth at 25% load, 0.1% at the floor, 2 s of share per session', async (t) => {
   t.equal(allowedShare(0, 0.1), 0.1, 'idle: the ceiling, not unpaced');
   t.equal(allowedShare(0.04, 0.1), 0.1);

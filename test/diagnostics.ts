@@ -95,7 +95,7 @@ t.test('.profile 2 on an app with a hot function names it first; the whole profi
   const { app, session } = await stuckApp(t);
   const client = await session();
   // The hot function starts while the profile runs: V8 (Node 22 and 24) records the functions
-  // it inlines only for code it compiles while it profiles (see the README).
+  // it inlines only for code it compiles while it profiles (see docs/diagnostics.md, ".profile").
   client.send('.profile 2\n');
   await client.expect("Profiling the main thread's CPU for 2 s; Ctrl+C abandons it.\n");
   app.process.stdin!.write('hot\n');
@@ -103,7 +103,7 @@ t.test('.profile 2 on an app with a hot function names it first; the whole profi
   t.match(text, /^\d+ samples over \d+\.\d s/);
   t.match(text, /\nFunctions by self time:\n +\d+\.\d% +\d+\.\d ms {2}hotFunction {2}\/\S*stuck-app\.mjs:\d+:\d+\n/);
   // (listOnTimeout is missing from the path when V8 had inlined it into processTimers before the
-  // profile began, the app's own 10 ms timer having made both hot: see the README.)
+  // profile began, the app's own 10 ms timer having made both hot: see docs/diagnostics.md.)
   t.match(text, /\nHottest call paths \(caller > callee\):\n +\d+\.\d% +\d+\.\d ms {2}processTimers > (listOnTimeout > )?hotFunction\n/);
   const file = /The whole profile \(Chrome DevTools, speedscope\): (\S+)$/.exec(text)![1];
   removeLater(t, file);

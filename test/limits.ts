@@ -9,7 +9,7 @@ import { mainHarness } from './fixtures/main-side.ts';
 import { startApp } from './fixtures/child.ts';
 import { until } from './fixtures/until.ts';
 
-// The README's numbers: audit events of unauthenticated connections "20 at once, 5 per second";
+// The numbers of docs/security.md ("The token"): audit events of unauthenticated connections "20 at once, 5 per second";
 // "At most 64 connections wait for the token at once".
 const [AUDIT_BURST, AUDIT_PER_SECOND, WAITING_FOR_TOKEN] = [20, 5, 64];
 

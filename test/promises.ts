@@ -1,4 +1,4 @@
-// Promises of the README that no other test checks, each through the real thing: options at
+// Promises of the README and docs/ that no other test checks, each through the real thing: options at
 // their "off" value, the public API's stats() and listening, the codes of BackdoorError (in
 // processes of their own where the process's state is at stake), the 1 MB output cap, and the
 // client's usage and history file.
