@@ -117,6 +117,20 @@ t.test('.profile 2 on an app with a hot function names it first; the whole profi
   t.match(await client.eval('.profile 61'), /^Usage: /);
 });
 
+t.test('.profile of a function stuck since before it began names that function, not only its caller', async (t) => {
+  // V8 optimizes stuckHere's loop while it runs (on-stack replacement); a profile begun after
+  // that has no frame for it, and counts its time as tick's own, on the line that calls it
+  // (Node 20, 22, 24). The hottest line's call names it.
+  const { app, session } = await stuckApp(t);
+  const client = await session();
+  app.process.stdin!.write('stuck 4000\n');
+  await app.waitForStdout(/blocking\n/);
+  const text = await client.eval('.profile 2', 15_000);
+  t.match(text, /\nFunctions by self time:\n +\d+\.\d% +\d+\.\d ms {2}(stuckHere {2}|tick {2}[^]*\n {2}Hottest line of tick, \d+\.\d% of its samples: \/\S*stuck-app\.mjs:\d+ {2}stuckHere\(ms\);\n {2}It calls stuckHere:)/);
+  removeLater(t, /: (\S+)$/.exec(text)![1]);
+  await unblocked(app);
+});
+
 t.test('Ctrl-C abandons a profile at once; the session and the app go on', async (t) => {
   const { session } = await stuckApp(t);
   const client = await session();

@@ -9,7 +9,8 @@ import type { Args } from '../../common/ops.ts';
 import type { OpCode, OpResult } from '../../common/protocol.ts';
 import type { DiagnosticsFiles } from './diagnostics-file.ts';
 import { ANSWER_MS, InspectorTimeout, MainInspector, sleep, type MainSession } from './main-inspector.ts';
-import { cpuProfileText, heapProfileText, place, stackText, type CpuProfile, type HeapProfile, type PausedFrame } from './profile-summary.ts';
+import { readSource } from './hot-line.ts';
+import { cpuProfileText, heapProfileText, place, stackText, topFunction, type CpuProfile, type HeapProfile, type PausedFrame } from './profile-summary.ts';
 
 /** After the pause is asked for, how long the main thread has to stop in JavaScript before it counts as idle. */
 const PAUSE_WAIT_MS = 500;
@@ -87,7 +88,8 @@ export class Diagnostics {
           },
           stop: 'Profiler.stop',
           kind: 'cpuprofile',
-          summary: (profile: CpuProfile) => `${cpuProfileText(profile)}\n\nThe whole profile (Chrome DevTools, speedscope): `,
+          // The top function's file is read here, in the worker, for its hottest line.
+          summary: async (profile: CpuProfile) => `${cpuProfileText(profile, 10, 5, await readSource(topFunction(profile)?.url ?? ''))}\n\nThe whole profile (Chrome DevTools, speedscope): `,
         });
       case 'heap-sample':
         return this.#sampled('.heap sample', 'HeapProfiler', Number(args.seconds), HEAP_SAMPLE_COST, signal, {
@@ -152,7 +154,7 @@ export class Diagnostics {
     seconds: number,
     cost: number,
     signal: AbortSignal,
-    how: { start: (session: MainSession) => Promise<unknown>; stop: string; kind: 'cpuprofile' | 'heapprofile'; summary: (profile: P) => string },
+    how: { start: (session: MainSession) => Promise<unknown>; stop: string; kind: 'cpuprofile' | 'heapprofile'; summary: (profile: P) => string | Promise<string> },
   ): Promise<DiagnosisRun> {
     return this.#use(what, signal, async (session) => {
       await session.post(`${domain}.enable`);
@@ -167,7 +169,7 @@ export class Diagnostics {
         const { profile } = await session.post<{ profile: P }>(how.stop);
         if (signal.aborted) return { text: 'Abandoned.' };
         const file = await this.#files.write(how.kind, JSON.stringify(profile));
-        return { text: `${how.summary(profile)}${file}`, file };
+        return { text: `${await how.summary(profile)}${file}`, file };
       } finally {
         await session.post(`${domain}.disable`).catch(() => {});
       }

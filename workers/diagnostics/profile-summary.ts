@@ -4,6 +4,7 @@
  * recorded shapes.
  */
 import { fileURLToPath } from 'node:url';
+import { addTicks, hotLineNote, type LineTicks } from './hot-line.ts';
 
 /** A frame as the inspector describes it (Runtime.CallFrame, or Debugger.CallFrame's parts). */
 export interface Frame {
@@ -23,7 +24,7 @@ export interface PausedFrame {
 
 /** Profiler.Profile. */
 export interface CpuProfile {
-  nodes: { id: number; callFrame: Frame; hitCount?: number; children?: number[] }[];
+  nodes: { id: number; callFrame: Frame; hitCount?: number; children?: number[]; positionTicks?: LineTicks[] }[];
   startTime: number;
   endTime: number;
   samples?: number[];
@@ -39,17 +40,22 @@ interface HeapNode {
   children: HeapNode[];
 }
 
-/** `file:///a/b.js` -> `/a/b.js`; other URLs (node:internal/...) as they are; '' for none. */
+/** `file:///a/b.js`, line 0, column 4 -> `/a/b.js:1:5`; other URLs (node:internal/...) as they are; '' for none. */
 export function place(url: string, lineNumber: number, columnNumber = 0): string {
-  let where = url;
+  const where = fileOf(url);
+  return where === '' ? '' : `${where}:${lineNumber + 1}:${columnNumber + 1}`;
+}
+
+/** `file:///a/b.js` -> `/a/b.js`; other URLs as they are. */
+function fileOf(url: string): string {
   if (url.startsWith('file://')) {
     try {
-      where = fileURLToPath(url);
+      return fileURLToPath(url);
     } catch {
       // a URL fileURLToPath refuses: shown as it is
     }
   }
-  return where === '' ? '' : `${where}:${lineNumber + 1}:${columnNumber + 1}`;
+  return url;
 }
 
 /** The main thread's stack, top first, as an Error's stack prints it. */
@@ -76,11 +82,20 @@ function percent(part: number, whole: number): string {
   return `${whole > 0 ? ((part / whole) * 100).toFixed(1) : '0.0'}%`.padStart(6);
 }
 
-/**
- * A CPU profile summarised: where the time went (idle, GC, the app's functions by self time,
- * top `top`), and the hottest call paths (root to the function that was running).
- */
-export function cpuProfileText(profile: CpuProfile, top = 10, paths = 5): string {
+interface Counted {
+  byId: Map<number, CpuProfile['nodes'][number]>;
+  parent: Map<number, number>;
+  hits: Map<number, number>;
+  total: number;
+  meta: Map<string, number>;
+  ranked: { frame: Frame; count: number; lines: Map<number, number> }[];
+}
+const counted = new WeakMap<CpuProfile, Counted>();
+
+/** A profile's samples counted: by node, by kind of time (idle, GC...), and by function (self time, most first). Once per profile. */
+function count(profile: CpuProfile): Counted {
+  const done = counted.get(profile);
+  if (done) return done;
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const parent = new Map<number, number>();
   for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
@@ -92,12 +107,8 @@ export function cpuProfileText(profile: CpuProfile, top = 10, paths = 5): string
   }
   let total = 0;
   for (const count of hits.values()) total += count;
-  const durationMs = (profile.endTime - profile.startTime) / 1000;
-  const msPerSample = total > 0 ? durationMs / total : 0;
-  if (total === 0) return `No samples in ${(durationMs / 1000).toFixed(1)} s.`;
-
   const meta = new Map<string, number>();
-  const functions = new Map<string, { frame: Frame; count: number }>();
+  const functions = new Map<string, { frame: Frame; count: number; lines: Map<number, number> }>();
   for (const [id, count] of hits) {
     const frame = byId.get(id)?.callFrame;
     if (!frame) continue;
@@ -105,25 +116,49 @@ export function cpuProfileText(profile: CpuProfile, top = 10, paths = 5): string
       meta.set(frame.functionName, (meta.get(frame.functionName) ?? 0) + count);
       continue;
     }
-    const entry = functions.get(key(frame)) ?? { frame, count: 0 };
+    const entry = functions.get(key(frame)) ?? { frame, count: 0, lines: new Map<number, number>() };
     entry.count += count;
+    addTicks(entry.lines, byId.get(id)?.positionTicks);
     functions.set(key(frame), entry);
   }
+  const result = { byId, parent, hits, total, meta, ranked: [...functions.values()].sort((a, b) => b.count - a.count) };
+  counted.set(profile, result);
+  return result;
+}
+
+/** The function with the most self time, if any: its file's text is what `cpuProfileText` wants as `source`. */
+export function topFunction(profile: CpuProfile): Frame | undefined {
+  return count(profile).ranked[0]?.frame;
+}
+
+/**
+ * A CPU profile summarised: where the time went (idle, GC, the app's functions by self time,
+ * top `top`), and the hottest call paths (root to the function that was running). With the
+ * `source` of the top function's file, that function's hottest line and what it calls.
+ */
+export function cpuProfileText(profile: CpuProfile, top = 10, paths = 5, source?: string): string {
+  const { byId, parent, hits, total, meta, ranked: all } = count(profile);
+  const durationMs = (profile.endTime - profile.startTime) / 1000;
+  const msPerSample = total > 0 ? durationMs / total : 0;
+  if (total === 0) return `No samples in ${(durationMs / 1000).toFixed(1)} s.`;
   const ms = (count: number) => `${(count * msPerSample).toFixed(1)} ms`.padStart(10);
   const lines = [`${total} samples over ${(durationMs / 1000).toFixed(1)} s (${(msPerSample * 1000).toFixed(0)} us apart).`];
   const idle = meta.get('(idle)') ?? 0;
   lines.push(
     `Idle (waiting in the event loop) ${percent(idle, total).trim()}, garbage collection ${percent(meta.get('(garbage collector)') ?? 0, total).trim()}, V8 and Node outside JavaScript ${percent(meta.get('(program)') ?? 0, total).trim()}.`,
   );
-  const ranked = [...functions.values()].sort((a, b) => b.count - a.count).slice(0, top);
+  const ranked = all.slice(0, top);
   if (ranked.length === 0) {
     lines.push('No JavaScript ran while it was sampled.');
     return lines.join('\n');
   }
   lines.push('', 'Functions by self time:');
   for (const { frame, count } of ranked) lines.push(`${percent(count, total)} ${ms(count)}  ${label(frame)}  ${place(frame.url, frame.lineNumber, frame.columnNumber) || '(native)'}`);
-  if (ranked[0].frame.url.startsWith('node:')) {
-    lines.push("  (the time of Node's own function at the top can be that of an app function V8 had inlined into it before the profile began)");
+  const first = ranked[0];
+  if (first.frame.url.startsWith('node:')) {
+    lines.push("  (the time of Node's own function at the top can be that of an app function V8 had optimized or inlined before the profile began)");
+  } else if (source !== undefined) {
+    lines.push(...hotLineNote(label(first.frame), fileOf(first.frame.url), first.frame, first.lines, source));
   }
 
   const leaves = [...hits].filter(([id]) => {
