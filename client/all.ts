@@ -8,6 +8,7 @@
 import type { Socket } from 'node:net';
 import { readDiscovered, readRendezvous, sanitize, type Ready } from '../common/discovery.ts';
 import type { BackdoorAddress } from '../common/address.ts';
+import { padToWidth, visibleWidth } from '../common/ansi.ts';
 import { attach } from './attach.ts';
 import { oneInput, type JsonMessage } from './json.ts';
 import { openSession } from './open-session.ts';
@@ -182,12 +183,12 @@ const TITLE_WIDTH = 40;
 /** PID, TITLE, MS, then the value or error (last: it may take several lines). */
 function table(answers: Answer[]): string {
   const rows = answers.map((answer) => [String(answer.pid), shortTitle(sanitize(answer.title), TITLE_WIDTH), answer.ms.toFixed(1), answer.error !== undefined ? `error: ${answer.error}` : (answer.inspect ?? '')]);
-  const widths = [3, 5, 2].map((min, column) => Math.max(min, ...rows.map((row) => row[column].length)));
+  const widths = [3, 5, 2].map((min, column) => Math.max(min, ...rows.map((row) => visibleWidth(row[column]))));
   const indent = ' '.repeat(widths.reduce((sum, width) => sum + width + 2, 0));
   const line = (cells: string[]) => {
     const head = cells
       .slice(0, 3)
-      .map((cell, i) => (i === 2 ? cell.padStart(widths[i]) : cell.padEnd(widths[i])))
+      .map((cell, i) => (i === 2 ? cell.padStart(widths[i]) : padToWidth(cell, widths[i])))
       .join('  ');
     return `${head}  ${cells[3].split('\n').join(`\n${indent}`)}`.trimEnd();
   };

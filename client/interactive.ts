@@ -39,7 +39,7 @@ export function runInteractive(socket: Socket, options: InteractiveOptions): Pro
       skipToken = false;
       received = received.replace(/^Token: \n/, '');
     }
-    const { text, prompt, held } = splitPrompt(received);
+    const { text, prompt, held } = splitPrompt(received, prompted);
     pending = held;
     if (text !== '') {
       if (prompted) {

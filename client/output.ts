@@ -3,15 +3,20 @@
  * protocol (text, then a prompt `> `, `... ` or `| ` with no newline). Pure, for tests.
  */
 
+import { unfinishedEscape } from '../common/ansi.ts';
+
 /** The prompts: `> `, and for an unfinished input `... ` (Node 20, 22) or `| ` (Node 24). */
 const PROMPT = /(^|\n)(> |\.\.\. |\| )$/;
 const PROMPTS = ['> ', '... ', '| '];
 
 /**
  * Splits output received so far into text to print now and the prompt it ends with, if any.
- * A tail that may still become a prompt (`\n.`, `\n..`) is held back until more arrives.
+ * A tail that may still become a prompt (`\n.`, `\n..`) is held back until more arrives; so
+ * is an escape sequence cut in two by the chunks (what the client prints between them, keys
+ * echoed or a prompt redrawn, would land inside it), and with `wholeLines` (a prompt is shown,
+ * and redrawn after the text: it would erase the start of a line) the line not yet ended.
  */
-export function splitPrompt(received: string): { text: string; prompt: string | undefined; held: string } {
+export function splitPrompt(received: string, wholeLines = false): { text: string; prompt: string | undefined; held: string } {
   const match = PROMPT.exec(received);
   if (match) {
     const at = match.index + match[1].length;
@@ -22,6 +27,8 @@ export function splitPrompt(received: string): { text: string; prompt: string | 
     const at = tail.index + tail[1].length;
     return { text: received.slice(0, at), prompt: undefined, held: received.slice(at) };
   }
+  const at = wholeLines ? received.lastIndexOf('\n') + 1 : unfinishedEscape(received);
+  if (at !== -1 && at < received.length) return { text: received.slice(0, at), prompt: undefined, held: received.slice(at) };
   return { text: received, prompt: undefined, held: '' };
 }
 

@@ -2,6 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
+import { lastColumns, visibleWidth } from '../common/ansi.ts';
 
 /** Node options whose value is the next word of the command line. */
 const OPTIONS_WITH_VALUE = new Set(['--import', '--require', '-r', '--loader', '--experimental-loader', '--env-file', '--conditions', '-C', '--inspect-port', '--title']);
@@ -43,15 +44,15 @@ function fromPs<T>(pid: number, field: string, read: (text: string) => T | undef
 /**
  * A command line as a short title: the program's name and what follows Node's own options
  * (`node /srv/app/server.js --port 80` for `/usr/bin/node --import backdoor/register
- * /srv/app/server.js --port 80`), cut in the middle to `width` characters.
+ * /srv/app/server.js --port 80`), cut in the middle to `width` columns (a wide character takes 2).
  */
 export function shortTitle(line: string, width: number): string {
   const words = line.split(' ');
   let at = 1;
   while (at < words.length && words[at].startsWith('-')) at += OPTIONS_WITH_VALUE.has(words[at]) ? 2 : 1;
   const title = [basename(words[0]), ...words.slice(at)].join(' ');
-  if (title.length <= width) return title;
+  if (visibleWidth(title) <= width) return title;
   const head = title.slice(0, title.indexOf(' ') + 1); // `node `
-  if (head === '' || head.length > width / 2) return `…${title.slice(-(width - 1))}`;
-  return `${head}…${title.slice(-(width - head.length - 1))}`;
+  if (head === '' || visibleWidth(head) > width / 2) return `…${lastColumns(title, width - 1)}`;
+  return `${head}…${lastColumns(title, width - visibleWidth(head) - 1)}`;
 }

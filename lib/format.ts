@@ -1,5 +1,6 @@
 import { inspect, types, type InspectOptions } from 'node:util';
 import vm from 'node:vm';
+import { visibleWidth } from '../common/ansi.ts';
 import { isRefusal } from './session-realms.ts';
 import { backdoorVmCall, formatStackOnce, libraryFiles } from './stack.ts';
 
@@ -79,7 +80,8 @@ function prefixUncaught(prefix: string, text: string, width: number): string {
   const named = lines.findIndex((line) => /^\[?([A-Z][a-z0-9_]*)*Error/.test(line));
   if (named === -1) return `${prefix}${lines.length === 1 ? ' ' : ':\n'}${text}`;
   const line = lines[named];
-  lines[named] = width >= line.length ? `${prefix} ${line}` : `${prefix}:\n${line}`;
+  // Measured as it shows (Node's REPL measures `line.length`, colours and all); its newline counts, as there.
+  lines[named] = width >= visibleWidth(line) + (line.endsWith('\n') ? 1 : 0) ? `${prefix} ${line}` : `${prefix}:\n${line}`;
   return lines.join('');
 }
 

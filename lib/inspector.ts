@@ -5,6 +5,7 @@
  */
 import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node:perf_hooks';
 import { inspect, types } from 'node:util';
+import { truncateToWidth } from '../common/ansi.ts';
 import { formatDuration } from '../common/duration.ts';
 import { manyKeys } from './format.ts';
 
@@ -14,14 +15,18 @@ const MAX_ENTRIES = 100;
 const MAX_LISTING_LINES = 1000;
 const MAX_LISTING_MS = 250;
 
-/** A one-line preview of a value, bounded, without running its getters or traps. */
+/**
+ * A one-line preview of a value, bounded, without running its getters or traps: cut at twice
+ * `width` columns of what shows (its colours count for none, and are not cut in two).
+ */
 export function preview(value: unknown, width = 80, colors = false): string {
   try {
     // An object with a great many keys is previewed by its first ones (util.inspect would list all).
     const many = typeof value === 'object' && value !== null ? manyKeys(value) : undefined;
     if (many) value = many.head;
     const text = inspect(value, { depth: 0, maxArrayLength: 10, maxStringLength: width, breakLength: Infinity, showProxy: true, getters: false, colors, compact: true });
-    return text.length > width * 2 ? `${text.slice(0, width * 2)}...` : text;
+    const cut = truncateToWidth(text, width * 2);
+    return cut === text ? text : `${cut}...`;
   } catch (error) {
     return `[could not be printed: ${String((error as Error)?.message ?? error)}]`;
   }

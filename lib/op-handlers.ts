@@ -5,6 +5,7 @@
  */
 import type { MainOp, OpReply, OpRequest } from '../common/protocol.ts';
 import type { AuditEvent } from '../common/audit-event.ts';
+import { padToWidth, visibleWidth } from '../common/ansi.ts';
 import { CodeRunner } from './code-runner.ts';
 import { completeNames } from './completion.ts';
 import type { SessionContexts } from './contexts.ts';
@@ -67,6 +68,7 @@ export function mainHandlers(deps: HandlerDeps): { handlers: Record<Exclude<Main
 function listLocals(locals: Record<string, unknown>, colors: boolean): string {
   const names = Object.keys(locals);
   if (names.length === 0) return 'The app provided no locals.';
-  const width = Math.max(...names.map((name) => name.length));
-  return names.map((name) => `${name.padEnd(width)}  ${preview(locals[name], 100, colors)}`).join('\n');
+  // Padded in columns: a wide character's name lines up too.
+  const width = Math.max(...names.map((name) => visibleWidth(name)));
+  return names.map((name) => `${padToWidth(name, width)}  ${preview(locals[name], 100, colors)}`).join('\n');
 }

@@ -1,3 +1,5 @@
+import { truncateToLength } from '../common/ansi.ts';
+
 /**
  * Console output kept per command (and per batch of output printed between commands): a
  * command that prints without end must not fill the main thread's memory.
@@ -18,8 +20,10 @@ export class OutputBuffer {
     if (this.#text.length + text.length <= MAX_OUTPUT_CHARS) {
       this.#text += text;
     } else if (this.#text === '') {
-      this.#text = text.slice(0, MAX_OUTPUT_CHARS);
-      this.#dropped += text.length - MAX_OUTPUT_CHARS;
+      // Not cut in an escape sequence (the terminal would swallow what follows), nor left in colour.
+      const cut = truncateToLength(text, MAX_OUTPUT_CHARS);
+      this.#text = cut.text;
+      this.#dropped += text.length - cut.kept;
     } else {
       this.#dropped += text.length;
     }
@@ -36,5 +40,7 @@ export class OutputBuffer {
 
 /** A result is printed within REPL limits, but an object with a million keys still prints them all. */
 export function capText(text: string): string {
-  return text.length <= MAX_OUTPUT_CHARS ? text : `${text.slice(0, MAX_OUTPUT_CHARS)}\n${truncationNote(text.length - MAX_OUTPUT_CHARS).trimEnd()}`;
+  if (text.length <= MAX_OUTPUT_CHARS) return text;
+  const cut = truncateToLength(text, MAX_OUTPUT_CHARS);
+  return `${cut.text}\n${truncationNote(text.length - cut.kept).trimEnd()}`;
 }

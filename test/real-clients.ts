@@ -2,6 +2,8 @@
 // tmux pane as a person would (tmux drops trailing spaces, hence `>\s*$` for the prompt). `.ci/run` installs them; elsewhere a missing tool skips its
 // test, unless BACKDOOR_REQUIRE_TOOLS=1 (set by .ci/run) makes that a failure.
 import { execFile, execFileSync } from 'node:child_process';
+import { createServer as createHttpServer } from 'node:http';
+import { connect as netConnect, createServer as createNetServer, type AddressInfo } from 'node:net';
 import { readFileSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -33,11 +35,11 @@ t.test('nc: piped lines all run, in order, and every result arrives before the c
 });
 
 /** A terminal (a tmux pane of its own) running `command`; killed when the test ends. */
-async function terminal(t: Test, command: string) {
+async function terminal(t: Test, command: string, size = { x: 100, y: 30 }) {
   const socket = `backdoor-test-${process.pid}-${Math.random().toString(36).slice(2)}`;
   const tmux = (...args: string[]) => run('tmux', ['-L', socket, ...args], { timeout: 5000 });
   t.teardown(() => tmux('kill-server').catch(() => {}));
-  await tmux('new-session', '-d', '-x', '100', '-y', '30', command);
+  await tmux('new-session', '-d', '-x', String(size.x), '-y', String(size.y), command);
   const screen = async (pattern: RegExp) => {
     const deadline = Date.now() + 5000;
     for (;;) {
@@ -197,4 +199,64 @@ t.test('telnet in character mode: completion, history, Ctrl-C, window width, col
   // Ctrl-D on an empty line ends the session.
   await tmux('send-keys', 'C-d');
   t.match(await screen(/TELNET-ENDED/), /Connection closed by foreign host/);
+});
+
+/** A TCP relay to `port` that records what the server sends (telnet's commands and all). */
+async function recorder(t: Test, port: number): Promise<{ port: number; received: () => string }> {
+  const chunks: Buffer[] = [];
+  const relay = createNetServer((client) => {
+    const server = netConnect(port, '127.0.0.1');
+    client.pipe(server);
+    server.on('data', (chunk: Buffer) => chunks.push(chunk));
+    server.pipe(client);
+    for (const socket of [client, server]) socket.on('error', () => {});
+  });
+  await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => relay.close());
+  return { port: (relay.address() as AddressInfo).port, received: () => Buffer.concat(chunks).toString('utf8') };
+}
+
+t.test('telnet in character mode at 80 columns: long coloured listing lines are cut whole, their text all shown', async (t) => {
+  if (!has(t, 'telnet') || !has(t, 'tmux')) return;
+  // The reported case: `.inspect` of an http.Server, whose `_events` preview is cut, in colour.
+  const server = createHttpServer(() => {});
+  const backdoor = await start(t, { locals: { server } });
+  const relay = await recorder(t, (backdoor.address() as { port: number }).port);
+  const { tmux, screen } = await terminal(t, `TERM=xterm-256color telnet 127.0.0.1 ${relay.port}; echo TELNET-ENDED; sleep 30`, { x: 80, y: 100 });
+  await screen(/Type "\.help" for more information\.\n>\s*$/m);
+  await tmux('send-keys', '1+1', 'Enter');
+  await screen(/^2\n>\s*$/m);
+  await tmux('send-keys', '.inspect server', 'Enter');
+  await screen(/\[\[Prototype\]\]: \$\d+ Server[^]*\n>\s*$/m);
+  // Every line as sent: each escape sequence whole (CSI `ESC [ ... final byte`), and no
+  // colour left on at the line's end.
+  const sent = relay.received();
+  const lines = sent.slice(sent.indexOf('.inspect server')).split('\r\n');
+  t.ok(
+    lines.some((line) => /\x1b\[3\dm/.test(line)),
+    'the listing is in colour',
+  );
+  t.same(
+    lines.filter((line) => line.replace(/\x1b\[[0-?]*[ -/]*[@-~]/g, '').includes('\x1b')),
+    [],
+    'no line holds a broken escape sequence',
+  );
+  t.same(
+    lines.filter((line) => !/^(0?|39|22|23|24|27|49)$/.test([...line.matchAll(/\x1b\[([0-9;]*)m/g)].at(-1)?.[1] ?? '')),
+    [],
+    'no line ends in colour',
+  );
+  // The text is all there on the screen (wrapped lines joined): each key of the server's on a
+  // line of its own, and the cut preview ending in `...`.
+  const { stdout } = await tmux('capture-pane', '-p', '-J', '-S', '-100');
+  const shown = stdout.split('\n');
+  const keys = Reflect.ownKeys(server).map((key) => (typeof key === 'symbol' ? `[${key.toString()}]` : key));
+  t.same(
+    keys.filter((key) => !shown.some((line) => line.startsWith(`  ${key}: `))),
+    [],
+    'every key is shown',
+  );
+  t.match(stdout, /^ {2}_events: \$\d+ \[Object: null prototype\] \{ request: \[Function \(anonymous\)\], connection: \[Function: connectionListener\].*\.\.\.$/m);
+  await tmux('send-keys', 'C-d');
+  await screen(/TELNET-ENDED/);
 });
