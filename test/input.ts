@@ -22,6 +22,10 @@ t.test('hopeless inputs are syntax errors at once, worded by V8', async (t) => {
   t.match(classifyInput(')'), { kind: 'error', message: "SyntaxError: Unexpected token ')'" });
   t.match(classifyInput("'unterminated"), { kind: 'error', message: 'SyntaxError: Invalid or unexpected token' });
   t.match(classifyInput('function f() { return }}'), { kind: 'error', message: /^SyntaxError: / });
+  // A backslash ends a line only inside a string (Node's REPL: the tokenizer never got to the end).
+  t.match(classifyInput('[] \\'), { kind: 'error', message: 'SyntaxError: Invalid or unexpected token' });
+  t.match(classifyInput("'a\\\\"), { kind: 'error', message: 'SyntaxError: Invalid or unexpected token' });
+  t.same(classifyInput("'a\\"), { kind: 'incomplete' });
 });
 
 t.test('white space and comments are empty', async (t) => {

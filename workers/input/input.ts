@@ -7,6 +7,7 @@ import * as walk from 'acorn-walk';
 import vm from 'node:vm';
 import { importFunctionName, type PreparedInput } from '../../common/protocol.ts';
 import { applyEdits, collectNames, rewriteTopLevelAwait, type Edit } from './await-transform.ts';
+import { isRecoverable } from './recoverable.ts';
 
 export type InputVerdict =
   /** Ready to run: `code` is what the main thread should evaluate; `declared`, the names it declares at the top level. */
@@ -115,24 +116,14 @@ function classify(source: string): InputVerdict {
   try {
     program = Parser.parse(source, parseOptions);
   } catch (error) {
-    if (isRecoverable(error as AcornError, source)) {
-      const message = (error as AcornError).message;
+    if (isRecoverable(source)) {
+      const message = (error as SyntaxError).message;
       return /^Unterminated template/.test(message) ? { kind: 'incomplete', until: '`' } : /^Unterminated comment/.test(message) ? { kind: 'incomplete', until: '*/' } : { kind: 'incomplete' };
     }
-    if (objectLike && isRecoverable(parseError(`(${source}`), `(${source}`)) return { kind: 'incomplete' };
     return syntaxError(source);
   }
   if (program.body.length === 0) return { kind: 'empty' };
   return complete(source, program);
-}
-
-function parseError(source: string): AcornError {
-  try {
-    Parser.parse(source, parseOptions);
-  } catch (error) {
-    return error as AcornError;
-  }
-  return { pos: undefined } as unknown as AcornError;
 }
 
 function complete(source: string, program: Program): InputVerdict {
@@ -152,22 +143,6 @@ function tryParse(source: string): Program | undefined {
   } catch {
     return undefined;
   }
-}
-
-interface AcornError extends SyntaxError {
-  pos: number;
-  raisedAt: number;
-}
-
-/**
- * An error at the very end of the input, an unterminated template or comment, or a string whose
- * line ends in a backslash (it continues on the next line) can still be completed.
- */
-function isRecoverable(error: AcornError, source: string): boolean {
-  if (typeof error.pos !== 'number') return false;
-  if (/^Unterminated (template|comment)/.test(error.message)) return true;
-  if (/^Unterminated string constant/.test(error.message)) return /\\$/.test(source.slice(error.pos));
-  return error.pos >= source.trimEnd().length;
 }
 
 /**
