@@ -207,6 +207,10 @@ t.test('a line starting with a dot inside an unfinished input is JavaScript, not
   const helped = new RegExp(`^${cont}[^]*\\nPress Ctrl\\+C[^\\n]*\\n${cont}3\\n> $`);
   t.match(await transcript(t, node, ['(1 +', '.help', '2)']), helped, "Node's REPL: .help inside an input");
   t.match(await transcript(t, ours, ['(1 +', '.help', '2)']), helped, '.help inside an input');
+  const string = ["'abc\\", '.help', "def'"];
+  const helpedString = new RegExp(`^${cont}[^]*\\nPress Ctrl\\+C[^\\n]*\\n${cont}'abcdef'\\n> $`);
+  t.match(await transcript(t, node, string), helpedString, "Node's REPL: .help inside a string continued with a backslash");
+  t.match(await transcript(t, ours, string), helpedString, '.help inside a string continued with a backslash');
   t.equal(await transcript(t, node, ['(4 +', '.break', '5']), `${CONTINUATION_PROMPT}> 5\n> `, "Node's REPL: .break inside an input");
   t.equal(await transcript(t, ours, ['(4 +', '.break', '5']), `${CONTINUATION_PROMPT}> 5\n> `, '.break inside an input');
   // After a complete input, the same line is an unknown command.
