@@ -21,6 +21,7 @@ export const PromiseCtor = Promise;
 export const PromiseRace = Promise.race.bind(Promise) as PromiseConstructor['race'];
 export const promiseThen = Promise.prototype.then;
 export const nativeQueueMicrotask = queueMicrotask;
+export const SyntaxErrorCtor = SyntaxError;
 
 /** `performance.now()`, as it was. */
 export const now: () => number = performance.now.bind(performance);

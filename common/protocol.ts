@@ -94,6 +94,11 @@ export interface PreparedInput {
   /** The input's static imports rewritten as `await import()`, for V8's error about them. */
   importHint?: string;
   /**
+   * Not to be compiled: the message of the SyntaxError it throws instead, as Node's REPL words
+   * it for an input with `await` that does not parse (workers/input/await-transform.ts).
+   */
+  syntaxError?: string;
+  /**
    * Lines the session has evaluated, this input's last included: the input is `REPL<line>` in
    * stack traces, as in Node (one typed again in the same context keeps its first name).
    */

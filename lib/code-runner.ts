@@ -1,6 +1,6 @@
 import type vm from 'node:vm';
 import type { OpReply, OpRequest, OpResult, PreparedInput, SessionRef, ValueView } from '../common/protocol.ts';
-import { now, promiseThen, ReflectApply } from '../common/primordials.ts';
+import { now, promiseThen, ReflectApply, SyntaxErrorCtor } from '../common/primordials.ts';
 import { attribution } from './attribution.ts';
 import type { SessionContexts } from './contexts.ts';
 import { guarded, releaseGuard, timeoutError } from './format.ts';
@@ -215,6 +215,8 @@ export class CodeRunner {
   }
 
   #script({ session, input }: CodeRequest): vm.Script {
+    // Made here, in the app's realm, as Node's REPL makes it (and as V8's compile errors are).
+    if (input.syntaxError !== undefined) throw new SyntaxErrorCtor(input.syntaxError);
     return this.#scripts.get(session.context, input.code, input.line, input.importHint).script;
   }
 

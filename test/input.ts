@@ -48,6 +48,13 @@ t.test('top-level await is rewritten; await inside functions is not', async (t) 
   t.same(classifyInput('async () => await 1'), { kind: 'complete', code: 'async () => await 1', awaited: false, declared: [] });
 });
 
+t.test("an input with await that does not parse gets Node's REPL's own error, not V8's about await", async (t) => {
+  t.match(classifyInput('await Promise..resolve()'), { kind: 'error', thrown: "\nawait Promise..resolve()\n              ^\n\nUnexpected token '.'" });
+  // Before the first await, V8's error of the input (as in Node's REPL).
+  t.match(classifyInput('foo..bar; await 1'), { kind: 'error', message: "SyntaxError: Unexpected token '.'", thrown: undefined });
+  t.same(classifyInput('await (1 +'), { kind: 'incomplete' });
+});
+
 t.test('import() becomes a call the main thread provides', async (t) => {
   t.same(classifyInput('import("node:os")'), { kind: 'complete', code: '__backdoorImport("node:os")', awaited: false, declared: [] });
   t.match(classifyInput('const { sep } = await import("node:path")'), {

@@ -10,6 +10,7 @@ const cases: { name: string; lines: string[]; until?: RegExp; frames?: 'drop' | 
   { name: '_error is set by syntax errors too', lines: ['throw "a"', 'let 1x', '_error'] },
   { name: 'a backslash at the end of a line continues a string', lines: ["'the\\", "fourth'"] },
   { name: 'a backslash outside a string is an error at once', lines: ['[] \\', 'a.\\', '1'] },
+  { name: "an input with await that does not parse: Node's REPL's own error", lines: ['1', 'await Promise..resolve()', '_error', 'await x y', 'foo..bar; await 1', 'await (1 +', '2)'] },
   { name: 'a pasted pretty-printed JSON object is an object', lines: ['{', '"a": 1,', '"b": [1, 2]', '}'] },
   { name: 'an object literal on one line', lines: ['{ a: 1 }', '{ a: 1 };'] },
   { name: "Node's built-in modules by their bare names", lines: ['fs.existsSync("/")', 'typeof util.inspect', 'path.sep', 'typeof os.cpus'] },

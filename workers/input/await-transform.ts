@@ -9,7 +9,7 @@
  * `let`, as in Node. The last expression's value is returned wrapped in `{ value }`, so that a
  * thenable result is printed as what it is rather than awaited.
  */
-import type { Node, Pattern, Program, Statement, VariableDeclaration } from 'acorn';
+import { Parser, type Node, type Pattern, type Position, type Program, type Statement, type VariableDeclaration } from 'acorn';
 import * as walk from 'acorn-walk';
 
 /** A change to the source, in positions of the original text. */
@@ -162,4 +162,37 @@ export function applyEdits(source: string, edits: Edit[]): string {
     from = edit.at + edit.remove;
   }
   return out + source.slice(from);
+}
+
+const WRAP = '(async () => { ';
+
+/**
+ * Node's REPL's own error for an input with `await` that does not parse (its
+ * `processTopLevelAwait`): the input is parsed as the body of an async function, and an error
+ * at or after its first `await` is reported as acorn words it, with the source line and a caret,
+ * rather than V8's error for the input as a script (`await is only valid in async functions`
+ * when the real error is `await Promise..resolve()`'s `..`). Returns the SyntaxError's message,
+ * as Node's REPL makes it (from a newline on), `incomplete` for an unterminated template,
+ * comment or string, or undefined when V8's error for the input is the one Node's REPL reports.
+ */
+export function awaitSyntaxError(source: string): string | 'incomplete' | undefined {
+  const src = `${source}\n`; // as Node's REPL has it
+  try {
+    Parser.parse(`${WRAP}${src} })()`, { ecmaVersion: 'latest' });
+    return undefined;
+  } catch (error) {
+    const { message, pos, loc } = error as SyntaxError & { pos: number; loc: Position };
+    if (message.startsWith('Unterminated ')) return 'incomplete';
+    const awaitPos = src.indexOf('await');
+    const errPos = pos - WRAP.length;
+    // Before the first `await`, or `await` itself not a keyword here: V8's error.
+    if (awaitPos > errPos) return undefined;
+    if (errPos === awaitPos + 6 && message.includes('Expecting Unicode escape sequence')) return undefined;
+    if (errPos === awaitPos + 7 && message.includes('Unexpected token')) return undefined;
+    const column = loc.line === 1 ? loc.column - WRAP.length : loc.column;
+    let text = `\n${src.split('\n', loc.line)[loc.line - 1]}\n${' '.repeat(column)}^\n\n${message.replace(/ \([^)]+\)/, '')}`;
+    // As V8 words it, with the token (after the input, the input's last character).
+    if (text.endsWith('Unexpected token')) text += ` '${src[errPos] ?? src[src.length - 1]}'`;
+    return text;
+  }
 }

@@ -6,7 +6,7 @@ import { Parser, type Options, type Program } from 'acorn';
 import * as walk from 'acorn-walk';
 import vm from 'node:vm';
 import { importFunctionName, type PreparedInput } from '../../common/protocol.ts';
-import { applyEdits, collectNames, rewriteTopLevelAwait, type Edit } from './await-transform.ts';
+import { applyEdits, awaitSyntaxError, collectNames, rewriteTopLevelAwait, type Edit } from './await-transform.ts';
 import { isRecoverable } from './recoverable.ts';
 
 export type InputVerdict =
@@ -19,9 +19,10 @@ export type InputVerdict =
   | { kind: 'incomplete'; until?: string }
   /**
    * Never valid, whatever follows: `message` is the error as V8 words it; `source`, what to
-   * compile to get V8's error; `importHint`, its static imports as `await import()`.
+   * compile to get V8's error; `importHint`, its static imports as `await import()`; `thrown`,
+   * the message of the SyntaxError to throw instead, where Node's REPL makes its own.
    */
-  | { kind: 'error'; message: string; source: string; importHint?: string }
+  | { kind: 'error'; message: string; source: string; importHint?: string; thrown?: string }
   /** Only white space and comments. */
   | { kind: 'empty' }
   /** Not to be compiled anywhere: `message` says why (nested too deeply). */
@@ -120,7 +121,7 @@ function classify(source: string): InputVerdict {
       const message = (error as SyntaxError).message;
       return /^Unterminated template/.test(message) ? { kind: 'incomplete', until: '`' } : /^Unterminated comment/.test(message) ? { kind: 'incomplete', until: '*/' } : { kind: 'incomplete' };
     }
-    return syntaxError(source);
+    return source.includes('await') ? awaitError(source) : syntaxError(source);
   }
   if (program.body.length === 0) return { kind: 'empty' };
   return complete(source, program);
@@ -142,6 +143,27 @@ function tryParse(source: string): Program | undefined {
     return Parser.parse(source, parseOptions);
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * Node's REPL's own error for an input with `await` that does not parse (awaitSyntaxError), or
+ * V8's. As there, the input waits for more lines when it could be completed without its `await`s.
+ */
+function awaitError(source: string): InputVerdict {
+  const thrown = awaitSyntaxError(source);
+  if (thrown === undefined) return syntaxError(source);
+  const fallback = `${source.replace(/\bawait\b/g, '')}\n`;
+  if (thrown === 'incomplete' || (!compiles(fallback) && isRecoverable(fallback))) return { kind: 'incomplete' };
+  return { kind: 'error', message: `SyntaxError: ${thrown}`, source, thrown };
+}
+
+function compiles(source: string): boolean {
+  try {
+    new vm.Script(source, { filename: 'REPL' });
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -221,5 +243,5 @@ function dynamicImports(program: Program): Edit[] {
 export function prepareInput(verdict: Exclude<InputVerdict, { kind: 'incomplete' | 'refused' }>, typed: string, line: number): PreparedInput {
   if (verdict.kind === 'complete') return { code: verdict.code, awaited: verdict.awaited, declared: verdict.declared, line };
   if (verdict.kind === 'empty') return { code: typed, awaited: false, declared: [], line };
-  return { code: verdict.source, awaited: false, declared: [], importHint: verdict.importHint, line };
+  return { code: verdict.source, awaited: false, declared: [], importHint: verdict.importHint, ...(verdict.thrown !== undefined && { syntaxError: verdict.thrown }), line };
 }
