@@ -1,3 +1,6 @@
+import { OPS } from '../../common/ops.ts';
+import type { Completions, ModeSession } from './mode.ts';
+
 /** Characters at the end of a line that completion looks at (a name chain is shorter). */
 const MAX_COMPLETED_CHARS = 1024;
 
@@ -24,4 +27,31 @@ export function completionTarget(whole: string): CompletionTarget | undefined {
   const path = chain === '' ? [] : chain.slice(0, -1).split('.');
   if (path.length === 0 && prefix === '') return undefined;
   return { chain, path, prefix };
+}
+
+/**
+ * Tab completion in the text REPL: dot-commands, names of the session (declared, or globals),
+ * or properties, asked of the main thread.
+ */
+export function completeLine(session: ModeSession, line: string): Promise<Completions> {
+  if (/^\s*\.[\w-]*$/.test(line)) {
+    const typed = line.trim();
+    const names = OPS.flatMap((op) => (op.command ? [`.${op.command.name.split(' ')[0]}`] : []));
+    return Promise.resolve([[...new Set(names)].filter((name) => name.startsWith(typed)), typed]);
+  }
+  const target = completionTarget(line);
+  if (!target) return Promise.resolve([[], line]);
+  return new Promise((resolve) => {
+    session.run(
+      'complete',
+      { line: line.slice(-1024) },
+      { typed: line, target: { path: target.path, prefix: target.prefix } },
+      {
+        done: (result) => {
+          const names = (result.value.names ?? []).map((name) => target.chain + name);
+          resolve(result.code === 'budget-held' ? [names, target.chain + target.prefix, result.value.text] : [names, target.chain + target.prefix]);
+        },
+      },
+    );
+  });
 }

@@ -1,9 +1,9 @@
-import { lastsSeconds, OPS, parseCommand, startedText, type Args } from '../../common/ops.ts';
+import { lastsSeconds, parseCommand, startedText, type Args } from '../../common/ops.ts';
 import { CONTINUATION_PROMPT, type OpResult, type OpValue } from '../../common/protocol.ts';
 import { classifyInput, prepareInput } from '../input/input.ts';
 import { InputBuffer } from '../input/input-buffer.ts';
 import type { Line } from '../transport/line-splitter.ts';
-import { completionTarget } from './completion.ts';
+import { completeLine } from './completion.ts';
 import { inputTooLong, type Completions, type Mode, type ModeSession } from './mode.ts';
 import { PENDING_NOTICE_MS, type RunHow, type Running } from './session.ts';
 
@@ -266,26 +266,7 @@ export class TextRepl implements Mode {
 
   /** Tab completion: dot-commands, names of the session (declared, or globals), or properties. */
   complete(line: string): Promise<Completions> {
-    if (/^\s*\.[\w-]*$/.test(line)) {
-      const typed = line.trim();
-      const names = OPS.flatMap((op) => (op.command ? [`.${op.command.name.split(' ')[0]}`] : []));
-      return Promise.resolve([[...new Set(names)].filter((name) => name.startsWith(typed)), typed]);
-    }
-    const target = completionTarget(line);
-    if (!target) return Promise.resolve([[], line]);
-    return new Promise((resolve) => {
-      this.#session.run(
-        'complete',
-        { line: line.slice(-1024) },
-        { typed: line, target: { path: target.path, prefix: target.prefix } },
-        {
-          done: (result) => {
-            const names = (result.value.names ?? []).map((name) => target.chain + name);
-            resolve(result.code === 'budget-held' ? [names, target.chain + target.prefix, result.value.text] : [names, target.chain + target.prefix]);
-          },
-        },
-      );
-    });
+    return completeLine(this.#session, line);
   }
 
   #view(): { colors: boolean; columns?: number; json: false } {
