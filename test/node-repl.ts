@@ -18,6 +18,7 @@ const cases: { name: string; lines: string[]; until?: RegExp; frames?: 'drop' | 
   { name: 'inputs are numbered by the lines evaluated, multi-line and empty ones too', lines: ['function a() {', 'throw new Error("x")', '}', 'a()', '', 'b()', 'let 1x', '(() => { throw new Error("y") })()'], numbers: true },
   { name: 'errors thrown by builtins (JSON.parse) print as in Node', lines: ['JSON.parse("{")', 'null.x', 'undefinedName'] },
   { name: 'white space and comments print undefined, an empty line nothing', lines: ['// comment', '   ', '', '/* c */'] },
+  { name: 'npm typed at the prompt: run it in a shell', lines: ['npm install foobar', '  npm i x', 'npm -v', '(npm i', 'npm (', ')', '_error'] },
   { name: 'unknown dot-commands are invalid keywords', lines: ['.toString', '.nope', '.5 + 1'] },
   { name: 'assigning _ and _error prints the notice once', lines: ['_ = 1', '_', '2', '_', '_error = 3', '_error = 4'] },
   { name: 'thrown values: short, long, multi-line', lines: ['throw {a: 1}', 'throw {a: 1, b: "x".repeat(100)}', 'throw new Error("y".repeat(90))', 'throw null'] },

@@ -69,6 +69,11 @@ export class TextRepl implements Mode {
       session.write(`Uncaught ${verdict.message}\n`);
       return this.#prompt();
     }
+    // Node's REPL answers a line like `npm install x` that does not compile with this.
+    if (verdict.kind === 'error' && typed === line && line.trim().startsWith('npm ')) {
+      session.write('npm should be run outside of the Node.js REPL, in your normal shell.\n(Press Ctrl+D to exit.)\n');
+      return this.#prompt();
+    }
     // White space or comments before any code ran: `undefined`, as the main thread would say,
     // without making a context there for it.
     if (verdict.kind === 'empty' && !session.facts.usedContext) {
