@@ -201,8 +201,11 @@ export type MainNotice =
 
 /** What the worker tells the main thread on its own. */
 export type WorkerNotice =
-  /** A context is no longer used (its session ended or ran `.clear`); pending ops still settle. */
-  | { type: 'drop-context'; context: number }
+  /**
+   * A context is no longer used (its session ended or ran `.clear`); pending ops still settle.
+   * `successor`: the context `.clear` made, which starts with its `_` and `_error`.
+   */
+  | { type: 'drop-context'; context: number; successor?: number }
   /** Audit events from the worker, batched (only when the `audit` option is a function). */
   | { type: 'audit'; events: AuditEvent[] }
   /** The worker's heap has had its first full collection, after it started listening (lib/quiet-heap.ts). */

@@ -4,7 +4,7 @@ import { now } from '../common/primordials.ts';
 import { attribution } from './attribution.ts';
 import type { NextTurn } from './next-turn.ts';
 import type { OutcomeFormatter } from './outcome.ts';
-import { SessionContext } from './session-context.ts';
+import { SessionContext, type LastValues } from './session-context.ts';
 import { watchSession } from './uncaught.ts';
 
 /** What the contexts tell, and whom. */
@@ -28,6 +28,8 @@ export class SessionContexts {
   readonly #format: OutcomeFormatter;
   readonly #turn: NextTurn;
   readonly #events: ContextEvents;
+  /** `_` and `_error` of contexts `.clear` dropped, by the context that follows each, until it is made. */
+  readonly #inherited = new Map<number, LastValues>();
   #closed = false;
 
   constructor(locals: Record<string, unknown>, format: OutcomeFormatter, turn: NextTurn, events: ContextEvents) {
@@ -57,6 +59,11 @@ export class SessionContexts {
       },
       uncaught: (thrown, kind) => this.#uncaught(id, number, thrown, session!.Error, kind === 'exit'),
     });
+    const inherited = this.#inherited.get(id);
+    if (inherited) {
+      this.#inherited.delete(id);
+      session.inherit(inherited);
+    }
     this.#contexts.set(id, session);
     attribution.retain();
     watchSession(session.objectPrototype, session);
@@ -65,11 +72,15 @@ export class SessionContexts {
 
   /**
    * Forget a context. Scheduled as the ops are, so that an op already on its way to run (sent
-   * before the session ended) runs first and cannot make the context again after.
+   * before the session ended) runs first and cannot make the context again after. Its `_` and
+   * `_error` go to `successor` (made by `.clear`), also when it was never made itself.
    */
-  dropLater(id: number, forget: (id: number) => void): void {
+  dropLater(id: number, forget: (id: number) => void, successor?: number): void {
     this.#turn.schedule(() => {
       const session = this.#contexts.get(id);
+      const last = session ? session.lastValues : this.#inherited.get(id);
+      this.#inherited.delete(id);
+      if (successor !== undefined && last) this.#inherited.set(successor, last);
       if (session) {
         this.#contexts.delete(id);
         session.close();
@@ -95,6 +106,7 @@ export class SessionContexts {
     for (let i = 0; i < this.#contexts.size; i++) attribution.release();
     for (const session of this.#contexts.values()) session.close();
     this.#contexts.clear();
+    this.#inherited.clear();
   }
 
   /**

@@ -65,7 +65,7 @@ export function mainSide(port: MessagePort, options: MainSideOptions, events: Ma
     code,
     account,
     turn,
-    onNotice: (notice) => (notice.type === 'drop-context' ? contexts.dropLater(notice.context, (context) => runner.forget(context)) : events.notice(notice)),
+    onNotice: (notice) => (notice.type === 'drop-context' ? contexts.dropLater(notice.context, (context) => runner.forget(context), notice.successor) : events.notice(notice)),
     onFault: (error) => events.audit({ type: 'fault', time: new Date().toISOString(), message: `a message from the worker failed: ${String(error)}` }),
   });
   return {

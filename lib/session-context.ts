@@ -29,6 +29,12 @@ function contextObject(): object {
   return ((vmConstants as unknown as { DONT_CONTEXTIFY?: object } | undefined)?.DONT_CONTEXTIFY ?? {}) as object;
 }
 
+/** A context's `_` and `_error`. */
+export interface LastValues {
+  last: unknown;
+  lastError: unknown;
+}
+
 /**
  * The global scope of one session: a `vm` context in which declarations (`let x`, functions,
  * classes) persist between commands, with the app's `locals`, Node's globals and built-in
@@ -206,6 +212,17 @@ export class SessionContext implements SessionOwner {
     for (const name of builtinNames(this.context)) names.add(name);
     for (const name of this.#declared) names.add(name);
     return [...names];
+  }
+
+  /** `_` and `_error` now: what `.clear` hands to the session's next context. */
+  get lastValues(): LastValues {
+    return { last: this.#last, lastError: this.#lastError };
+  }
+
+  /** Starts with the `_` and `_error` of the context it replaces (`.clear`). */
+  inherit({ last, lastError }: LastValues): void {
+    this.#last = last;
+    this.#lastError = lastError;
   }
 
   /** Record a command's result as `_`, or what it threw as `_error`. */

@@ -21,6 +21,7 @@ const cases: { name: string; lines: string[]; until?: RegExp; frames?: 'drop' | 
   { name: 'npm typed at the prompt: run it in a shell', lines: ['npm install foobar', '  npm i x', 'npm -v', '(npm i', 'npm (', ')', '_error'] },
   { name: 'unknown dot-commands are invalid keywords', lines: ['.toString', '.nope', '.5 + 1'] },
   { name: 'assigning _ and _error prints the notice once', lines: ['_ = 1', '_', '2', '_', '_error = 3', '_error = 4'] },
+  { name: '_ and _error outlive .clear, which turns their notices on again', lines: ['_ = 10', '.clear', '_', '_ = 11', '.clear', '.clear', '_', 'throw 5', '.clear', '_error', '7', '_'] },
   { name: 'thrown values: short, long, multi-line', lines: ['throw {a: 1}', 'throw {a: 1, b: "x".repeat(100)}', 'throw new Error("y".repeat(90))', 'throw null'] },
   { name: 'a throw in a timer is printed in the session, which goes on', lines: ['setTimeout(() => { throw new Error("x") }, 0); 1'], until: /Uncaught Error: x\n> $/ },
   { name: 'a throw in nextTick comes after the value', lines: ['process.nextTick(() => { throw 5 })'], until: /Uncaught 5\n> $/ },

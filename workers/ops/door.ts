@@ -143,9 +143,9 @@ export class Door {
     if (account !== undefined) this.#budget?.chargeApart(account, notice.cost, performance.now());
   }
 
-  /** Tell the main thread that a context is no longer used. */
-  dropContext(context: number): void {
-    if (!this.#closed) this.#main.notify({ type: 'drop-context', context });
+  /** Tell the main thread that a context is no longer used (and which one has its `_` and `_error` now). */
+  dropContext(context: number, successor?: number): void {
+    if (!this.#closed) this.#main.notify(successor === undefined ? { type: 'drop-context', context } : { type: 'drop-context', context, successor });
   }
 
   /** Abandon everything; nothing more is sent. */

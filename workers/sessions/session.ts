@@ -81,6 +81,8 @@ export class Session {
   #typedBytes = 0;
   #context: number;
   #usedContext = false;
+  /** The context may hold the `_` and `_error` of one `.clear` replaced, on the main thread. */
+  #inherits = false;
   #lines = 0;
 
   constructor(owner: SessionOwner) {
@@ -202,12 +204,18 @@ export class Session {
     this.#completions.clear();
   }
 
-  /** `.clear`: a fresh context; the old one is forgotten on the main thread. */
+  /**
+   * `.clear`: a fresh context; the old one is forgotten on the main thread. Its `_` and `_error`
+   * go on in the new one, as Node's REPL keeps them through `.clear` (it resets the context, not
+   * its last result and error).
+   */
   newContext(): void {
     // A completion still queued would make the dropped context again on the main thread.
     this.#dropCompletions();
-    if (this.#usedContext) this.#owner.door.dropContext(this.#context);
+    const old = this.#context;
     this.#context = this.#owner.newContext();
+    if (this.#usedContext || this.#inherits) this.#owner.door.dropContext(old, this.#context);
+    this.#inherits ||= this.#usedContext;
     this.#usedContext = false;
   }
 
@@ -216,7 +224,7 @@ export class Session {
     this.#dropCompletions();
     for (const running of [...this.#tickets.keys()]) this.abandon(running);
     this.#owner.door.forget(this);
-    if (this.#usedContext) this.#owner.door.dropContext(this.#context);
+    if (this.#usedContext || this.#inherits) this.#owner.door.dropContext(this.#context);
   }
 
   /** Ops that run long in the worker (a profile, a heap sample) are abandoned: the client has gone. */
