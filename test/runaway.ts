@@ -98,3 +98,19 @@ t.test('a session cannot keep its runaway from being stopped by replacing what t
   t.equal(await client.eval('6*7'), '42');
   t.match(await app.get(), /^ok 1/);
 });
+
+t.test('Ctrl-C in a synchronous loop says it runs on to evalTimeoutMs, then that it was stopped there', async (t) => {
+  // In an app of its own: the loop holds the main thread, where an in-process client would wait too.
+  const app = await startApp(t, 'stuck-app.mjs', [JSON.stringify({ evalTimeoutMs: 1500 })], { _TAPJS_PROCESSINFO_COVERAGE_: '0' });
+  const client = await TestClient.connect({ port: Number(/backdoor (\d+)/.exec(app.stdout())![1]) });
+  t.teardown(() => client.destroy());
+  await client.ready();
+  client.send('for (let i = 0; i < 3e10; i++) {}\n');
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  client.send(Buffer.from([255, 244])); // telnet IP
+  // (after the offer of character mode that the IP, the client's first telnet command, brings)
+  t.match(await client.expect(/\n> $/), /^[^\n]*\nThe command is still running on the main thread; it will be stopped at 1500 ms \(evalTimeoutMs\)\.\n> $/);
+  t.equal(await client.expect(/\n> $/, 10_000), 'The interrupted command was stopped at 1500 ms (evalTimeoutMs).\n> ');
+  t.equal(await client.eval('1+1'), '2');
+  t.match(await app.get(), /^ok 1/);
+});

@@ -110,8 +110,12 @@ export class Door {
     return onMain ? now - this.#sentAt : undefined;
   }
 
-  /** Drop an op's result; one still queued never runs, one running in the worker stops. */
-  abandon(ticket: Ticket): void {
+  /**
+   * Drop an op's result; one still queued never runs, one running in the worker stops. Returns
+   * whether it is code the main thread runs now (sent and not answered), which only evalTimeoutMs
+   * stops: `stopped` is called if it does.
+   */
+  abandon(ticket: Ticket, stopped?: () => void): boolean {
     ticket.abandoned = true;
     const queued = this.#queue.indexOf(ticket);
     if (queued !== -1) {
@@ -120,6 +124,9 @@ export class Door {
     }
     this.#awaiting.delete(ticket.id);
     ticket.controller?.abort();
+    const running = this.#current === ticket && (ticket.op.op === 'eval' || ticket.op.op === 'inspect');
+    if (running) ticket.stopped = stopped;
+    return running;
   }
 
   /** A session has ended: its ops are abandoned, and its share goes back to the others. */
@@ -189,7 +196,7 @@ export class Door {
     this.#sentAt = now;
     if (this.#runaways && (ticket.op.op === 'eval' || ticket.op.op === 'inspect')) {
       // A stopped command's request is never answered: its reply comes from `recover`.
-      this.#unwatch = this.#runaways.watch(ticket.id, (reply) => this.#answered(ticket, reply));
+      this.#unwatch = this.#runaways.watch(ticket.id, (reply) => this.#answered(ticket, reply, true));
     }
     this.#main.request(this.#request(ticket)).then(
       (reply) => this.#answered(ticket, reply),
@@ -228,7 +235,8 @@ export class Door {
       .finally(() => this.#unpace());
   }
 
-  #answered(ticket: Ticket, reply: Omit<OpReply, 'id'>): void {
+  /** The main thread answered `ticket` (or `recover` did: it was `stopped` at evalTimeoutMs). */
+  #answered(ticket: Ticket, reply: Omit<OpReply, 'id'>, stopped = false): void {
     if (this.#current !== ticket) return; // answered already (stopped, then its request too)
     this.#unwatch?.();
     this.#unwatch = undefined;
@@ -244,6 +252,8 @@ export class Door {
       } else {
         ticket.listener.done({ status: reply.status, ...(reply.code && { code: reply.code }), value: reply.value ?? { text: '' } });
       }
+    } else if (stopped || reply.code === 'timeout') {
+      ticket.stopped?.();
     }
     this.#pump();
   }

@@ -43,6 +43,8 @@ export interface Ticket {
   told?: WaitCode;
   /** An inspector op running: aborting it lets go of the main thread. */
   controller?: AbortController;
+  /** Abandoned while its code ran on the main thread: called if evalTimeoutMs stops it. */
+  stopped?: () => void;
 }
 
 /** Ops the worker runs against the main thread through the inspector. */

@@ -42,6 +42,8 @@ export interface SessionFacts {
   readonly banner: string;
   readonly locals: readonly string[];
   readonly maxInputBytes: number;
+  /** What stops a command's synchronous code on the main thread (0: nothing). */
+  readonly evalTimeoutMs: number;
   /** Whether Node's line editor runs the client's terminal. */
   readonly characterMode: boolean;
   readonly colors: boolean;
@@ -61,8 +63,11 @@ export interface SessionFacts {
 export interface ModeSession {
   /** Runs an op (common/ops.ts); what happens to it comes back through `events`. */
   run(op: string, args: Args, how: RunHow, events: RunEvents): Running;
-  /** Stops waiting for an op: its result is never heard of. */
-  abandon(running: Running): void;
+  /**
+   * Stops waiting for an op: its result is never heard of. Returns whether its code still runs
+   * on the main thread (only evalTimeoutMs stops it there): `stopped` is called if it does.
+   */
+  abandon(running: Running, stopped?: () => void): boolean;
   /** The mode goes on without waiting for `running`: it is `Promise #N` now. */
   background(running: Running): number;
   /** How long the main thread has kept `running` waiting, if it is what holds it. */

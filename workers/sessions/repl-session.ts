@@ -70,6 +70,7 @@ export class ReplSession implements ModeSession, SessionOwner {
       banner,
       locals: config.locals,
       maxInputBytes: config.maxInputBytes,
+      evalTimeoutMs: config.evalTimeoutMs,
       get characterMode() {
         return wire.characterMode;
       },
@@ -108,8 +109,8 @@ export class ReplSession implements ModeSession, SessionOwner {
     return this.session.run(op, args, how, events);
   }
 
-  abandon(running: Running): void {
-    this.session.abandon(running);
+  abandon(running: Running, stopped?: () => void): boolean {
+    return this.session.abandon(running, stopped);
   }
 
   background(running: Running): number {

@@ -174,11 +174,16 @@ export class Session {
     return running.promise;
   }
 
-  /** Stops waiting for an op: its result is never heard of (one running in the worker stops). */
-  abandon(running: Running): void {
+  /**
+   * Stops waiting for an op: its result is never heard of (one running in the worker stops).
+   * Returns whether its code still runs on the main thread, which only evalTimeoutMs stops:
+   * `stopped` is called if it does.
+   */
+  abandon(running: Running, stopped?: () => void): boolean {
     const ticket = this.#tickets.get(running);
-    if (ticket) this.#owner.door.abandon(ticket);
+    const onMain = ticket ? this.#owner.door.abandon(ticket, stopped && (() => this.#owner.guard(stopped))) : false;
     this.#end(running, false);
+    return onMain;
   }
 
   /** Whether the session is busy rather than idle: an op running that has not gone to the background. */

@@ -1,4 +1,5 @@
 import { lastsSeconds, parseCommand, startedText, type Args } from '../../common/ops.ts';
+import { formatDuration } from '../../common/duration.ts';
 import { CONTINUATION_PROMPT, type OpResult, type OpValue } from '../../common/protocol.ts';
 import { classifyInput, prepareInput } from '../input/input.ts';
 import { InputBuffer } from '../input/input-buffer.ts';
@@ -236,9 +237,14 @@ export class TextRepl implements Mode {
       newline();
       session.write('Not confirmed: nothing was done.\n');
     } else if (this.#running) {
-      session.abandon(this.#running);
+      const running = this.#running;
       this.#running = undefined;
       newline();
+      // Synchronous code cannot be interrupted on the main thread: say so, and say when it ends.
+      const limit = session.facts.evalTimeoutMs;
+      if (session.abandon(running, () => this.uncaught(`The interrupted command was stopped at ${formatDuration(limit)} (evalTimeoutMs).`))) {
+        session.write(`The command is still running on the main thread; ${limit > 0 ? `it will be stopped at ${formatDuration(limit)}` : 'nothing stops it'} (evalTimeoutMs).\n`);
+      }
     } else if (!this.#buffer.empty || hadText) {
       this.#buffer.clear();
       newline();
@@ -255,7 +261,7 @@ export class TextRepl implements Mode {
     this.#session.write(text);
   }
 
-  /** Printed as Node's REPL prints it, then a fresh prompt when none is being answered. */
+  /** Printed as Node's REPL prints it (and other news of the session's), then a fresh prompt when none is being answered. */
   uncaught(text: string): void {
     this.#session.write(`${text}\n`);
     if (!this.#session.facts.characterMode && !this.busy && this.#buffer.empty) this.#prompt();
