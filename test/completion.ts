@@ -24,7 +24,9 @@ const textOnly = (text: string) => text.replace(/\xff\xfa[^]*?\xff\xf0|\xff[\xfb
 async function evalText(client: TestClient, code: string): Promise<string> {
   const from = client.received.length;
   await client.eval(code);
-  return textOnly(client.received.slice(from)).replace(/\n?> $/, '');
+  return textOnly(client.received.slice(from))
+    .replace(/\r\n/g, '\n')
+    .replace(/\n?> $/, '');
 }
 
 async function waitFor<T>(read: () => T | undefined, timeoutMs = 5000): Promise<T> {

@@ -140,7 +140,8 @@ t.test('Ctrl-C (IAC IP) clears a half-typed input and gives a fresh prompt', asy
   client.send(Buffer.from([IAC, 244, IAC, 253, 6])); // IP, then DO TIMING-MARK as telnet sends them
   await client.expect(/> $/);
   // The TIMING-MARK answer comes before the new prompt: the client drops output until it sees it.
-  t.match(client.received, new RegExp(`${escapeRegExp(CONTINUATION_PROMPT)}\xff\xfb\x06\n> $`));
+  // (It speaks telnet now: CR LF.)
+  t.match(client.received, new RegExp(`${escapeRegExp(CONTINUATION_PROMPT)}\xff\xfb\x06\r\n> $`));
   t.equal(await client.eval('1+1'), '2');
 });
 
