@@ -35,7 +35,7 @@ export type InputVerdict =
  */
 export const MAX_NESTING = 1000;
 
-const parseOptions: Options = {
+export const parseOptions: Options = {
   ecmaVersion: 'latest',
   sourceType: 'script',
   allowAwaitOutsideFunction: true,

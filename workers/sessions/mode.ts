@@ -15,8 +15,8 @@ export type Completions = [names: string[], completed: string, note?: string];
 export interface Mode {
   /** While true, lines wait in the connection's queue (an op runs). */
   readonly busy: boolean;
-  /** One complete line of input, in its turn. */
-  line(line: Line): void;
+  /** One complete line of input, in its turn; `ahead`, the lines that wait behind it (a paste). */
+  line(line: Line, ahead?: readonly Line[]): void;
   /** Lines arrived while busy: a mode may answer some of them at once (JSON interrupts). */
   queued?(lines: Line[]): void;
   /** Ctrl-C; `hadText` when the line editor cleared a half-typed line. */

@@ -43,7 +43,7 @@ export class TextRepl implements Mode {
     this.#prompt();
   }
 
-  line({ text: line, overflowed }: Line): void {
+  line({ text: line, overflowed }: Line, ahead: readonly Line[] = []): void {
     const session = this.#session;
     const { maxInputBytes } = session.facts;
     const bytes = Buffer.byteLength(line) + 1;
@@ -64,7 +64,7 @@ export class TextRepl implements Mode {
     // it prints `undefined`); inside a multi-line input it is part of the input.
     if (line === '' && this.#buffer.empty) return this.#prompt();
 
-    const { verdict, typed } = this.#buffer.add(line, bytes);
+    const { verdict, typed } = this.#buffer.add(line, bytes, ahead);
     if (verdict.kind === 'incomplete') return this.#prompt(CONTINUATION_PROMPT);
     if (verdict.kind === 'refused') {
       session.write(`Uncaught ${verdict.message}\n`);

@@ -240,7 +240,7 @@ export class Connection implements Wire {
     while (!this.#mode.busy && this.#lines.length > 0 && !this.#closed) {
       // Activity is a complete line: a client that drips a byte at a time holds no session.
       this.#idle.touch();
-      this.#mode.line(this.#lines.shift()!);
+      this.#mode.line(this.#lines.shift()!, this.#lines);
       if (this.#mode.busy) this.#mode.queued?.(this.#lines);
     }
     if (!this.#mode.busy && this.#lines.length === 0 && this.#inputEnded) this.end();
