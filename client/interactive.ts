@@ -5,7 +5,7 @@
  */
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
-import { clearLine, createInterface, cursorTo } from 'node:readline';
+import { clearScreenDown, createInterface, cursorTo, moveCursor } from 'node:readline';
 import { CompletionRequests } from './completion.ts';
 import { splitPrompt } from './output.ts';
 import { readServerText } from './telnet-client.ts';
@@ -25,14 +25,20 @@ export function runInteractive(socket: Socket, options: InteractiveOptions): Pro
   const { stdin, stdout } = process;
   const history = loadHistory(options.historyFile);
   let pending = '';
-  let prompted = false; // the editor shows a prompt (and maybe a half-typed line)
+  let prompted = false; // the editor shows the server's prompt (and maybe a half-typed line)
+  let serverPrompt = '';
+  // Output since its last newline: the line being edited starts after it (as a prompt does).
+  let tail = '';
   let closed = false;
 
   let skipToken = options.tokenSent;
   // At a colour terminal, tell the server (telnet TERMINAL-TYPE): results come in colour.
   const term = process.env.TERM;
   const colourTerm = term && term !== 'dumb' && !process.env.NO_COLOR && stdout.hasColors?.() ? term : undefined;
-  const completions = new CompletionRequests((request) => socket.write(request), showAbove);
+  const completions = new CompletionRequests(
+    (request) => socket.write(request),
+    (text) => print(`${text}\n`),
+  );
   const server = readServerText(socket, { term: colourTerm, onCompletion: (answer) => completions.answered(answer) }, (arrived) => {
     let received = pending + arrived;
     if (skipToken && received.length >= 'Token: \n'.length) {
@@ -41,19 +47,8 @@ export function runInteractive(socket: Socket, options: InteractiveOptions): Pro
     }
     const { text, prompt, held } = splitPrompt(received, prompted);
     pending = held;
-    if (text !== '') {
-      if (prompted) {
-        // Output that arrives while a line is being typed goes above it.
-        clearLine(stdout, 0);
-        cursorTo(stdout, 0);
-      }
-      stdout.write(text);
-    }
-    if (prompt !== undefined) editor.setPrompt(prompt);
-    if (prompt !== undefined || (prompted && text !== '')) {
-      prompted = true;
-      editor.prompt(true);
-    }
+    print(text);
+    if (prompt !== undefined) showPrompt(prompt);
   });
   // TAB asks the session (Node's readline then shows the common prefix, and on a second TAB
   // the candidates), if the server answers completions.
@@ -70,29 +65,59 @@ export function runInteractive(socket: Socket, options: InteractiveOptions): Pro
       completions.ask(line, (names, completed) => callback(null, [names, completed]));
     },
   });
+  const edited = editor as unknown as { line: string; cursor: number; prevRows: number };
 
-  /** A notice of the client's own, above the line being typed. */
-  function showAbove(text: string): void {
-    if (closed) return;
-    if (prompted) {
-      clearLine(stdout, 0);
+  /**
+   * Output, above the line being edited (the server's prompt, or what is typed ahead while a
+   * command runs): that line is cleared, the output printed, the line drawn again after it, as
+   * readline draws it. A last line without its newline stays before the edited line.
+   */
+  function print(text: string): void {
+    if (text === '') return;
+    const cut = text.lastIndexOf('\n') + 1;
+    const editing = prompted || edited.line !== '';
+    if (editing) {
+      moveCursor(stdout, 0, -edited.prevRows);
       cursorTo(stdout, 0);
+      clearScreenDown(stdout);
+      if (cut > 0) stdout.write(tail + text.slice(0, cut));
+    } else {
+      stdout.write(text);
     }
-    stdout.write(`${text}\n`);
-    if (prompted) editor.prompt(true);
+    tail = cut > 0 ? text.slice(cut) : tail + text;
+    editor.setPrompt(tail + (prompted ? serverPrompt : ''));
+    if (editing) {
+      edited.prevRows = 0;
+      editor.prompt(true);
+    } else {
+      edited.prevRows = editor.getCursorPos().rows;
+    }
+  }
+
+  /** The server's prompt: the editor's, before the line being edited. */
+  function showPrompt(prompt: string): void {
+    prompted = true;
+    serverPrompt = prompt;
+    editor.setPrompt(tail + prompt);
+    editor.prompt(true);
   }
 
   editor.on('line', (line) => {
     prompted = false;
+    tail = '';
+    editor.setPrompt('');
     socket.write(`${line}\n`);
     saveHistorySoon();
   });
   editor.on('SIGINT', () => {
-    if (editor.line !== '') {
+    if (edited.line !== '') {
       // As in Node's REPL: Ctrl-C on a half-typed line clears it.
       stdout.write('\n');
-      (editor as unknown as { line: string; cursor: number }).line = '';
-      (editor as unknown as { cursor: number }).cursor = 0;
+      edited.line = '';
+      edited.cursor = 0;
+      edited.prevRows = 0;
+      tail = '';
+      editor.setPrompt(prompted ? serverPrompt : '');
       editor.prompt();
     } else {
       // Otherwise the server decides: abandon a running command, or tell how to leave.
@@ -117,7 +142,7 @@ export function runInteractive(socket: Socket, options: InteractiveOptions): Pro
       completions.close();
       const unread = pending + server.rest();
       if (unread !== '') stdout.write(unread);
-      if (prompted) stdout.write('\n');
+      if (prompted || edited.line !== '') stdout.write('\n');
       saveHistory(options.historyFile, (editor as unknown as { history: string[] }).history);
       editor.close();
       resolve(0);
