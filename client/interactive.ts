@@ -7,7 +7,7 @@ import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { clearScreenDown, createInterface, cursorTo, moveCursor } from 'node:readline';
 import { CompletionRequests } from './completion.ts';
-import { splitPrompt } from './output.ts';
+import { splitOutput } from './output.ts';
 import { readServerText } from './telnet-client.ts';
 
 const IAC_IP = Buffer.from([255, 244]);
@@ -29,6 +29,9 @@ export function runInteractive(socket: Socket, options: InteractiveOptions): Pro
   let serverPrompt = '';
   // Output since its last newline: the line being edited starts after it (as a prompt does).
   let tail = '';
+  // Lines sent that the server has not answered with a prompt yet: typed ahead, or pasted.
+  let ahead = 0;
+  let atLineStart = true;
   let closed = false;
 
   let skipToken = options.tokenSent;
@@ -45,10 +48,13 @@ export function runInteractive(socket: Socket, options: InteractiveOptions): Pro
       skipToken = false;
       received = received.replace(/^Token: \n/, '');
     }
-    const { text, prompt, held } = splitPrompt(received, prompted);
-    pending = held;
-    print(text);
-    if (prompt !== undefined) showPrompt(prompt);
+    const split = splitOutput(received, ahead, atLineStart, prompted);
+    pending = split.held;
+    atLineStart = split.atLineStart;
+    for (const part of split.parts) {
+      if ('text' in part) print(part.text);
+      else showPrompt(part.prompt);
+    }
   });
   // TAB asks the session (Node's readline then shows the common prefix, and on a second TAB
   // the candidates), if the server answers completions.
@@ -94,8 +100,11 @@ export function runInteractive(socket: Socket, options: InteractiveOptions): Pro
     }
   }
 
-  /** The server's prompt: the editor's, before the line being edited. */
+  /** A prompt: the one that answers the last line sent is the editor's. */
   function showPrompt(prompt: string): void {
+    ahead = Math.max(0, ahead - 1);
+    // The lines typed or pasted ahead are on the screen already, as typed.
+    if (ahead > 0 || closed) return;
     prompted = true;
     serverPrompt = prompt;
     editor.setPrompt(tail + prompt);
@@ -106,6 +115,12 @@ export function runInteractive(socket: Socket, options: InteractiveOptions): Pro
     prompted = false;
     tail = '';
     editor.setPrompt('');
+    ahead++;
+    // The lines of a paste go together (readline hands them over one by one, at once).
+    if (!socket.writableCorked) {
+      socket.cork();
+      process.nextTick(() => socket.uncork());
+    }
     socket.write(`${line}\n`);
     saveHistorySoon();
   });
@@ -120,7 +135,9 @@ export function runInteractive(socket: Socket, options: InteractiveOptions): Pro
       editor.setPrompt(prompted ? serverPrompt : '');
       editor.prompt();
     } else {
-      // Otherwise the server decides: abandon a running command, or tell how to leave.
+      // Otherwise the server decides: abandon a running command (and the lines behind it), or
+      // tell how to leave.
+      ahead = 0;
       socket.write(IAC_IP);
     }
   });

@@ -6,30 +6,61 @@
 import { unfinishedEscape } from '../common/ansi.ts';
 
 /** The prompts: `> `, and for an unfinished input `... ` (Node 20, 22) or `| ` (Node 24). */
-const PROMPT = /(^|\n)(> |\.\.\. |\| )$/;
 const PROMPTS = ['> ', '... ', '| '];
 
+export type OutputPart = { text: string } | { prompt: string };
+
 /**
- * Splits output received so far into text to print now and the prompt it ends with, if any.
- * A tail that may still become a prompt (`\n.`, `\n..`) is held back until more arrives; so
- * is an escape sequence cut in two by the chunks (what the client prints between them, keys
- * echoed or a prompt redrawn, would land inside it), and with `wholeLines` (a prompt is shown,
- * and redrawn after the text: it would erase the start of a line) the line not yet ended.
+ * At a terminal: output received so far as text to print and prompts, in order. Each line sent
+ * is answered by a prompt, at the start of a line; the prompts of lines sent ahead (typed while
+ * a command ran, or pasted) run together (`... ... `) or come between results (`2\n> 4\n> `).
+ * So while `expected` prompts are owed, one at the start of a line is a prompt; otherwise only
+ * one that ends what arrived is (a line of output may start with `> ` too). A tail that may
+ * still become a prompt (`.`, `..`) is `held` until more arrives; so is an escape sequence cut in
+ * two by the chunks (what the client prints between them, keys echoed or a prompt redrawn, would
+ * land inside it), and with `wholeLines` (a prompt is shown, and redrawn after the text: it would
+ * erase the start of a line) the line not yet ended. `atLineStart`: whether the output before
+ * `received` ended a line (or a prompt); returned for what follows.
  */
-export function splitPrompt(received: string, wholeLines = false): { text: string; prompt: string | undefined; held: string } {
-  const match = PROMPT.exec(received);
-  if (match) {
-    const at = match.index + match[1].length;
-    return { text: received.slice(0, at), prompt: match[2], held: '' };
+export function splitOutput(received: string, expected: number, atLineStart: boolean, wholeLines = false): { parts: OutputPart[]; held: string; atLineStart: boolean } {
+  const parts: OutputPart[] = [];
+  let text = '';
+  /** Whether the output before `text` ended a line. */
+  let textAtLineStart = atLineStart;
+  let at = 0;
+  let lineStart = atLineStart;
+  while (at < received.length) {
+    if (lineStart) {
+      const prompt = PROMPTS.find((candidate) => received.startsWith(candidate, at));
+      if (prompt && (expected > 0 || at + prompt.length === received.length)) {
+        if (text !== '') parts.push({ text });
+        text = '';
+        parts.push({ prompt });
+        expected--;
+        at += prompt.length;
+        continue;
+      }
+      const rest = received.slice(at, at + 4);
+      if (at + rest.length === received.length && PROMPTS.some((candidate) => candidate.length > rest.length && candidate.startsWith(rest))) {
+        if (text !== '') parts.push({ text });
+        return { parts, held: rest, atLineStart: true };
+      }
+    }
+    const newline = received.indexOf('\n', at);
+    const end = newline === -1 ? received.length : newline + 1;
+    if (text === '') textAtLineStart = lineStart;
+    text += received.slice(at, end);
+    at = end;
+    lineStart = newline !== -1;
   }
-  const tail = /(^|\n)(>|\.{1,3}|\|)$/.exec(received);
-  if (tail) {
-    const at = tail.index + tail[1].length;
-    return { text: received.slice(0, at), prompt: undefined, held: received.slice(at) };
+  // The end of the last text, when it must wait for more (above).
+  const cut = text === '' ? -1 : wholeLines ? text.lastIndexOf('\n') + 1 : unfinishedEscape(text);
+  if (cut !== -1 && cut < text.length) {
+    if (cut > 0) parts.push({ text: text.slice(0, cut) });
+    return { parts, held: text.slice(cut), atLineStart: cut === 0 ? textAtLineStart : text[cut - 1] === '\n' };
   }
-  const at = wholeLines ? received.lastIndexOf('\n') + 1 : unfinishedEscape(received);
-  if (at !== -1 && at < received.length) return { text: received.slice(0, at), prompt: undefined, held: received.slice(at) };
-  return { text: received, prompt: undefined, held: '' };
+  if (text !== '') parts.push({ text });
+  return { parts, held: '', atLineStart: lineStart };
 }
 
 /** A line that only tells why a command waits (never a result): for stderr. */

@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import t from 'tap';
 import { inspect, stripVTControlCharacters } from 'node:util';
 import { lastColumns, padToWidth, truncateToLength, truncateToWidth, unfinishedEscape, visibleWidth } from '../common/ansi.ts';
-import { splitPrompt } from '../client/output.ts';
+import { splitOutput } from '../client/output.ts';
 import { shortTitle } from '../client/process-info.ts';
 import { formatThrown, replInspectOptions } from '../lib/format.ts';
 import { preview } from '../lib/inspector.ts';
@@ -112,11 +112,12 @@ t.test('the 1 MB output caps cut no escape sequence, and close the colour', asyn
 });
 
 t.test('the client holds back an escape sequence split across chunks, and an unended line under a prompt', async (t) => {
-  t.same(splitPrompt('42 \x1b[3'), { text: '42 ', prompt: undefined, held: '\x1b[3' });
-  t.same(splitPrompt('\x1b[33m42\x1b[39m\n> '), { text: '\x1b[33m42\x1b[39m\n', prompt: '> ', held: '' });
-  t.same(splitPrompt('later\nhalf a li', true), { text: 'later\n', prompt: undefined, held: 'half a li' });
-  t.same(splitPrompt('later\n', true), { text: 'later\n', prompt: undefined, held: '' });
-  t.same(splitPrompt('half', false), { text: 'half', prompt: undefined, held: '' });
+  t.same(splitOutput('42 \x1b[3', 0, true), { parts: [{ text: '42 ' }], held: '\x1b[3', atLineStart: false });
+  t.same(splitOutput('\x1b[33m42\x1b[39m\n> ', 1, true).parts, [{ text: '\x1b[33m42\x1b[39m\n' }, { prompt: '> ' }]);
+  t.same(splitOutput('later\nhalf a li', 0, true, true), { parts: [{ text: 'later\n' }], held: 'half a li', atLineStart: true });
+  t.same(splitOutput('half a li', 0, false, true), { parts: [], held: 'half a li', atLineStart: false }, 'held from where the line was');
+  t.same(splitOutput('later\n', 0, true, true), { parts: [{ text: 'later\n' }], held: '', atLineStart: true });
+  t.same(splitOutput('half', 0, true, false), { parts: [{ text: 'half' }], held: '', atLineStart: false });
   t.equal(shortTitle('/usr/bin/node /srv/日本語日本語日本語/server.js', 20), 'node …本語/server.js');
   t.ok(visibleWidth(shortTitle('/usr/bin/node /srv/日本語日本語日本語/server.js', 20)) <= 20);
 });

@@ -1,20 +1,35 @@
 import t from 'tap';
-import { PipeFilter, splitPrompt } from '../client/output.ts';
+import { PipeFilter, splitOutput } from '../client/output.ts';
 import { CompletionRequests } from '../client/completion.ts';
 import { ClientTelnet } from '../client/telnet-client.ts';
 import { completionAnswer, completionRequest, MAX_COMPLETION_ANSWER, MAX_COMPLETION_LINE, parseCompletionAnswer, parseCompletionRequest } from '../common/completion-wire.ts';
 import { Option, subnegotiation } from '../common/telnet.ts';
 
-t.test('splitPrompt: text to print, and the prompt it ends with', async (t) => {
-  t.same(splitPrompt('banner\n> '), { text: 'banner\n', prompt: '> ', held: '' });
-  t.same(splitPrompt('42\n... '), { text: '42\n', prompt: '... ', held: '' });
-  t.same(splitPrompt('42\n| '), { text: '42\n', prompt: '| ', held: '' }, "Node 24's continuation prompt");
-  t.same(splitPrompt('> '), { text: '', prompt: '> ', held: '' });
-  t.same(splitPrompt('partial output'), { text: 'partial output', prompt: undefined, held: '' });
+t.test('splitOutput: text to print, and the prompt it ends with', async (t) => {
+  const split = (received: string, expected = 0, atLineStart = true) => splitOutput(received, expected, atLineStart);
+  t.same(split('banner\n> '), { parts: [{ text: 'banner\n' }, { prompt: '> ' }], held: '', atLineStart: true });
+  t.same(split('42\n... ', 1), { parts: [{ text: '42\n' }, { prompt: '... ' }], held: '', atLineStart: true });
+  t.same(split('42\n| ', 1), { parts: [{ text: '42\n' }, { prompt: '| ' }], held: '', atLineStart: true }, "Node 24's continuation prompt");
+  t.same(split('> '), { parts: [{ prompt: '> ' }], held: '', atLineStart: true });
+  t.same(split('partial output'), { parts: [{ text: 'partial output' }], held: '', atLineStart: false });
   // A tail that may still become a prompt waits for the next chunk.
-  t.same(splitPrompt('42\n.'), { text: '42\n', prompt: undefined, held: '.' });
-  t.same(splitPrompt('42\n>'), { text: '42\n', prompt: undefined, held: '>' });
-  t.same(splitPrompt('a > b'), { text: 'a > b', prompt: undefined, held: '' });
+  t.same(split('42\n.'), { parts: [{ text: '42\n' }], held: '.', atLineStart: true });
+  t.same(split('42\n>'), { parts: [{ text: '42\n' }], held: '>', atLineStart: true });
+  t.same(split('a > b'), { parts: [{ text: 'a > b' }], held: '', atLineStart: false });
+  // Not at the start of a line: output, as is `> ` that does not end what arrived, when no prompt is owed.
+  t.same(split('> ', 0, false), { parts: [{ text: '> ' }], held: '', atLineStart: false });
+  t.same(split('> quoted\n> '), { parts: [{ text: '> quoted\n' }, { prompt: '> ' }], held: '', atLineStart: true });
+});
+
+t.test('splitOutput: the prompts of lines sent ahead (a paste), run together or between results', async (t) => {
+  t.same(splitOutput('... ... ... ', 3, true).parts, [{ prompt: '... ' }, { prompt: '... ' }, { prompt: '... ' }]);
+  t.same(splitOutput('2\n> 4\n> ', 2, true).parts, [{ text: '2\n' }, { prompt: '> ' }, { text: '4\n' }, { prompt: '> ' }]);
+  t.same(splitOutput('... undefined\n> ', 2, true).parts, [{ prompt: '... ' }, { text: 'undefined\n' }, { prompt: '> ' }]);
+  // Split across chunks anywhere.
+  t.same(splitOutput('... ..', 3, true), { parts: [{ prompt: '... ' }], held: '..', atLineStart: true });
+  t.same(splitOutput('... ... ', 2, true).parts, [{ prompt: '... ' }, { prompt: '... ' }]);
+  // Only as many as are owed: then output again, unless it ends what arrived.
+  t.same(splitOutput('> > x\n', 1, true).parts, [{ prompt: '> ' }, { text: '> x\n' }]);
 });
 
 t.test('the client refuses character mode, keeps data, and tells its terminal type if it has one', async (t) => {

@@ -1,5 +1,8 @@
 // The `backdoor` client at a real terminal (a tmux pane): what a person sees when they type
-// while a command runs.
+// while a command runs, and when they paste a long function.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import type { AuditEvent } from '../common/audit-event.ts';
 import { start } from './fixtures/backdoor.ts';
@@ -7,6 +10,12 @@ import { hasTmux, pane } from './fixtures/tmux.ts';
 
 const cli = new URL('../dist/client/cli.js', import.meta.url).pathname;
 const BANNER = /Type "\.help" for more information\.\n>\s*$/m;
+
+function tempDir(t: Test): string {
+  const dir = mkdtempSync(join(tmpdir(), 'backdoor-client-terminal-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
 
 /** A backdoor whose audit events the test sees; the session ends when `ended()` turns true. */
 async function watched(t: Test, locals: Record<string, unknown> = {}) {
@@ -35,6 +44,28 @@ t.test('typed while a command runs: the result prints on its own line, the typed
   // What was typed ahead is the line being edited: Enter runs it.
   await tmux('send-keys', 'Enter');
   await screen(/^> abc\nUncaught ReferenceError: abc is not defined\n>\s*$/m);
+  await tmux('send-keys', 'C-d');
+  await screen(/CLIENT-ENDED 0/);
+});
+
+t.test('a pasted function of 2,001 lines shows as pasted: one prompt, no continuation prompt per line', async (t) => {
+  if (!hasTmux(t)) return;
+  const { port } = await watched(t);
+  const lines = ['function big() {', '  let x = 0;', ...Array.from({ length: 1997 }, (_, i) => `  x += ${i};`), '  return x;', '}'];
+  const file = join(tempDir(t), 'paste.js');
+  writeFileSync(file, `${lines.join('\n')}\n`);
+  const { tmux, screen } = await pane(t, `env NODE_OPTIONS= BACKDOOR_HISTORY= ${process.execPath} ${cli} ${port}; echo CLIENT-ENDED $?; sleep 30`);
+  await screen(BANNER);
+  await tmux('load-buffer', file);
+  const started = performance.now();
+  await tmux('paste-buffer');
+  await screen(/^ {2}return x;\n}\nundefined\n>\s*$/m, 60_000);
+  t.comment(`the paste took ${Math.round(performance.now() - started)} ms to return to the prompt`);
+  const all = await tmux('capture-pane', '-p', '-S', '-', '-E', '-');
+  t.match(all, /^> function big\(\) \{\n {2}let x = 0;\n {2}x \+= 0;\n/m, 'the first line after the prompt, the next ones as typed');
+  t.notMatch(all, /\.\.\. /, 'no continuation prompt');
+  await tmux('send-keys', 'big()', 'Enter');
+  await screen(new RegExp(`^${(1997 * 1996) / 2}\\n>\\s*$`, 'm'));
   await tmux('send-keys', 'C-d');
   await screen(/CLIENT-ENDED 0/);
 });
