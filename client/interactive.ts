@@ -20,7 +20,12 @@ export interface InteractiveOptions {
   tokenSent: boolean;
 }
 
-/** Resolves with the exit code once the server has closed the connection. */
+/**
+ * Resolves with the exit code once the server has closed the connection. When the terminal
+ * hangs up (SIGHUP; or its input ends, or reading or writing it fails, as under `npx` when the
+ * window closes: npm catches the SIGHUP meant for its group), the session ends there: the
+ * connection is closed, the history kept, and the client ends as a hangup ends it (SIGHUP).
+ */
 export function runInteractive(socket: Socket, options: InteractiveOptions): Promise<number> {
   const { stdin, stdout } = process;
   const history = loadHistory(options.historyFile);
@@ -33,6 +38,7 @@ export function runInteractive(socket: Socket, options: InteractiveOptions): Pro
   let ahead = 0;
   let atLineStart = true;
   let closed = false;
+  let hungUp = false;
 
   let skipToken = options.tokenSent;
   // At a colour terminal, tell the server (telnet TERMINAL-TYPE): results come in colour.
@@ -79,7 +85,7 @@ export function runInteractive(socket: Socket, options: InteractiveOptions): Pro
    * readline draws it. A last line without its newline stays before the edited line.
    */
   function print(text: string): void {
-    if (text === '') return;
+    if (text === '' || hungUp) return;
     const cut = text.lastIndexOf('\n') + 1;
     const editing = prompted || edited.line !== '';
     if (editing) {
@@ -104,7 +110,7 @@ export function runInteractive(socket: Socket, options: InteractiveOptions): Pro
   function showPrompt(prompt: string): void {
     ahead = Math.max(0, ahead - 1);
     // The lines typed or pasted ahead are on the screen already, as typed.
-    if (ahead > 0 || closed) return;
+    if (ahead > 0 || closed || hungUp) return;
     prompted = true;
     serverPrompt = prompt;
     editor.setPrompt(tail + prompt);
@@ -143,8 +149,21 @@ export function runInteractive(socket: Socket, options: InteractiveOptions): Pro
   });
   editor.on('close', () => {
     // Ctrl-D on an empty line: the server answers what is pending, then closes.
-    if (!closed) socket.end();
+    if (!closed && !hungUp) socket.end();
   });
+
+  // The terminal is gone: its input ended, it cannot be read or written, or it hung up.
+  function hangUp(): void {
+    if (closed || hungUp) return;
+    hungUp = true;
+    socket.destroy();
+  }
+  stdin.prependListener('end', hangUp);
+  stdin.on('error', hangUp);
+  stdout.on('error', hangUp);
+  // readline passes its input's errors on (setRawMode fails with EIO on a terminal gone).
+  editor.on('error', hangUp);
+  process.on('SIGHUP', hangUp);
 
   let saveTimer: NodeJS.Timeout | undefined;
   function saveHistorySoon(): void {
@@ -155,14 +174,24 @@ export function runInteractive(socket: Socket, options: InteractiveOptions): Pro
   return new Promise((resolve) => {
     socket.on('close', () => {
       closed = true;
+      process.off('SIGHUP', hangUp);
       clearTimeout(saveTimer);
       completions.close();
-      const unread = pending + server.rest();
-      if (unread !== '') stdout.write(unread);
-      if (prompted || edited.line !== '') stdout.write('\n');
+      if (!hungUp) {
+        const unread = pending + server.rest();
+        if (unread !== '') stdout.write(unread);
+        if (prompted || edited.line !== '') stdout.write('\n');
+      }
       saveHistory(options.historyFile, (editor as unknown as { history: string[] }).history);
       editor.close();
-      resolve(0);
+      // Not an exit: Node would restore the terminal's settings as it exits, and (Node 20)
+      // abort when it cannot.
+      if (!hungUp) return resolve(0);
+      try {
+        process.kill(process.pid, 'SIGHUP');
+      } catch {
+        process.exit(129); // no SIGHUP to send (Windows)
+      }
     });
   });
 }

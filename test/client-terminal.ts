@@ -1,13 +1,15 @@
-// The `backdoor` client at a real terminal (a tmux pane): what a person sees when they type
-// while a command runs, and when they paste a long function.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+// The `backdoor` client at a real terminal (a tmux pane): what a person sees when the terminal
+// goes away, when they type while a command runs, and when they paste a long function.
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import type { AuditEvent } from '../common/audit-event.ts';
 import { start } from './fixtures/backdoor.ts';
-import { hasTmux, pane } from './fixtures/tmux.ts';
+import { alive, hasTmux, pane } from './fixtures/tmux.ts';
+import { until } from './fixtures/until.ts';
 
+const root = new URL('..', import.meta.url).pathname;
 const cli = new URL('../dist/client/cli.js', import.meta.url).pathname;
 const BANNER = /Type "\.help" for more information\.\n>\s*$/m;
 
@@ -24,6 +26,44 @@ async function watched(t: Test, locals: Record<string, unknown> = {}) {
   const { port } = backdoor.address() as { port: number };
   return { port, ended: () => events.some((event) => event.type === 'disconnect') };
 }
+
+t.test('closing the terminal of `npm exec backdoor` ends the session and the client, with no SIGHUP for the client', async (t) => {
+  if (!hasTmux(t)) return;
+  const { port, ended } = await watched(t);
+  const status = join(tempDir(t), 'status');
+  // The shell ignores SIGHUP and outlives its terminal (it ends as `sleep`, stopped by the
+  // test), so no SIGHUP reaches npm's child (nor would npm pass one on: it catches SIGHUP, and
+  // forwards only SIGINT and SIGTERM). All the client has is a terminal that is gone: its input
+  // ends, writing to it fails with EIO. The shell that npm runs the client in says how the
+  // client ended (npm itself may crash there).
+  const command = `trap '' HUP; env NODE_OPTIONS= BACKDOOR_HISTORY= npm exec --no --package=. -c 'backdoor ${port}; echo $? > ${status}'; exec sleep 60`;
+  const { tmux, screen, processes } = await pane(t, command, root);
+  await screen(BANNER, 30_000);
+  const [shell, ...children] = await processes();
+  t.teardown(() => process.kill(shell));
+  const client = children.find((pid) => readFileSync(`/proc/${pid}/comm`, 'utf8') === 'node\n');
+  t.ok(client, 'the client runs under npm');
+  await tmux('kill-server');
+  t.ok(await until(ended, 10_000), 'the backdoor saw the session end');
+  t.ok(await until(() => existsSync(status) && readFileSync(status, 'utf8').endsWith('\n'), 10_000), 'the client ended');
+  t.equal(readFileSync(status, 'utf8'), '129\n', 'as a hangup ends it (SIGHUP), not in a crash');
+  t.ok(await until(() => !alive(client!)), 'the client process is gone');
+});
+
+t.test('SIGHUP: the client keeps the history, ends the session, and exits 129', async (t) => {
+  if (!hasTmux(t)) return;
+  const { port, ended } = await watched(t);
+  const history = join(tempDir(t), 'history');
+  const { tmux, screen, processes } = await pane(t, `env NODE_OPTIONS= BACKDOOR_HISTORY=${history} ${process.execPath} ${cli} ${port}; echo CLIENT-ENDED $?; sleep 30`);
+  await screen(BANNER);
+  await tmux('send-keys', '6*7', 'Enter');
+  await screen(/^42\n>\s*$/m);
+  const [, client] = await processes();
+  process.kill(client, 'SIGHUP');
+  await screen(/CLIENT-ENDED 129/);
+  t.ok(await until(ended), 'the backdoor saw the session end');
+  t.same(readFileSync(history, 'utf8').split('\n').filter(Boolean), ['6*7'], 'the line typed just before is in the history');
+});
 
 t.test('typed while a command runs: the result prints on its own line, the typed text is redrawn after the prompt', async (t) => {
   if (!hasTmux(t)) return;
