@@ -45,8 +45,8 @@ options:
                     top functions and the file that holds the whole profile
   --json            the JSON-lines protocol on stdin and stdout (docs/json-protocol.md)
   --signal <name>   the start signal to send to a pid (default SIGUSR1)
-  --timeout <ms>    how long to wait for a signalled process, or with --all for each
-                    process's answer (default 5000)
+  --timeout <ms>    how long to wait for a signalled process, for a server's first
+                    words, or with --all for each process's answer (default 5000)
 
   --all             ask every backdoor of yours on this machine, in parallel: a table
                     (pid, title, ms, value or error) sorted by pid, or with --json one
@@ -134,6 +134,7 @@ async function run(values: Values, argument: string, timeout: number, oneShots: 
 
   const interactive = process.stdin.isTTY === true && process.stdout.isTTY === true;
   const opened = await openSession(address, {
+    timeoutMs: timeout,
     // At a terminal, with nothing to tell, the client asks the person (without echo).
     token: async () => process.env.BACKDOOR_TOKEN || (interactive && oneShots === 0 ? readTokenHidden() : undefined),
     askAgain:

@@ -38,7 +38,7 @@ export async function openSession(address: BackdoorAddress, options: OpenOptions
       return { ok: false, reason: `cannot connect to ${formatAddress(address)}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, connectError: true };
     }
     socket.on('error', () => {}); // a reset is seen as the close that follows
-    const greetingMs = Math.min(options.timeoutMs ?? GREETING_MS, GREETING_MS);
+    const greetingMs = options.timeoutMs ?? GREETING_MS;
     const greeting = await serverGreets(socket, greetingMs);
     if (greeting.kind === 'other') {
       socket.destroy();
@@ -86,7 +86,7 @@ export async function openSession(address: BackdoorAddress, options: OpenOptions
 /** What a server that is not ours said first, on one line, shortened and made safe to print. */
 function describeGreeting(said: string, closed: boolean, waitedMs: number): string {
   const first = said.trim().split(/\r?\n/)[0] ?? '';
-  if (first === '') return closed ? 'it closed the connection without a word' : `it said nothing in ${waitedMs / 1000} s`;
+  if (first === '') return closed ? 'it closed the connection without a word; or it is a backdoor that is closing' : `it said nothing in ${waitedMs / 1000} s`;
   const shown = first.length > 60 ? `${first.slice(0, 60)}...` : first;
   return `it answered "${sanitize(shown)}"`;
 }

@@ -4,6 +4,7 @@
  */
 
 import { unfinishedEscape } from '../common/ansi.ts';
+import { CONFIRM_PROMPT_END } from '../common/protocol.ts';
 
 /** The prompts: `> `, and for an unfinished input `... ` (Node 20, 22) or `| ` (Node 24). */
 const PROMPTS = ['> ', '... ', '| '];
@@ -52,6 +53,14 @@ export function splitOutput(received: string, expected: number, atLineStart: boo
     text += received.slice(at, end);
     at = end;
     lineStart = newline !== -1;
+  }
+  // A question the session waits an answer to (`.exit-app`'s) ends what arrived: it is the
+  // prompt that answers the line sent, the whole line of it.
+  if (text.endsWith(CONFIRM_PROMPT_END)) {
+    const start = text.lastIndexOf('\n', text.length - CONFIRM_PROMPT_END.length) + 1;
+    if (start > 0) parts.push({ text: text.slice(0, start) });
+    parts.push({ prompt: text.slice(start) });
+    return { parts, held: '', atLineStart: true };
   }
   // The end of the last text, when it must wait for more (above).
   const cut = text === '' ? -1 : wholeLines ? text.lastIndexOf('\n') + 1 : unfinishedEscape(text);

@@ -10,7 +10,7 @@ const QUESTION = 'Token: ';
 export type Greeting = { kind: 'token' } | { kind: 'ours' } | { kind: 'other'; said: string; closed: boolean };
 
 /** How long a server may take to say its first words: a backdoor's worker says them on accepting. */
-export const GREETING_MS = 3000;
+export const GREETING_MS = 5000;
 
 /**
  * Reads the server's first words: the token question, or our banner (`backdoor: `); anything
@@ -90,9 +90,12 @@ function readUntil<T>(socket: Socket, decide: (text: string) => T | undefined, o
   });
 }
 
-/** The text of a stream with its telnet commands (IAC ...) taken out. */
+/**
+ * The text of a stream with its telnet commands (IAC ...) taken out, and a command cut off at the
+ * end (the rest in the next chunk) too.
+ */
 function withoutTelnet(data: string): string {
-  return data.replace(/\xff\xfa[^]*?\xff\xf0|\xff[\xfb-\xfe][^]|\xff[\xf0-\xfa\xff]/g, (command) => (command === '\xff\xff' ? '\xff' : ''));
+  return data.replace(/\xff\xfa[^]*?\xff\xf0|\xff[\xfb-\xfe][^]|\xff[\xf0-\xfa\xff]/g, (command) => (command === '\xff\xff' ? '\xff' : '')).replace(/\xff(\xfa[^]*|[\xfb-\xfe])?$/, '');
 }
 
 /** Asks a person at a terminal for the token without echoing it. Rejects on Ctrl-C or Ctrl-D. */

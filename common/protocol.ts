@@ -25,6 +25,8 @@ export const importFunctionName = '__backdoorImport';
  * The prompt of an unfinished input, as Node's REPL shows it: `... ` up to Node 22, `| ` from
  * Node 24 on. (The `backdoor` client knows both.)
  */
+/** How a question the session waits an answer to ends (`.exit-app`'s): the client shows it as a prompt. */
+export const CONFIRM_PROMPT_END = 'Type yes to confirm: ';
 export const CONTINUATION_PROMPT: string = Number(process.versions.node.split('.')[0]) >= 24 ? '| ' : '... ';
 
 /** What the worker needs to know to listen and greet; plain data, built from the options. */

@@ -65,3 +65,11 @@ t.test('a function defined with await around it does not swallow the next line',
   // Without the added semicolon, `f=function f(){}` followed by `(1)` would be a call.
   t.equal((await session('await 0\nfunction f() { return "f" }\n(1)')).value, 1);
 });
+
+t.test('an await input nested past the parser stack is reported as an error, never a fault of the session', async (t) => {
+  const { awaitSyntaxError } = await import('../workers/input/await-transform.ts');
+  for (const deep of [`${'await '.repeat(100_000)}1`, `await ${'('.repeat(200_000)}1${')'.repeat(200_000)}`]) {
+    const answer = awaitSyntaxError(deep);
+    t.ok(answer === undefined || typeof answer === 'string', `${deep.slice(0, 12)}...: ${typeof answer}`);
+  }
+});

@@ -114,3 +114,9 @@ t.test('PipeFilter: no banner, no prompts, results whole however the chunks fall
   const silent = new PipeFilter();
   t.equal(silent.push('backdoor: banner only, the connection closed\n') + silent.end(), '');
 });
+
+t.test("splitOutput: .exit-app's question is the prompt of the line that asked it", async (t) => {
+  const question = "End the app (pid 42) with exit code 0? Its 'exit' listeners run, every session ends. Type yes to confirm: ";
+  t.same(splitOutput(question, 1, true), { parts: [{ prompt: question }], held: '', atLineStart: true });
+  t.same(splitOutput(`late\n${question}`, 1, true).parts, [{ text: 'late\n' }, { prompt: question }]);
+});

@@ -11,9 +11,11 @@
  * all of its time on the line that calls it (with `--no-use-osr`, as itself); `.stack` names
  * it. That call names it here. A profile begun before the loop names it on all three.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { tokenizer, tokTypes, type Token } from 'acorn';
+import { sanitize } from '../../common/discovery.ts';
 
 /** Profiler.PositionTickInfo: `line` 1-based. */
 export interface LineTicks {
@@ -31,12 +33,20 @@ const MAX_CALLS = 3;
 /** The text of the app's file at `url` (`file:` URLs only), or undefined. */
 export async function readSource(url: string): Promise<string | undefined> {
   if (!url.startsWith('file:')) return undefined;
+  let file: FileHandle | undefined;
   try {
-    const path = fileURLToPath(url);
-    if ((await stat(path)).size > MAX_SOURCE_BYTES) return undefined;
-    return await readFile(path, 'utf8');
+    // A regular file only, and no more of it than the bound: a URL a session gave its code (a
+    // `sourceURL`) may name a FIFO, which would hang the read, or a device without end.
+    file = await open(fileURLToPath(url), constants.O_RDONLY | constants.O_NONBLOCK);
+    const stats = await file.stat();
+    if (!stats.isFile() || stats.size > MAX_SOURCE_BYTES) return undefined;
+    const buffer = Buffer.alloc(stats.size);
+    const { bytesRead } = await file.read(buffer, 0, stats.size, 0);
+    return buffer.toString('utf8', 0, bytesRead);
   } catch {
     return undefined;
+  } finally {
+    await file?.close().catch(() => {});
   }
 }
 
@@ -60,7 +70,8 @@ export function hotLineNote(name: string, where: string, position: { lineNumber:
   }
   const line = hottest && hottest[0] >= 1 ? lineOf(source, hottest[0] - 1) : undefined;
   if (!hottest || line === undefined || !ranHere(source, position)) return [];
-  const text = line.trim();
+  // The app's text, shown at a terminal: no escape sequence of it is sent as one.
+  const text = sanitize(line.trim());
   const note = [`  Hottest line of ${name}, ${((hottest[1] / total) * 100).toFixed(1)}% of its samples: ${where}:${hottest[0]}  ${text.length > 120 ? `${text.slice(0, 117)}...` : text}`];
   // On the line the function begins, only what its body calls (not `setTimeout(` in `setTimeout(() => f())`).
   const from = hottest[0] === position.lineNumber + 1 ? position.columnNumber : 0;

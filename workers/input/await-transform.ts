@@ -181,7 +181,9 @@ export function awaitSyntaxError(source: string): string | 'incomplete' | undefi
     Parser.parse(`${WRAP}${src} })()`, { ecmaVersion: 'latest' });
     return undefined;
   } catch (error) {
-    const { message, pos, loc } = error as SyntaxError & { pos: number; loc: Position };
+    const { message, pos, loc } = error as SyntaxError & { pos?: number; loc?: Position };
+    // Not a syntax error of acorn's (a stack overflow on an input nested too deep): V8's own.
+    if (typeof pos !== 'number' || loc === undefined) return undefined;
     if (message.startsWith('Unterminated ')) return 'incomplete';
     const awaitPos = src.indexOf('await');
     const errPos = pos - WRAP.length;

@@ -1,6 +1,6 @@
 import { lastsSeconds, parseCommand, startedText, type Args } from '../../common/ops.ts';
 import { formatDuration } from '../../common/duration.ts';
-import { CONTINUATION_PROMPT, type OpResult, type OpValue } from '../../common/protocol.ts';
+import { CONFIRM_PROMPT_END, CONTINUATION_PROMPT, type OpResult, type OpValue } from '../../common/protocol.ts';
 import { classifyInput, prepareInput } from '../input/input.ts';
 import { InputBuffer } from '../input/input-buffer.ts';
 import type { Line } from '../transport/line-splitter.ts';
@@ -115,7 +115,7 @@ export class TextRepl implements Mode {
       }
       this.#run('inspect', args, { typed: trimmed, input: prepareInput(verdict, trimmed, this.#session.facts.lines), view: this.#view() });
     } else if (op.name === 'exit-app') {
-      this.#confirm(`End the app (pid ${process.pid}) with exit code ${String(args.code)}? Its 'exit' listeners run, every session ends. Type yes to confirm: `, () => {
+      this.#confirm(`End the app (pid ${process.pid}) with exit code ${String(args.code)}? Its 'exit' listeners run, every session ends. ${CONFIRM_PROMPT_END}`, () => {
         this.#session.write(`Ending the app (pid ${process.pid}) with exit code ${String(args.code)}.\n`);
         this.#run('exit-app', { ...args, confirm: true }, { typed: trimmed });
       });
