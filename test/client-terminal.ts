@@ -1,6 +1,6 @@
 // The `backdoor` client at a real terminal (a tmux pane): what a person sees when the terminal
 // goes away, when they type while a command runs, and when they paste a long function.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
@@ -9,9 +9,21 @@ import { start } from './fixtures/backdoor.ts';
 import { alive, hasTmux, pane } from './fixtures/tmux.ts';
 import { until } from './fixtures/until.ts';
 
-const root = new URL('..', import.meta.url).pathname;
 const cli = new URL('../dist/client/cli.js', import.meta.url).pathname;
 const BANNER = /Type "\.help" for more information\.\n>\s*$/m;
+
+/**
+ * An app in which the client is installed, as `npm install` of the package leaves it
+ * (node_modules/.bin/backdoor): what `npx backdoor` runs there. (`npm exec` in this project would
+ * install the project into npm's cache as a link, and run its build, here, under the other tests.)
+ */
+function appWithClient(t: Test): string {
+  const app = tempDir(t);
+  mkdirSync(join(app, 'node_modules', '.bin'), { recursive: true });
+  writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'my-app', private: true }));
+  symlinkSync(cli, join(app, 'node_modules', '.bin', 'backdoor'));
+  return app;
+}
 
 function tempDir(t: Test): string {
   const dir = mkdtempSync(join(tmpdir(), 'backdoor-client-terminal-'));
@@ -36,7 +48,7 @@ t.test('closing the terminal of `npm exec backdoor` ends the session and the cli
   // ends, writing to it fails with EIO. (How it ends, 129 as a hangup, the SIGHUP test shows:
   // npm itself may crash on the dead terminal, and its status says nothing of the client's.)
   const command = `trap '' HUP; env NODE_OPTIONS= BACKDOOR_HISTORY= npm exec --no -- backdoor ${port}; exec sleep 60`;
-  const { tmux, screen, processes } = await pane(t, command, root);
+  const { tmux, screen, processes } = await pane(t, command, appWithClient(t));
   await screen(BANNER, 30_000);
   const [shell, ...children] = await processes();
   t.teardown(() => process.kill(shell));
