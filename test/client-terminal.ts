@@ -52,7 +52,8 @@ t.test('closing the terminal of `npm exec backdoor` ends the session and the cli
   await screen(BANNER, 30_000);
   const [shell, ...children] = await processes();
   t.teardown(() => process.kill(shell));
-  const client = children.find((pid) => readFileSync(`/proc/${pid}/comm`, 'utf8') === 'node\n');
+  // (By its command line: Node 24 names its main thread, and so the process, MainThread.)
+  const client = children.find((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('node_modules/.bin/backdoor'));
   t.ok(client, 'the client runs under npm');
   await tmux('kill-server');
   t.ok(await until(ended, 10_000), 'the backdoor saw the session end');
