@@ -15,8 +15,8 @@ const files = [
     .map((name) => join('docs', name)),
 ];
 
-/** The lines of a Markdown text outside fenced code blocks, with inline code spans blanked. */
-function prose(text: string): string[] {
+/** The lines of a Markdown text outside fenced code blocks. */
+function outsideFences(text: string): string[] {
   const lines: string[] = [];
   let fence: string | undefined;
   for (const line of text.split('\n')) {
@@ -29,10 +29,15 @@ function prose(text: string): string[] {
       fence = marker;
       continue;
     }
-    // `code` keeps a placeholder: a link's text may be code ([`--all`](#...)).
-    lines.push(line.replace(/(`+)(?:(?!\1)[^])+?\1/g, 'code'));
+    lines.push(line);
   }
   return lines;
+}
+
+/** The lines of a Markdown text outside fenced code blocks, with inline code spans blanked. */
+function prose(text: string): string[] {
+  // `code` keeps a placeholder: a link's text may be code ([`--all`](#...)).
+  return outsideFences(text).map((line) => line.replace(/(`+)(?:(?!\1)[^])+?\1/g, 'code'));
 }
 
 /**
@@ -55,17 +60,7 @@ function slug(heading: string): string {
 function anchorsOf(text: string): Set<string> {
   const anchors = new Set<string>();
   const seen = new Map<string, number>();
-  let fence: string | undefined;
-  for (const line of text.split('\n')) {
-    const marker = /^\s*(`{3,}|~{3,})/.exec(line)?.[1];
-    if (fence) {
-      if (marker && marker[0] === fence[0] && marker.length >= fence.length) fence = undefined;
-      continue;
-    }
-    if (marker) {
-      fence = marker;
-      continue;
-    }
+  for (const line of outsideFences(text)) {
     const heading = /^#{1,6}\s+(.*?)\s*#*\s*$/.exec(line)?.[1];
     if (heading === undefined) continue;
     const base = slug(heading);

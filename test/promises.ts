@@ -2,13 +2,14 @@
 // their "off" value, the public API's stats() and listening, the codes of BackdoorError (in
 // processes of their own where the process's state is at stake), the 1 MB output cap, and the
 // client's usage and history file.
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { connect, start, startBackdoor } from './fixtures/backdoor.ts';
 import { withoutWaitNotices } from './fixtures/client.ts';
+import { hasTmux } from './fixtures/tmux.ts';
 
 const cli = new URL('../dist/client/cli.js', import.meta.url).pathname;
 const lib = new URL('../dist/lib/index.js', import.meta.url).href;
@@ -167,18 +168,6 @@ t.test('the client: --help prints the usage on stdout and exits 0; no target, or
   t.same(await node([cli]), { code: 2, stdout: '', stderr: help.stdout });
   t.same(await node([cli, '--all', '--eval', '1', '3000']), { code: 2, stdout: '', stderr: 'backdoor: --all asks every backdoor on this machine: give no target\n' });
 });
-
-/** Whether tmux is here (skipped without it, unless BACKDOOR_REQUIRE_TOOLS=1 makes that a failure). */
-function hasTmux(t: Test): boolean {
-  try {
-    execFileSync('sh', ['-c', 'command -v tmux'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    if (process.env.BACKDOOR_REQUIRE_TOOLS === '1') t.fail('tmux is not installed');
-    else t.plan(0, 'skipped: tmux is not installed (.ci/run installs it)');
-    return false;
-  }
-}
 
 /** Runs the client at a terminal (a tmux pane) with `env`: each step's keys, then what the screen shows; then Ctrl-D. */
 async function atTerminal(t: Test, port: number, env: string, steps: [string[], RegExp][]): Promise<void> {
