@@ -22,39 +22,22 @@ t.test('defaults: loopback port 3000, a 2 s guard, no locals, no banner', async 
 t.test('given options win', async (t) => {
   const locals = { a: 1 };
   const audit = () => {};
-  t.same(
-    resolveOptions({
-      port: 0,
-      host: '0.0.0.0',
-      locals,
-      banner: 'hi',
-      evalTimeoutMs: 0,
-      mainThreadBudget: 1,
-      token: 'a long secret',
-      allowRemote: true,
-      audit,
-      maxSessions: 2,
-      maxInputBytes: 100,
-      idleTimeoutMs: 0,
-      authTimeoutMs: 500,
-    }),
-    {
-      port: 0,
-      host: '0.0.0.0',
-      path: undefined,
-      locals,
-      banner: 'hi',
-      evalTimeoutMs: 0,
-      mainThreadBudget: 1,
-      token: 'a long secret',
-      allowRemote: true,
-      audit,
-      maxSessions: 2,
-      maxInputBytes: 100,
-      idleTimeoutMs: 0,
-      authTimeoutMs: 500,
-    },
-  );
+  const given = {
+    port: 0,
+    host: '0.0.0.0',
+    locals,
+    banner: 'hi',
+    evalTimeoutMs: 0,
+    mainThreadBudget: 1,
+    token: 'a long secret',
+    allowRemote: true,
+    audit,
+    maxSessions: 2,
+    maxInputBytes: 100,
+    idleTimeoutMs: 0,
+    authTimeoutMs: 500,
+  };
+  t.same(resolveOptions(given), { ...given, path: undefined });
 });
 
 t.test('bad options throw errors that name the option', async (t) => {

@@ -1,5 +1,4 @@
-import type { Args } from '../../common/ops.ts';
-import type { MainOp, OpResult, PreparedInput, SessionRef, ValueView } from '../../common/protocol.ts';
+import type { MainOp, OpRequest, OpResult } from '../../common/protocol.ts';
 
 /** Why an op waits: the budget holds it, the main thread does not answer, or others go first. */
 export type WaitCode = 'budget-held' | 'main-busy' | 'queued';
@@ -19,16 +18,10 @@ export interface OpListener {
 }
 
 /** An op through the door: a main-thread op, or one the worker runs against the main thread through the inspector. */
-export interface DoorOp {
+export interface DoorOp extends Omit<OpRequest, 'id' | 'op'> {
   /** Whose budget pays for it: a session, or the backdoor's own work. */
   account: unknown;
   op: MainOp | 'stack' | 'profile' | 'heap-sample' | 'collect';
-  args: Args;
-  session?: SessionRef;
-  input?: PreparedInput;
-  view?: ValueView;
-  target?: { path: string[]; prefix: string };
-  note?: string;
 }
 
 /** An op handed to the door; `abandon` it to drop its result (and stop it, if it runs in the worker). */
